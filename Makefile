@@ -1,0 +1,37 @@
+# Set-up and everyday commands. `make demo` and `make test` work on a fresh machine
+# with Python 3.12+ (pyenv is fine): they install uv into .tools/ and the project's
+# locked dependencies into .venv/.
+
+export UV_PYTHON_DOWNLOADS := never
+UV := .tools/bin/uv
+RUN := $(UV) run --frozen
+DEMO_ENV := DEBUG=1
+
+.PHONY: install demo demo-data test lint clean
+
+$(UV):
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv
+
+install: $(UV)
+	$(UV) sync --frozen
+	mkdir -p var/mail var/celery/broker var/celery/processed
+
+# Migrates, loads the demo and runs the web server, a Celery worker and beat on
+# SQLite and the filesystem broker. Ctrl-C stops all three.
+demo: demo-data
+	$(DEMO_ENV) $(RUN) honcho start --procfile Procfile.demo
+
+demo-data: install
+	$(DEMO_ENV) $(RUN) python manage.py migrate --no-input
+	$(DEMO_ENV) $(RUN) python manage.py load_demo
+
+test: install
+	$(RUN) pytest $(PYTEST_ARGS)
+
+lint: install
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+clean:
+	rm -rf .venv .tools var

@@ -1,0 +1,52 @@
+from datetime import date
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from tracker import roles
+from tracker.models import Case, IncidentType
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+    password = factory.django.Password("correct horse battery staple")
+    is_staff = True
+
+    @factory.post_generation
+    def role(user, create, extracted, **kwargs):
+        if create and extracted:
+            user.groups.add(Group.objects.get(name=extracted))
+
+
+class CaseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Case
+
+    title = factory.Sequence(lambda n: f"Shipment of DPRK artillery shells no. {n}")
+    summary = "Containers of artillery shells moved by rail from Rajin to Tikhoretsk."
+    incident_type = IncidentType.MUNITIONS_SHIPMENT
+    incident_start = date(2024, 2, 27)
+    place_name = "Rajin"
+    country = "KP"
+    supplier_country = "KP"
+    recipient_country = "RU"
+    created_by = factory.SubFactory(UserFactory, role=roles.MONITOR)
+
+
+def monitor(username="monitor"):
+    return UserFactory(username=username, role=roles.MONITOR)
+
+
+def reviewer(username="reviewer"):
+    return UserFactory(username=username, role=roles.REVIEWER)
+
+
+def stakeholder(username="stakeholder"):
+    return UserFactory(username=username, role=roles.STAKEHOLDER, is_staff=False)

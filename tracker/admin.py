@@ -1,0 +1,233 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.timesince import timesince
+from simple_history.admin import SimpleHistoryAdmin
+
+from . import workflow
+from .models import Case, SanctionsProvision, Transition, WeaponSystem
+
+
+@admin.register(WeaponSystem)
+class WeaponSystemAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "category"]
+    search_fields = ["name", "category", "description"]
+
+
+@admin.register(SanctionsProvision)
+class SanctionsProvisionAdmin(SimpleHistoryAdmin):
+    list_display = ["__str__", "summary"]
+    search_fields = ["resolution", "paragraph", "summary"]
+
+
+class TransitionInline(admin.TabularInline):
+    model = Transition
+    fields = ["at", "actor", "from_state", "to_state", "comment"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name = "review step"
+    verbose_name_plural = "Review history"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+
+class TransitionForm(forms.Form):
+    comment = forms.CharField(
+        label="Comment or reason",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Required to reject or to request changes; recorded with the decision.",
+    )
+
+    def __init__(self, *args, action, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.action = action
+        if action.reason_required:
+            self.fields["comment"].required = True
+            self.fields["comment"].label = "Reason"
+
+
+@admin.register(Case)
+class CaseAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "reference",
+        "title",
+        "incident_type",
+        "state",
+        "incident_start",
+        "supplier_country",
+        "recipient_country",
+        "assigned_reviewer",
+        "time_in_state",
+    ]
+    list_display_links = ["reference", "title"]
+    list_filter = [
+        "state",
+        "incident_type",
+        "supplier_country",
+        "recipient_country",
+        "weapon_systems",
+    ]
+    list_select_related = ["assigned_reviewer"]
+    search_fields = ["reference", "title", "summary", "place_name"]
+    date_hierarchy = "incident_start"
+    autocomplete_fields = ["weapon_systems", "sanctions_provisions"]
+    readonly_fields = ["reference", "state", "state_changed_at", "created_by", "created_at"]
+    fieldsets = [
+        (None, {"fields": ["reference", "title", "summary", "incident_type"]}),
+        ("When", {"fields": ["incident_start", "incident_end", "date_precision"]}),
+        ("Where", {"fields": ["place_name", "country", "latitude", "longitude"]}),
+        (
+            "What and who",
+            {
+                "fields": [
+                    "supplier_country",
+                    "recipient_country",
+                    "weapon_systems",
+                    "reported_quantity",
+                    "sanctions_provisions",
+                ]
+            },
+        ),
+        (
+            "Review",
+            {"fields": ["state", "state_changed_at", "created_by", "assigned_reviewer", "created_at"]},
+        ),
+    ]
+    inlines = [TransitionInline]
+    actions = [
+        "start_review_selected",
+        "approve_selected",
+        "request_changes_selected",
+        "reject_selected",
+    ]
+    change_form_template = "admin/tracker/case/change_form.html"
+
+    @admin.display(description="Time in state", ordering="state_changed_at")
+    def time_in_state(self, case):
+        return timesince(case.state_changed_at, timezone.now())
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            # Reviewers are assigned by starting a review, not by editing the case.
+            fields.append("assigned_reviewer")
+        return fields
+
+    def has_change_permission(self, request, obj=None):
+        if not super().has_change_permission(request, obj):
+            return False
+        return obj is None or obj.can_edit(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        # Cases are withdrawn, never deleted: the record must survive.
+        return False
+
+    def has_review_permission(self, request):
+        return request.user.has_perm("tracker.review_case")
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/transition/<str:action>/",
+                self.admin_site.admin_view(self.transition_view),
+                name="tracker_case_transition",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        case = self.get_object(request, object_id)
+        extra_context = extra_context or {}
+        if case is not None:
+            extra_context["workflow_actions"] = workflow.available_actions(case, request.user)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def transition_view(self, request, pk, action):
+        """One transition on one case: the change page's buttons post here."""
+        action = workflow.ACTIONS.get(action)
+        if action is None:
+            raise Http404("No such workflow action.")
+        case = get_object_or_404(self.get_queryset(request), pk=pk)
+        refusal = action.refusal(request.user, case)
+        if refusal:
+            raise PermissionDenied(refusal)
+        form = TransitionForm(request.POST or None, action=action)
+        if request.method == "POST" and form.is_valid():
+            try:
+                workflow.perform(case, action, request.user, form.cleaned_data["comment"])
+            except workflow.TransitionForbidden as error:
+                raise PermissionDenied(str(error)) from error
+            except workflow.TransitionError as error:
+                form.add_error(None, str(error))
+            else:
+                self.message_user(request, f"{case.reference} {action.past_tense}.")
+                return HttpResponseRedirect(reverse("admin:tracker_case_change", args=[case.pk]))
+        return self._render_transition_page(request, action, [case], form)
+
+    def _bulk_transition(self, request, queryset, action):
+        """Apply ``action`` to each selected case in turn and report on every one."""
+        form = TransitionForm(request.POST if "apply" in request.POST else None, action=action)
+        if not form.is_valid():
+            return self._render_transition_page(request, action, queryset, form, bulk=True)
+        for case in queryset.order_by("reference"):
+            try:
+                workflow.perform(case, action, request.user, form.cleaned_data["comment"])
+            except workflow.TransitionError as error:
+                self.message_user(request, f"{case.reference}: not {action.past_tense}. {error}",
+                                  messages.ERROR)
+            else:
+                self.message_user(request, f"{case.reference} {action.past_tense}.")
+        return None
+
+    def _render_transition_page(self, request, action, cases, form, bulk=False):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{action.label}: {', '.join(c.reference for c in cases)}",
+            "opts": self.model._meta,
+            "action": action,
+            "cases": cases,
+            "form": form,
+            "bulk": bulk,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/tracker/case/transition.html", context)
+
+    def _make_bulk_action(action):  # noqa: N805 - builds methods at class creation
+        def bulk_action(self, request, queryset):
+            return self._bulk_transition(request, queryset, action)
+
+        bulk_action.__name__ = f"{action.name}_selected"
+        return admin.action(
+            description=f"{action.label} selected cases", permissions=["review"]
+        )(bulk_action)
+
+    start_review_selected = _make_bulk_action(workflow.START_REVIEW)
+    request_changes_selected = _make_bulk_action(workflow.REQUEST_CHANGES)
+    approve_selected = _make_bulk_action(workflow.APPROVE)
+    reject_selected = _make_bulk_action(workflow.REJECT)
+    del _make_bulk_action

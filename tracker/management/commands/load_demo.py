@@ -1,0 +1,24 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from tracker.demo import load_demo
+
+
+class Command(BaseCommand):
+    help = "Load the seed article's incidents, reference data and one demo user per role."
+
+    def handle(self, *args, **options):
+        if not settings.DEBUG:
+            raise CommandError(
+                "load_demo creates users with known roles and refuses to run with DEBUG off."
+            )
+        passwords = load_demo()
+        if passwords:
+            self.stdout.write("Demo users created; these passwords are shown only once:")
+            for username, password in passwords.items():
+                self.stdout.write(f"  {username:<12} {password}")
+        else:
+            self.stdout.write(
+                "The demo is already loaded; passwords are unchanged "
+                "(reset one with: manage.py changepassword USERNAME)."
+            )

@@ -1,0 +1,305 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django_countries.fields import CountryField
+from simple_history.models import HistoricalRecords
+
+
+class State(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    IN_REVIEW = "in_review", "In review"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+# Someone other than the creator has to act on a case in one of these states.
+WAITING_STATES = (State.SUBMITTED, State.IN_REVIEW, State.CHANGES_REQUESTED)
+OPEN_STATES = (State.DRAFT, *WAITING_STATES)
+# The creator may edit a case's content only while it is in their hands.
+EDITABLE_STATES = (State.DRAFT, State.CHANGES_REQUESTED)
+
+
+class IncidentType(models.TextChoices):
+    ARMS_TRANSFER = "arms_transfer", "Arms transfer"
+    MUNITIONS_SHIPMENT = "munitions_shipment", "Shipment of munitions"
+    BATTLEFIELD_USE = "battlefield_use", "Battlefield use of transferred weapons"
+    DEPOT_STRIKE = "depot_strike", "Strike on a depot of transferred materiel"
+    PERSONNEL_DEPLOYMENT = "personnel_deployment", "Deployment of personnel"
+    TECHNOLOGY_TRANSFER = "technology_transfer", "Technology transfer"
+    OTHER = "other", "Other"
+
+
+class DatePrecision(models.TextChoices):
+    DAY = "day", "Exact day"
+    MONTH = "month", "Month"
+    APPROXIMATE = "approximate", "Approximate"
+
+
+class WeaponSystem(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    category = models.CharField(
+        max_length=100, blank=True, help_text="e.g. ballistic missile, artillery ammunition"
+    )
+    description = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class SanctionsProvision(models.Model):
+    resolution = models.CharField(
+        max_length=50, help_text='UN Security Council resolution, e.g. "1718 (2006)"'
+    )
+    paragraph = models.CharField(max_length=50, blank=True, help_text='e.g. "8 (a)"')
+    summary = models.TextField(help_text="What the provision prohibits.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["resolution", "paragraph"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resolution", "paragraph"], name="unique_sanctions_provision"
+            )
+        ]
+
+    def __str__(self):
+        label = f"UNSCR {self.resolution}"
+        return f"{label}, para. {self.paragraph}" if self.paragraph else label
+
+
+class CaseQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The cases this user may see at all.
+
+        Drafts are their author's work in progress: nobody else sees them until they
+        are submitted (administrators excepted). Stakeholders see approved cases only.
+        """
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self
+        if user.has_perm("tracker.review_case") or user.has_perm("tracker.add_case"):
+            return self.filter(~Q(state=State.DRAFT) | Q(created_by=user))
+        if user.has_perm("tracker.view_case"):
+            return self.filter(state=State.APPROVED)
+        return self.none()
+
+    def awaiting_review(self):
+        return self.filter(state__in=[State.SUBMITTED, State.IN_REVIEW])
+
+    def waiting(self):
+        return self.filter(state__in=WAITING_STATES)
+
+
+class Case(models.Model):
+    reference = models.CharField(max_length=20, unique=True, editable=False)
+    title = models.CharField(max_length=300)
+    summary = models.TextField(help_text="What happened, as reported.")
+    incident_type = models.CharField(max_length=30, choices=IncidentType.choices)
+
+    incident_start = models.DateField(
+        "incident date", help_text="The day, or the first day of a date range."
+    )
+    incident_end = models.DateField(
+        "incident end date", null=True, blank=True, help_text="Only for a date range."
+    )
+    date_precision = models.CharField(
+        max_length=15, choices=DatePrecision.choices, default=DatePrecision.DAY
+    )
+
+    place_name = models.CharField(max_length=200, help_text="e.g. Kharkiv, Bryansk region")
+    country = CountryField(help_text="Where it happened.")
+    latitude = models.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+    )
+    longitude = models.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+    )
+
+    supplier_country = CountryField(blank=True, help_text="Who supplied (e.g. North Korea).")
+    recipient_country = CountryField(blank=True, help_text="Who received (e.g. Russia).")
+    weapon_systems = models.ManyToManyField(WeaponSystem, blank=True, related_name="cases")
+    sanctions_provisions = models.ManyToManyField(
+        SanctionsProvision,
+        blank=True,
+        related_name="cases",
+        help_text="Provisions the incident may breach.",
+    )
+    reported_quantity = models.CharField(
+        max_length=200, blank=True, help_text='As reported, e.g. "about 6,700 containers"'
+    )
+
+    # Written only by tracker.workflow; see Case.save().
+    state = models.CharField(
+        max_length=20, choices=State.choices, default=State.DRAFT, editable=False
+    )
+    state_changed_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="cases_created",
+        editable=False,
+    )
+    assigned_reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="cases_assigned",
+        null=True,
+        blank=True,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [
+            ("review_case", "Can review cases: start review, approve, reject, request changes"),
+            ("reopen_case", "Can reopen rejected, withdrawn or approved cases"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(incident_end__isnull=True) | Q(incident_end__gte=models.F("incident_start")),
+                name="incident_end_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True, longitude__isnull=True)
+                | Q(latitude__isnull=False, longitude__isnull=False),
+                name="coordinates_both_or_neither",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "state_changed_at"])]
+
+    WORKFLOW_FIELDS = ("state", "state_changed_at")
+
+    def __str__(self):
+        return f"{self.reference}: {self.title}"
+
+    def save(self, *args, **kwargs):
+        if self._state.adding:
+            self._save_with_new_reference(*args, **kwargs)
+            return
+        if kwargs.get("update_fields") is None:
+            # An edit form loaded before a concurrent transition would otherwise write
+            # the old state back; only the workflow module names these fields.
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name not in self.WORKFLOW_FIELDS
+            ]
+        super().save(*args, **kwargs)
+
+    def _save_with_new_reference(self, *args, **kwargs):
+        # Two monitors creating cases at once may compute the same next number;
+        # the unique constraint decides and the loser takes the following one.
+        for _ in range(10):
+            if not self.reference:
+                self.reference = self.next_reference()
+            try:
+                with transaction.atomic():
+                    super().save(*args, **kwargs)
+                return
+            except IntegrityError:
+                if Case.objects.filter(reference=self.reference).exists():
+                    self.reference = ""
+                    continue
+                raise
+        raise IntegrityError("Could not allocate a unique case reference.")
+
+    def get_absolute_url(self):
+        return reverse("admin:tracker_case_change", args=[self.pk])
+
+    def clean(self):
+        errors = {}
+        if self.incident_end and self.incident_start and self.incident_end < self.incident_start:
+            errors["incident_end"] = "The end of the date range cannot be before its start."
+        if (self.latitude is None) != (self.longitude is None):
+            errors["longitude" if self.longitude is None else "latitude"] = (
+                "Give both latitude and longitude, or neither."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    @staticmethod
+    def next_reference(year=None):
+        year = year or timezone.now().year
+        prefix = f"CASE-{year}-"
+        last = (
+            Case.objects.filter(reference__startswith=prefix)
+            .order_by("-reference")
+            .values_list("reference", flat=True)
+            .first()
+        )
+        number = int(last.removeprefix(prefix)) + 1 if last else 1
+        return f"{prefix}{number:04d}"
+
+    @property
+    def is_editable(self):
+        return self.state in EDITABLE_STATES
+
+    def can_edit(self, user):
+        if user.is_superuser:
+            return True
+        return (
+            user.pk == self.created_by_id
+            and self.is_editable
+            and user.has_perm("tracker.change_case")
+        )
+
+    @property
+    def incident_period(self):
+        """The incident date as a reader should see it, with its precision."""
+        fmt = "%B %Y" if self.date_precision == DatePrecision.MONTH else "%-d %B %Y"
+        text = self.incident_start.strftime(fmt)
+        if self.incident_end and self.incident_end != self.incident_start:
+            text = f"{text} – {self.incident_end.strftime(fmt)}"
+        if self.date_precision == DatePrecision.APPROXIMATE:
+            text = f"about {text}"
+        return text
+
+
+class Transition(models.Model):
+    """One change of a case's review state: who, when, from, to and why.
+
+    Rows are only ever added, by tracker.workflow; they are the review record.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="transitions")
+    action = models.CharField(max_length=20)
+    from_state = models.CharField(max_length=20, choices=State.choices)
+    to_state = models.CharField(max_length=20, choices=State.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="transitions"
+    )
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    comment = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self):
+        return f"{self.case.reference}: {self.from_state} → {self.to_state} by {self.actor}"

@@ -1,0 +1,188 @@
+"""The review workflow: the only code that changes a case's state.
+
+Admin buttons and bulk actions, pages, the API and tasks all call ``perform`` (or one
+of the named shortcuts below). Each transition locks the case row, checks who may act
+and whether the case is in a state the action applies to, writes the new state and a
+``Transition`` row in one database transaction.
+
+    draft ──submit──▶ submitted ──start review──▶ in review ──approve──▶ approved
+      ▲                                              │  │
+      └──────────── changes requested ◀──request─────┘  └──reject──▶ rejected
+    any open state ──withdraw──▶ withdrawn;  closed ──reopen (administrators)──▶ draft
+"""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import OPEN_STATES, Case, State, Transition
+
+
+class TransitionError(Exception):
+    """The transition cannot happen now; the message tells the user why."""
+
+
+class TransitionForbidden(TransitionError):
+    """This user may never make this transition on this case."""
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    label: str
+    past_tense: str
+    sources: tuple[State, ...]
+    target: State
+    reason_required: bool = False
+    review: bool = False  # needs the reviewer permission and the four-eyes rule
+
+    def refusal(self, user, case):
+        """Why this user may not take this action on this case, or None."""
+        if not user.is_active:
+            return "Your account is inactive."
+        if self.review:
+            if not user.has_perm("tracker.review_case"):
+                return f"Only reviewers can {self.label.lower()} a case."
+            if case.created_by_id == user.pk:
+                return (
+                    f"You created {case.reference}, so another reviewer must "
+                    f"{self.label.lower()} it (four-eyes rule)."
+                )
+        elif self.name == "reopen":
+            if not user.has_perm("tracker.reopen_case"):
+                return "Only administrators can reopen a case."
+        elif case.created_by_id != user.pk and not user.is_superuser:
+            return f"Only the monitor who created {case.reference} can {self.label.lower()} it."
+        return None
+
+
+SUBMIT = Action(
+    "submit", "Submit", "submitted", (State.DRAFT, State.CHANGES_REQUESTED), State.SUBMITTED
+)
+START_REVIEW = Action(
+    "start_review", "Start review", "taken into review", (State.SUBMITTED,), State.IN_REVIEW,
+    review=True,
+)
+REQUEST_CHANGES = Action(
+    "request_changes", "Request changes", "sent back for changes", (State.IN_REVIEW,),
+    State.CHANGES_REQUESTED, reason_required=True, review=True,
+)
+APPROVE = Action(
+    "approve", "Approve", "approved", (State.IN_REVIEW,), State.APPROVED, review=True
+)
+REJECT = Action(
+    "reject", "Reject", "rejected", (State.IN_REVIEW,), State.REJECTED,
+    reason_required=True, review=True,
+)
+WITHDRAW = Action("withdraw", "Withdraw", "withdrawn", OPEN_STATES, State.WITHDRAWN)
+REOPEN = Action(
+    "reopen", "Reopen", "reopened", (State.APPROVED, State.REJECTED, State.WITHDRAWN),
+    State.DRAFT, reason_required=True,
+)
+
+ACTIONS = {
+    action.name: action
+    for action in (SUBMIT, START_REVIEW, REQUEST_CHANGES, APPROVE, REJECT, WITHDRAW, REOPEN)
+}
+
+
+def available_actions(case, user):
+    """The actions this user could take on the case as it stands."""
+    return [
+        action
+        for action in ACTIONS.values()
+        if case.state in action.sources and action.refusal(user, case) is None
+    ]
+
+
+def perform(case, action, actor, comment=""):
+    """Take ``action`` (an Action or its name) on ``case`` as ``actor``.
+
+    Returns the Transition written; raises TransitionForbidden when the actor may not
+    act, TransitionError when the case is not in a state the action applies to (for
+    instance because another reviewer acted a moment earlier) or a reason is missing.
+    ``case`` is updated in place.
+    """
+    if isinstance(action, str):
+        try:
+            action = ACTIONS[action]
+        except KeyError:
+            raise TransitionError(f"There is no workflow action called {action!r}.") from None
+    comment = comment.strip()
+
+    with transaction.atomic():
+        # The row lock makes a second reviewer wait until the first has committed, and
+        # then read the state the first one wrote.
+        current = Case.objects.select_for_update().get(pk=case.pk)
+        refusal = action.refusal(actor, current)
+        if refusal:
+            raise TransitionForbidden(refusal)
+        if current.state not in action.sources:
+            raise TransitionError(_wrong_state_message(action, current))
+        if action.reason_required and not comment:
+            raise TransitionError(f"Give a reason to {action.label.lower()} {current.reference}.")
+
+        from_state = current.state
+        current.state = action.target
+        current.state_changed_at = timezone.now()
+        update_fields = ["state", "state_changed_at", "updated_at"]
+        if action is START_REVIEW:
+            current.assigned_reviewer = actor
+            update_fields.append("assigned_reviewer")
+        current._history_user = actor
+        current.save(update_fields=update_fields)
+        record = Transition.objects.create(
+            case=current,
+            action=action.name,
+            from_state=from_state,
+            to_state=action.target,
+            actor=actor,
+            at=current.state_changed_at,
+            comment=comment,
+        )
+
+    for field in update_fields:
+        setattr(case, field, getattr(current, field))
+    return record
+
+
+def _wrong_state_message(action, case):
+    allowed = " or ".join(State(s).label.lower() for s in action.sources)
+    message = (
+        f"{case.reference} is {case.get_state_display().lower()}, so it cannot be "
+        f"{action.past_tense}: only a case that is {allowed} can."
+    )
+    last = case.transitions.select_related("actor").last()
+    if last:
+        when = timezone.localtime(last.at).strftime("%d %b %Y %H:%M:%S")
+        message += f" It was {ACTIONS[last.action].past_tense} by {last.actor} at {when}."
+    return message
+
+
+def submit(case, actor, comment=""):
+    return perform(case, SUBMIT, actor, comment)
+
+
+def start_review(case, actor, comment=""):
+    return perform(case, START_REVIEW, actor, comment)
+
+
+def request_changes(case, actor, reason):
+    return perform(case, REQUEST_CHANGES, actor, reason)
+
+
+def approve(case, actor, comment=""):
+    return perform(case, APPROVE, actor, comment)
+
+
+def reject(case, actor, reason):
+    return perform(case, REJECT, actor, reason)
+
+
+def withdraw(case, actor, comment=""):
+    return perform(case, WITHDRAW, actor, comment)
+
+
+def reopen(case, actor, reason):
+    return perform(case, REOPEN, actor, reason)

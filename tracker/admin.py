@@ -176,7 +176,7 @@ class CaseAdmin(SimpleHistoryAdmin):
         refusal = action.refusal(request.user, case)
         if refusal:
             raise PermissionDenied(refusal)
-        form = TransitionForm(request.POST or None, action=action)
+        form = TransitionForm(request.POST if request.method == "POST" else None, action=action)
         if request.method == "POST" and form.is_valid():
             try:
                 workflow.perform(case, action, request.user, form.cleaned_data["comment"])

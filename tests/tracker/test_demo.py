@@ -1,0 +1,66 @@
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+
+from tracker.models import Case, SanctionsProvision, Transition, WeaponSystem
+
+pytestmark = pytest.mark.django_db
+
+
+def snapshot():
+    User = get_user_model()
+    return {
+        "users": list(User.objects.order_by("pk").values_list("username", "password")),
+        "cases": list(Case.objects.order_by("pk").values()),
+        "transitions": Transition.objects.count(),
+        "weapons": WeaponSystem.objects.count(),
+        "provisions": SanctionsProvision.objects.count(),
+    }
+
+
+def test_load_demo_loads_the_six_seed_incidents_ready_for_review(settings, capsys):
+    settings.DEBUG = True
+    call_command("load_demo")
+    out = capsys.readouterr().out
+    for username in ("admin", "monitor", "reviewer", "stakeholder"):
+        assert username in out
+
+    titles = set(Case.objects.values_list("title", flat=True))
+    assert len(titles) == 6
+    assert any("Hwasong-11" in t for t in titles)
+    assert any("Vladivostok" in t for t in titles)
+    assert not Case.objects.filter(state="draft").exists()
+    assert Case.objects.filter(state="in_review").count() == 1
+
+    reviewer = get_user_model().objects.get(username="reviewer")
+    assert Case.objects.visible_to(reviewer).count() == 6
+    stakeholder = get_user_model().objects.get(username="stakeholder")
+    assert Case.objects.visible_to(stakeholder).count() == 0
+
+    shipment = Case.objects.get(title__startswith="About 6,700 containers")
+    assert (shipment.supplier_country.code, shipment.recipient_country.code) == ("KP", "RU")
+    assert shipment.incident_period == "September 2023 – February 2024"
+
+
+def test_the_demo_passwords_log_the_users_in(settings, capsys, client):
+    settings.DEBUG = True
+    call_command("load_demo")
+    lines = [line.split() for line in capsys.readouterr().out.splitlines()[1:]]
+    passwords = dict(lines)
+    assert client.login(username="reviewer", password=passwords["reviewer"])
+
+
+def test_running_load_demo_twice_changes_nothing(settings, capsys):
+    settings.DEBUG = True
+    call_command("load_demo")
+    before = snapshot()
+    call_command("load_demo")
+    assert snapshot() == before
+    assert "already loaded" in capsys.readouterr().out
+
+
+def test_load_demo_refuses_to_run_with_debug_off(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG off"):
+        call_command("load_demo")
+    assert not Case.objects.exists()

@@ -107,7 +107,15 @@ class CaseAdmin(SimpleHistoryAdmin):
         ),
         (
             "Review",
-            {"fields": ["state", "state_changed_at", "created_by", "assigned_reviewer", "created_at"]},
+            {
+                "fields": [
+                    "state",
+                    "state_changed_at",
+                    "created_by",
+                    "assigned_reviewer",
+                    "created_at",
+                ]
+            },
         ),
     ]
     inlines = [TransitionInline]
@@ -198,8 +206,9 @@ class CaseAdmin(SimpleHistoryAdmin):
             try:
                 workflow.perform(case, action, request.user, form.cleaned_data["comment"])
             except workflow.TransitionError as error:
-                self.message_user(request, f"{case.reference}: not {action.past_tense}. {error}",
-                                  messages.ERROR)
+                self.message_user(
+                    request, f"{case.reference}: not {action.past_tense}. {error}", messages.ERROR
+                )
             else:
                 self.message_user(request, f"{case.reference} {action.past_tense}.")
         return None
@@ -222,9 +231,9 @@ class CaseAdmin(SimpleHistoryAdmin):
             return self._bulk_transition(request, queryset, action)
 
         bulk_action.__name__ = f"{action.name}_selected"
-        return admin.action(
-            description=f"{action.label} selected cases", permissions=["review"]
-        )(bulk_action)
+        return admin.action(description=f"{action.label} selected cases", permissions=["review"])(
+            bulk_action
+        )
 
     start_review_selected = _make_bulk_action(workflow.START_REVIEW)
     request_changes_selected = _make_bulk_action(workflow.REQUEST_CHANGES)

@@ -124,7 +124,7 @@ INCIDENTS = [
         "title": "Russian naval vessels move 1,500 DPRK soldiers to Vladivostok",
         "summary": (
             "Russian naval vessels moved 1,500 DPRK special-forces soldiers to "
-            "Vladivostok; the Kremlin called it \"another fake news story\"."
+            'Vladivostok; the Kremlin called it "another fake news story".'
         ),
         "incident_type": IncidentType.PERSONNEL_DEPLOYMENT,
         "incident_start": date(2024, 10, 8),
@@ -141,9 +141,9 @@ INCIDENTS = [
         "state": "submitted",
     },
     {
-        "title": "DPRK officers \"highly likely\" killed in a Ukrainian attack near Donetsk",
+        "title": 'DPRK officers "highly likely" killed in a Ukrainian attack near Donetsk',
         "summary": (
-            "DPRK officers were \"highly likely\" killed in a Ukrainian attack near "
+            'DPRK officers were "highly likely" killed in a Ukrainian attack near '
             "Donetsk, according to the ROK Defense Minister."
         ),
         "incident_type": IncidentType.PERSONNEL_DEPLOYMENT,
@@ -219,9 +219,7 @@ def _create_incidents():
             continue
         case = Case.objects.create(created_by=monitor, **fields)
         case.weapon_systems.set(WeaponSystem.objects.filter(name__in=weapons))
-        case.sanctions_provisions.set(
-            SanctionsProvision.objects.filter(resolution__in=provisions)
-        )
+        case.sanctions_provisions.set(SanctionsProvision.objects.filter(resolution__in=provisions))
         # The demo reaches each state through the workflow, so its history is real.
         workflow.submit(case, monitor, "Logged from the seed article.")
         if state in ("in_review", "changes_requested"):

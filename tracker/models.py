@@ -183,7 +183,8 @@ class Case(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(incident_end__isnull=True) | Q(incident_end__gte=models.F("incident_start")),
+                condition=Q(incident_end__isnull=True)
+                | Q(incident_end__gte=models.F("incident_start")),
                 name="incident_end_after_start",
             ),
             models.CheckConstraint(
@@ -213,6 +214,9 @@ class Case(models.Model):
             ]
         super().save(*args, **kwargs)
 
+    def get_absolute_url(self):
+        return reverse("admin:tracker_case_change", args=[self.pk])
+
     def _save_with_new_reference(self, *args, **kwargs):
         # Two monitors creating cases at once may compute the same next number;
         # the unique constraint decides and the loser takes the following one.
@@ -229,9 +233,6 @@ class Case(models.Model):
                     continue
                 raise
         raise IntegrityError("Could not allocate a unique case reference.")
-
-    def get_absolute_url(self):
-        return reverse("admin:tracker_case_change", args=[self.pk])
 
     def clean(self):
         errors = {}

@@ -61,24 +61,40 @@ SUBMIT = Action(
     "submit", "Submit", "submitted", (State.DRAFT, State.CHANGES_REQUESTED), State.SUBMITTED
 )
 START_REVIEW = Action(
-    "start_review", "Start review", "taken into review", (State.SUBMITTED,), State.IN_REVIEW,
+    "start_review",
+    "Start review",
+    "taken into review",
+    (State.SUBMITTED,),
+    State.IN_REVIEW,
     review=True,
 )
 REQUEST_CHANGES = Action(
-    "request_changes", "Request changes", "sent back for changes", (State.IN_REVIEW,),
-    State.CHANGES_REQUESTED, reason_required=True, review=True,
+    "request_changes",
+    "Request changes",
+    "sent back for changes",
+    (State.IN_REVIEW,),
+    State.CHANGES_REQUESTED,
+    reason_required=True,
+    review=True,
 )
-APPROVE = Action(
-    "approve", "Approve", "approved", (State.IN_REVIEW,), State.APPROVED, review=True
-)
+APPROVE = Action("approve", "Approve", "approved", (State.IN_REVIEW,), State.APPROVED, review=True)
 REJECT = Action(
-    "reject", "Reject", "rejected", (State.IN_REVIEW,), State.REJECTED,
-    reason_required=True, review=True,
+    "reject",
+    "Reject",
+    "rejected",
+    (State.IN_REVIEW,),
+    State.REJECTED,
+    reason_required=True,
+    review=True,
 )
 WITHDRAW = Action("withdraw", "Withdraw", "withdrawn", OPEN_STATES, State.WITHDRAWN)
 REOPEN = Action(
-    "reopen", "Reopen", "reopened", (State.APPROVED, State.REJECTED, State.WITHDRAWN),
-    State.DRAFT, reason_required=True,
+    "reopen",
+    "Reopen",
+    "reopened",
+    (State.APPROVED, State.REJECTED, State.WITHDRAWN),
+    State.DRAFT,
+    reason_required=True,
 )
 
 ACTIONS = {

@@ -29,7 +29,9 @@ def test_the_reviewer_sees_the_review_buttons_on_the_change_page(client, case_fa
 def test_approve_button_approves_and_records_the_transition(client, case_factory, reviewer):
     case = case_factory("in_review")
     client.force_login(reviewer)
-    response = client.post(transition_url(case, "approve"), {"comment": "Two sources."}, follow=True)
+    response = client.post(
+        transition_url(case, "approve"), {"comment": "Two sources."}, follow=True
+    )
     assert response.redirect_chain[-1][0] == change_url(case)
     assert f"{case.reference} approved." in response.content.decode()
     case.refresh_from_db()

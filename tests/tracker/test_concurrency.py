@@ -9,7 +9,10 @@ from django.db import connection, transaction
 from tracker import workflow
 from tracker.models import Case, State
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def run_in_thread(target):

@@ -18,7 +18,9 @@ def test_the_migration_creates_the_three_roles_with_their_permissions():
     assert "tracker.add_case" not in permissions_of(roles.REVIEWER)
 
 
-def test_what_each_role_sees(case_factory, monitor, other_monitor, reviewer, stakeholder, admin_user):
+def test_what_each_role_sees(
+    case_factory, monitor, other_monitor, reviewer, stakeholder, admin_user
+):
     cases = {state: case_factory(state) for state in ("draft", "submitted", "approved", "rejected")}
     visible = lambda user: {c.state for c in Case.objects.visible_to(user)}  # noqa: E731
 

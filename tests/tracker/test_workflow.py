@@ -40,7 +40,9 @@ def test_every_transition_is_allowed_only_from_its_source_states(
         case.refresh_from_db()
         assert case.state == action.target
         assert (record.from_state, record.to_state, record.actor) == (
-            state, action.target, actors[ACTORS[name]]
+            state,
+            action.target,
+            actors[ACTORS[name]],
         )
         assert record.comment == "A reason."
     else:
@@ -62,7 +64,9 @@ def test_a_full_review_is_on_record_step_by_step(case_factory, monitor, reviewer
     workflow.start_review(case, reviewer)
     workflow.approve(case, reviewer, "Corroborated.")
 
-    steps = list(case.transitions.values_list("actor__username", "from_state", "to_state", "comment"))
+    steps = list(
+        case.transitions.values_list("actor__username", "from_state", "to_state", "comment")
+    )
     assert steps == [
         ("monitor", "draft", "submitted", "Two sources attached."),
         ("reviewer", "submitted", "in_review", ""),

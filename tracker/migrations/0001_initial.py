@@ -10,7 +10,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -19,168 +18,607 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='WeaponSystem',
+            name="WeaponSystem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('category', models.CharField(blank=True, help_text='e.g. ballistic missile, artillery ammunition', max_length=100)),
-                ('description', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, unique=True)),
+                (
+                    "category",
+                    models.CharField(
+                        blank=True,
+                        help_text="e.g. ballistic missile, artillery ammunition",
+                        max_length=100,
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalCase',
+            name="HistoricalCase",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('reference', models.CharField(db_index=True, editable=False, max_length=20)),
-                ('title', models.CharField(max_length=300)),
-                ('summary', models.TextField(help_text='What happened, as reported.')),
-                ('incident_type', models.CharField(choices=[('arms_transfer', 'Arms transfer'), ('munitions_shipment', 'Shipment of munitions'), ('battlefield_use', 'Battlefield use of transferred weapons'), ('depot_strike', 'Strike on a depot of transferred materiel'), ('personnel_deployment', 'Deployment of personnel'), ('technology_transfer', 'Technology transfer'), ('other', 'Other')], max_length=30)),
-                ('incident_start', models.DateField(help_text='The day, or the first day of a date range.', verbose_name='incident date')),
-                ('incident_end', models.DateField(blank=True, help_text='Only for a date range.', null=True, verbose_name='incident end date')),
-                ('date_precision', models.CharField(choices=[('day', 'Exact day'), ('month', 'Month'), ('approximate', 'Approximate')], default='day', max_length=15)),
-                ('place_name', models.CharField(help_text='e.g. Kharkiv, Bryansk region', max_length=200)),
-                ('country', django_countries.fields.CountryField(help_text='Where it happened.', max_length=2)),
-                ('latitude', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, validators=[django.core.validators.MinValueValidator(-90), django.core.validators.MaxValueValidator(90)])),
-                ('longitude', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, validators=[django.core.validators.MinValueValidator(-180), django.core.validators.MaxValueValidator(180)])),
-                ('supplier_country', django_countries.fields.CountryField(blank=True, help_text='Who supplied (e.g. North Korea).', max_length=2)),
-                ('recipient_country', django_countries.fields.CountryField(blank=True, help_text='Who received (e.g. Russia).', max_length=2)),
-                ('reported_quantity', models.CharField(blank=True, help_text='As reported, e.g. "about 6,700 containers"', max_length=200)),
-                ('state', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted'), ('in_review', 'In review'), ('changes_requested', 'Changes requested'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('withdrawn', 'Withdrawn')], default='draft', editable=False, max_length=20)),
-                ('state_changed_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('assigned_reviewer', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('created_by', models.ForeignKey(blank=True, db_constraint=False, editable=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("reference", models.CharField(db_index=True, editable=False, max_length=20)),
+                ("title", models.CharField(max_length=300)),
+                ("summary", models.TextField(help_text="What happened, as reported.")),
+                (
+                    "incident_type",
+                    models.CharField(
+                        choices=[
+                            ("arms_transfer", "Arms transfer"),
+                            ("munitions_shipment", "Shipment of munitions"),
+                            ("battlefield_use", "Battlefield use of transferred weapons"),
+                            ("depot_strike", "Strike on a depot of transferred materiel"),
+                            ("personnel_deployment", "Deployment of personnel"),
+                            ("technology_transfer", "Technology transfer"),
+                            ("other", "Other"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                (
+                    "incident_start",
+                    models.DateField(
+                        help_text="The day, or the first day of a date range.",
+                        verbose_name="incident date",
+                    ),
+                ),
+                (
+                    "incident_end",
+                    models.DateField(
+                        blank=True,
+                        help_text="Only for a date range.",
+                        null=True,
+                        verbose_name="incident end date",
+                    ),
+                ),
+                (
+                    "date_precision",
+                    models.CharField(
+                        choices=[
+                            ("day", "Exact day"),
+                            ("month", "Month"),
+                            ("approximate", "Approximate"),
+                        ],
+                        default="day",
+                        max_length=15,
+                    ),
+                ),
+                (
+                    "place_name",
+                    models.CharField(help_text="e.g. Kharkiv, Bryansk region", max_length=200),
+                ),
+                (
+                    "country",
+                    django_countries.fields.CountryField(
+                        help_text="Where it happened.", max_length=2
+                    ),
+                ),
+                (
+                    "latitude",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=6,
+                        max_digits=9,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(-90),
+                            django.core.validators.MaxValueValidator(90),
+                        ],
+                    ),
+                ),
+                (
+                    "longitude",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=6,
+                        max_digits=9,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(-180),
+                            django.core.validators.MaxValueValidator(180),
+                        ],
+                    ),
+                ),
+                (
+                    "supplier_country",
+                    django_countries.fields.CountryField(
+                        blank=True, help_text="Who supplied (e.g. North Korea).", max_length=2
+                    ),
+                ),
+                (
+                    "recipient_country",
+                    django_countries.fields.CountryField(
+                        blank=True, help_text="Who received (e.g. Russia).", max_length=2
+                    ),
+                ),
+                (
+                    "reported_quantity",
+                    models.CharField(
+                        blank=True,
+                        help_text='As reported, e.g. "about 6,700 containers"',
+                        max_length=200,
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("submitted", "Submitted"),
+                            ("in_review", "In review"),
+                            ("changes_requested", "Changes requested"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("withdrawn", "Withdrawn"),
+                        ],
+                        default="draft",
+                        editable=False,
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "state_changed_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "assigned_reviewer",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical case',
-                'verbose_name_plural': 'historical cases',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical case",
+                "verbose_name_plural": "historical cases",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalSanctionsProvision',
+            name="HistoricalSanctionsProvision",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('resolution', models.CharField(help_text='UN Security Council resolution, e.g. "1718 (2006)"', max_length=50)),
-                ('paragraph', models.CharField(blank=True, help_text='e.g. "8 (a)"', max_length=50)),
-                ('summary', models.TextField(help_text='What the provision prohibits.')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "resolution",
+                    models.CharField(
+                        help_text='UN Security Council resolution, e.g. "1718 (2006)"',
+                        max_length=50,
+                    ),
+                ),
+                (
+                    "paragraph",
+                    models.CharField(blank=True, help_text='e.g. "8 (a)"', max_length=50),
+                ),
+                ("summary", models.TextField(help_text="What the provision prohibits.")),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical sanctions provision',
-                'verbose_name_plural': 'historical sanctions provisions',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical sanctions provision",
+                "verbose_name_plural": "historical sanctions provisions",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalWeaponSystem',
+            name="HistoricalWeaponSystem",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('name', models.CharField(db_index=True, max_length=200)),
-                ('category', models.CharField(blank=True, help_text='e.g. ballistic missile, artillery ammunition', max_length=100)),
-                ('description', models.TextField(blank=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(db_index=True, max_length=200)),
+                (
+                    "category",
+                    models.CharField(
+                        blank=True,
+                        help_text="e.g. ballistic missile, artillery ammunition",
+                        max_length=100,
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical weapon system',
-                'verbose_name_plural': 'historical weapon systems',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical weapon system",
+                "verbose_name_plural": "historical weapon systems",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='SanctionsProvision',
+            name="SanctionsProvision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('resolution', models.CharField(help_text='UN Security Council resolution, e.g. "1718 (2006)"', max_length=50)),
-                ('paragraph', models.CharField(blank=True, help_text='e.g. "8 (a)"', max_length=50)),
-                ('summary', models.TextField(help_text='What the provision prohibits.')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "resolution",
+                    models.CharField(
+                        help_text='UN Security Council resolution, e.g. "1718 (2006)"',
+                        max_length=50,
+                    ),
+                ),
+                (
+                    "paragraph",
+                    models.CharField(blank=True, help_text='e.g. "8 (a)"', max_length=50),
+                ),
+                ("summary", models.TextField(help_text="What the provision prohibits.")),
             ],
             options={
-                'ordering': ['resolution', 'paragraph'],
-                'constraints': [models.UniqueConstraint(fields=('resolution', 'paragraph'), name='unique_sanctions_provision')],
+                "ordering": ["resolution", "paragraph"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("resolution", "paragraph"), name="unique_sanctions_provision"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Case',
+            name="Case",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reference', models.CharField(editable=False, max_length=20, unique=True)),
-                ('title', models.CharField(max_length=300)),
-                ('summary', models.TextField(help_text='What happened, as reported.')),
-                ('incident_type', models.CharField(choices=[('arms_transfer', 'Arms transfer'), ('munitions_shipment', 'Shipment of munitions'), ('battlefield_use', 'Battlefield use of transferred weapons'), ('depot_strike', 'Strike on a depot of transferred materiel'), ('personnel_deployment', 'Deployment of personnel'), ('technology_transfer', 'Technology transfer'), ('other', 'Other')], max_length=30)),
-                ('incident_start', models.DateField(help_text='The day, or the first day of a date range.', verbose_name='incident date')),
-                ('incident_end', models.DateField(blank=True, help_text='Only for a date range.', null=True, verbose_name='incident end date')),
-                ('date_precision', models.CharField(choices=[('day', 'Exact day'), ('month', 'Month'), ('approximate', 'Approximate')], default='day', max_length=15)),
-                ('place_name', models.CharField(help_text='e.g. Kharkiv, Bryansk region', max_length=200)),
-                ('country', django_countries.fields.CountryField(help_text='Where it happened.', max_length=2)),
-                ('latitude', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, validators=[django.core.validators.MinValueValidator(-90), django.core.validators.MaxValueValidator(90)])),
-                ('longitude', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, validators=[django.core.validators.MinValueValidator(-180), django.core.validators.MaxValueValidator(180)])),
-                ('supplier_country', django_countries.fields.CountryField(blank=True, help_text='Who supplied (e.g. North Korea).', max_length=2)),
-                ('recipient_country', django_countries.fields.CountryField(blank=True, help_text='Who received (e.g. Russia).', max_length=2)),
-                ('reported_quantity', models.CharField(blank=True, help_text='As reported, e.g. "about 6,700 containers"', max_length=200)),
-                ('state', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted'), ('in_review', 'In review'), ('changes_requested', 'Changes requested'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('withdrawn', 'Withdrawn')], default='draft', editable=False, max_length=20)),
-                ('state_changed_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('assigned_reviewer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='cases_assigned', to=settings.AUTH_USER_MODEL)),
-                ('created_by', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='cases_created', to=settings.AUTH_USER_MODEL)),
-                ('sanctions_provisions', models.ManyToManyField(blank=True, help_text='Provisions the incident may breach.', related_name='cases', to='tracker.sanctionsprovision')),
-                ('weapon_systems', models.ManyToManyField(blank=True, related_name='cases', to='tracker.weaponsystem')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reference", models.CharField(editable=False, max_length=20, unique=True)),
+                ("title", models.CharField(max_length=300)),
+                ("summary", models.TextField(help_text="What happened, as reported.")),
+                (
+                    "incident_type",
+                    models.CharField(
+                        choices=[
+                            ("arms_transfer", "Arms transfer"),
+                            ("munitions_shipment", "Shipment of munitions"),
+                            ("battlefield_use", "Battlefield use of transferred weapons"),
+                            ("depot_strike", "Strike on a depot of transferred materiel"),
+                            ("personnel_deployment", "Deployment of personnel"),
+                            ("technology_transfer", "Technology transfer"),
+                            ("other", "Other"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                (
+                    "incident_start",
+                    models.DateField(
+                        help_text="The day, or the first day of a date range.",
+                        verbose_name="incident date",
+                    ),
+                ),
+                (
+                    "incident_end",
+                    models.DateField(
+                        blank=True,
+                        help_text="Only for a date range.",
+                        null=True,
+                        verbose_name="incident end date",
+                    ),
+                ),
+                (
+                    "date_precision",
+                    models.CharField(
+                        choices=[
+                            ("day", "Exact day"),
+                            ("month", "Month"),
+                            ("approximate", "Approximate"),
+                        ],
+                        default="day",
+                        max_length=15,
+                    ),
+                ),
+                (
+                    "place_name",
+                    models.CharField(help_text="e.g. Kharkiv, Bryansk region", max_length=200),
+                ),
+                (
+                    "country",
+                    django_countries.fields.CountryField(
+                        help_text="Where it happened.", max_length=2
+                    ),
+                ),
+                (
+                    "latitude",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=6,
+                        max_digits=9,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(-90),
+                            django.core.validators.MaxValueValidator(90),
+                        ],
+                    ),
+                ),
+                (
+                    "longitude",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=6,
+                        max_digits=9,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(-180),
+                            django.core.validators.MaxValueValidator(180),
+                        ],
+                    ),
+                ),
+                (
+                    "supplier_country",
+                    django_countries.fields.CountryField(
+                        blank=True, help_text="Who supplied (e.g. North Korea).", max_length=2
+                    ),
+                ),
+                (
+                    "recipient_country",
+                    django_countries.fields.CountryField(
+                        blank=True, help_text="Who received (e.g. Russia).", max_length=2
+                    ),
+                ),
+                (
+                    "reported_quantity",
+                    models.CharField(
+                        blank=True,
+                        help_text='As reported, e.g. "about 6,700 containers"',
+                        max_length=200,
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("submitted", "Submitted"),
+                            ("in_review", "In review"),
+                            ("changes_requested", "Changes requested"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("withdrawn", "Withdrawn"),
+                        ],
+                        default="draft",
+                        editable=False,
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "state_changed_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "assigned_reviewer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="cases_assigned",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="cases_created",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "sanctions_provisions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Provisions the incident may breach.",
+                        related_name="cases",
+                        to="tracker.sanctionsprovision",
+                    ),
+                ),
+                (
+                    "weapon_systems",
+                    models.ManyToManyField(
+                        blank=True, related_name="cases", to="tracker.weaponsystem"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
-                'permissions': [('review_case', 'Can review cases: start review, approve, reject, request changes'), ('reopen_case', 'Can reopen rejected, withdrawn or approved cases')],
+                "ordering": ["-created_at"],
+                "permissions": [
+                    (
+                        "review_case",
+                        "Can review cases: start review, approve, reject, request changes",
+                    ),
+                    ("reopen_case", "Can reopen rejected, withdrawn or approved cases"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Transition',
+            name="Transition",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(max_length=20)),
-                ('from_state', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted'), ('in_review', 'In review'), ('changes_requested', 'Changes requested'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('withdrawn', 'Withdrawn')], max_length=20)),
-                ('to_state', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted'), ('in_review', 'In review'), ('changes_requested', 'Changes requested'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('withdrawn', 'Withdrawn')], max_length=20)),
-                ('at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('comment', models.TextField(blank=True)),
-                ('actor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='transitions', to=settings.AUTH_USER_MODEL)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='transitions', to='tracker.case')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("action", models.CharField(max_length=20)),
+                (
+                    "from_state",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("submitted", "Submitted"),
+                            ("in_review", "In review"),
+                            ("changes_requested", "Changes requested"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("withdrawn", "Withdrawn"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "to_state",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("submitted", "Submitted"),
+                            ("in_review", "In review"),
+                            ("changes_requested", "Changes requested"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("withdrawn", "Withdrawn"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ("comment", models.TextField(blank=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="transitions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="transitions",
+                        to="tracker.case",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'pk'],
+                "ordering": ["at", "pk"],
             },
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['state', 'state_changed_at'], name='tracker_cas_state_bc1c4d_idx'),
+            model_name="case",
+            index=models.Index(
+                fields=["state", "state_changed_at"], name="tracker_cas_state_bc1c4d_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='case',
-            constraint=models.CheckConstraint(condition=models.Q(('incident_end__isnull', True), ('incident_end__gte', models.F('incident_start')), _connector='OR'), name='incident_end_after_start'),
+            model_name="case",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("incident_end__isnull", True),
+                    ("incident_end__gte", models.F("incident_start")),
+                    _connector="OR",
+                ),
+                name="incident_end_after_start",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='case',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('latitude__isnull', True), ('longitude__isnull', True)), models.Q(('latitude__isnull', False), ('longitude__isnull', False)), _connector='OR'), name='coordinates_both_or_neither'),
+            model_name="case",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("latitude__isnull", True), ("longitude__isnull", True)),
+                    models.Q(("latitude__isnull", False), ("longitude__isnull", False)),
+                    _connector="OR",
+                ),
+                name="coordinates_both_or_neither",
+            ),
         ),
     ]

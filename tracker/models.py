@@ -298,6 +298,9 @@ class Transition(models.Model):
     )
     at = models.DateTimeField(default=timezone.now, db_index=True)
     comment = models.TextField(blank=True)
+    justification = models.TextField(
+        blank=True, help_text="Why the case was approved below the corroboration minimum."
+    )
 
     class Meta:
         ordering = ["at", "pk"]

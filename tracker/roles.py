@@ -11,11 +11,33 @@ REVIEWER = "Reviewer"
 STAKEHOLDER = "Stakeholder"
 
 REFERENCE_DATA = ["tracker.view_weaponsystem", "tracker.view_sanctionsprovision"]
+READ_EVIDENCE = [
+    "evidence.view_evidenceitem",
+    "evidence.view_source",
+    "evidence.view_custodyevent",
+    "evidence.view_storedfile",
+]
 
 ROLE_PERMISSIONS = {
-    MONITOR: ["tracker.add_case", "tracker.change_case", "tracker.view_case", *REFERENCE_DATA],
-    REVIEWER: ["tracker.view_case", "tracker.review_case", *REFERENCE_DATA],
-    STAKEHOLDER: ["tracker.view_case"],
+    MONITOR: [
+        "tracker.add_case",
+        "tracker.change_case",
+        "tracker.view_case",
+        *REFERENCE_DATA,
+        "evidence.add_evidenceitem",
+        "evidence.change_evidenceitem",
+        "evidence.add_source",
+        *READ_EVIDENCE,
+    ],
+    # Reviewers grade sources: reliability is a judgement made at review.
+    REVIEWER: [
+        "tracker.view_case",
+        "tracker.review_case",
+        *REFERENCE_DATA,
+        "evidence.change_source",
+        *READ_EVIDENCE,
+    ],
+    STAKEHOLDER: ["tracker.view_case", "evidence.view_evidenceitem", "evidence.view_source"],
 }
 
 

@@ -1,0 +1,198 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django_countries.fields import CountryField
+from simple_history.models import HistoricalRecords
+
+
+class SourceKind(models.TextChoices):
+    GOVERNMENT = "government", "Government body"
+    ARMED_FORCES = "armed_forces", "Armed forces"
+    INTELLIGENCE = "intelligence", "Intelligence service"
+    INTERGOVERNMENTAL = "intergovernmental", "Intergovernmental body"
+    SPOKESPERSON = "spokesperson", "Spokesperson"
+    NEWS_OUTLET = "news_outlet", "News outlet"
+    RESEARCH_GROUP = "research_group", "Research group"
+    OTHER = "other", "Other"
+
+
+class Reliability(models.TextChoices):
+    """Source reliability on the Admiralty scale."""
+
+    A = "A", "A – completely reliable"
+    B = "B", "B – usually reliable"
+    C = "C", "C – fairly reliable"
+    D = "D", "D – not usually reliable"
+    E = "E", "E – unreliable"
+    F = "F", "F – reliability cannot be judged"
+
+
+class Credibility(models.IntegerChoices):
+    """Information credibility on the Admiralty scale."""
+
+    CONFIRMED = 1, "1 – confirmed by other sources"
+    PROBABLE = 2, "2 – probably true"
+    POSSIBLE = 3, "3 – possibly true"
+    DOUBTFUL = 4, "4 – doubtful"
+    IMPROBABLE = 5, "5 – improbable"
+    UNKNOWN = 6, "6 – cannot be judged"
+
+
+class EvidenceKind(models.TextChoices):
+    STATEMENT = "statement", "Statement"
+    OFFICIAL_REPORT = "official_report", "Official report"
+    MEDIA_REPORT = "media_report", "Media report"
+    DOCUMENT = "document", "Document"
+    IMAGE = "image", "Image"
+    VIDEO = "video", "Video"
+    SATELLITE = "satellite", "Satellite imagery"
+    FORENSIC = "forensic", "Physical or forensic finding"
+    TESTIMONY = "testimony", "Testimony"
+
+
+class Stance(models.TextChoices):
+    SUPPORTS = "supports", "Supports"
+    REFUTES = "refutes", "Refutes"
+    CONTEXT = "context", "Context"
+
+
+class Source(models.Model):
+    """Who makes a claim: a government body, an armed force, an outlet, a person."""
+
+    name = models.CharField(max_length=300, unique=True)
+    kind = models.CharField(max_length=20, choices=SourceKind.choices)
+    country = CountryField(blank=True)
+    reliability = models.CharField(
+        max_length=1, choices=Reliability.choices, default=Reliability.F
+    )
+    notes = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.reliability})"
+
+
+class StoredFile(models.Model):
+    """The bytes of an evidence file, named by their SHA-256 and never changed.
+
+    The same bytes uploaded twice are one StoredFile, shared by the items citing it.
+    """
+
+    sha256 = models.CharField(max_length=64, unique=True)
+    size = models.BigIntegerField()
+    content_type = models.CharField(max_length=100, help_text="Detected from the bytes.")
+    stored_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-stored_at"]
+
+    def __str__(self):
+        return f"{self.sha256[:12]}… ({self.content_type}, {self.size} bytes)"
+
+    @property
+    def relative_path(self):
+        return f"{self.sha256[:2]}/{self.sha256[2:4]}/{self.sha256}"
+
+
+class EvidenceItemQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        from tracker.models import Case
+
+        return self.filter(case__in=Case.objects.visible_to(user))
+
+
+class EvidenceItem(models.Model):
+    """One piece of evidence on a case, attributed to the source that originated it."""
+
+    case = models.ForeignKey("tracker.Case", on_delete=models.PROTECT, related_name="evidence")
+    source = models.ForeignKey(
+        Source,
+        on_delete=models.PROTECT,
+        related_name="evidence",
+        verbose_name="originating source",
+        help_text="Who made the claim. Reuters reporting UN monitors' finding: the UN monitors.",
+    )
+    reporting_outlet = models.ForeignKey(
+        Source,
+        on_delete=models.PROTECT,
+        related_name="reported_evidence",
+        null=True,
+        blank=True,
+        help_text="The publication it was found in, if not the source itself.",
+    )
+    kind = models.CharField(max_length=20, choices=EvidenceKind.choices)
+    stance = models.CharField(max_length=10, choices=Stance.choices)
+    credibility = models.PositiveSmallIntegerField(
+        "information credibility", choices=Credibility.choices, default=Credibility.UNKNOWN
+    )
+    title = models.CharField(max_length=300)
+    excerpt = models.TextField(blank=True)
+    url = models.URLField("link", max_length=1000, blank=True)
+    published_on = models.DateField(null=True, blank=True)
+    obtained_on = models.DateField(null=True, blank=True)
+    file = models.ForeignKey(
+        StoredFile, on_delete=models.PROTECT, related_name="items", null=True, blank=True
+    )
+    original_filename = models.CharField(max_length=255, blank=True, editable=False)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    added_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    history = HistoricalRecords()
+    objects = EvidenceItemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["case", "stance", "-published_on", "pk"]
+        indexes = [models.Index(fields=["case", "stance", "source"])]
+
+    def __str__(self):
+        return self.title
+
+
+class CustodyAction(models.TextChoices):
+    COLLECTED = "collected", "Collected"
+    UPLOADED = "uploaded", "Uploaded"
+    VIEWED = "viewed", "Viewed"
+    DOWNLOADED = "downloaded", "Downloaded"
+    EXPORTED = "exported", "Exported"
+    VERIFIED = "verified", "Verified"
+    INTEGRITY_FAILURE = "integrity_failure", "Integrity failure"
+
+
+class CustodyEvent(models.Model):
+    """Who did what to an evidence item, when. Append-only: on PostgreSQL a trigger
+    refuses UPDATE and DELETE, so not even raw SQL can rewrite the chain."""
+
+    item = models.ForeignKey(EvidenceItem, on_delete=models.PROTECT, related_name="custody")
+    action = models.CharField(max_length=20, choices=CustodyAction.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        help_text="Empty for the system's own checks.",
+    )
+    at = models.DateTimeField(default=timezone.now)
+    sha256 = models.CharField(max_length=64, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["item", "at"])]
+
+    def __str__(self):
+        return f"{self.get_action_display()} by {self.actor or 'system'} at {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("Custody events are never changed once written.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Custody events are never deleted.")

@@ -131,6 +131,16 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
 
 LOGIN_URL = "admin:login"
 
+# Evidence files: stored outside any static or media URL, served only through the
+# permission-checked download view.
+EVIDENCE_ROOT = Path(os.environ.get("EVIDENCE_ROOT", VAR_DIR / "evidence"))
+EVIDENCE_MAX_UPLOAD_BYTES = envint("EVIDENCE_MAX_UPLOAD_MB", 100) * 1024 * 1024
+FILE_UPLOAD_HANDLERS = ["evidence.files.HashingUploadHandler"]
+
+# Review workflow: approval needs this many independent supporting sources, or a
+# written justification.
+CORROBORATION_MIN = envint("CORROBORATION_MIN", 2)
+
 # Email. With EMAIL_HOST set, mail goes out over SMTP; without it, every message is
 # written as a file under EMAIL_FILE_PATH (var/mail/ by default), which is where the
 # demo's mail lands.

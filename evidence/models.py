@@ -62,9 +62,7 @@ class Source(models.Model):
     name = models.CharField(max_length=300, unique=True)
     kind = models.CharField(max_length=20, choices=SourceKind.choices)
     country = CountryField(blank=True)
-    reliability = models.CharField(
-        max_length=1, choices=Reliability.choices, default=Reliability.F
-    )
+    reliability = models.CharField(max_length=1, choices=Reliability.choices, default=Reliability.F)
     notes = models.TextField(blank=True)
 
     history = HistoricalRecords()
@@ -187,7 +185,9 @@ class CustodyEvent(models.Model):
         indexes = [models.Index(fields=["item", "at"])]
 
     def __str__(self):
-        return f"{self.get_action_display()} by {self.actor or 'system'} at {self.at:%Y-%m-%d %H:%M}"
+        return (
+            f"{self.get_action_display()} by {self.actor or 'system'} at {self.at:%Y-%m-%d %H:%M}"
+        )
 
     def save(self, *args, **kwargs):
         if not self._state.adding:

@@ -65,12 +65,19 @@ def case_factory(db, monitor):
         if state == "changes_requested":
             workflow.request_changes(case, the_reviewer, "Needs a second source.")
         elif state == "approved":
+            factories.corroborate(case)
             workflow.approve(case, the_reviewer)
         elif state == "rejected":
             workflow.reject(case, the_reviewer, "The claim is not substantiated.")
         return case
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def evidence_root(settings, tmp_path):
+    settings.EVIDENCE_ROOT = tmp_path / "evidence"
+    return settings.EVIDENCE_ROOT
 
 
 @pytest.fixture(autouse=True)

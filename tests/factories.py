@@ -4,6 +4,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
+from evidence.models import EvidenceItem, EvidenceKind, Source, SourceKind, Stance
 from tracker import roles
 from tracker.models import Case, IncidentType
 
@@ -50,3 +51,32 @@ def reviewer(username="reviewer"):
 
 def stakeholder(username="stakeholder"):
     return UserFactory(username=username, role=roles.STAKEHOLDER, is_staff=False)
+
+
+class SourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Source
+        django_get_or_create = ["name"]
+
+    name = factory.Sequence(lambda n: f"Intelligence service no. {n}")
+    kind = SourceKind.INTELLIGENCE
+    reliability = "B"
+
+
+class EvidenceItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EvidenceItem
+
+    case = factory.SubFactory(CaseFactory)
+    source = factory.SubFactory(SourceFactory)
+    kind = EvidenceKind.STATEMENT
+    stance = Stance.SUPPORTS
+    credibility = 2
+    title = factory.Sequence(lambda n: f"Briefing to lawmakers no. {n}")
+    added_by = factory.LazyAttribute(lambda item: item.case.created_by)
+
+
+def corroborate(case, sources=2):
+    """Give the case ``sources`` independent supporting sources."""
+    for _ in range(sources):
+        EvidenceItemFactory(case=case)

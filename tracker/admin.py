@@ -9,6 +9,10 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 from simple_history.admin import SimpleHistoryAdmin
 
+from evidence.admin import EvidenceItemInline, save_evidence_formset
+from evidence.corroboration import summarize, with_corroboration
+from evidence.models import EvidenceItem
+
 from . import workflow
 from .models import Case, SanctionsProvision, Transition, WeaponSystem
 
@@ -55,12 +59,31 @@ class TransitionForm(forms.Form):
         help_text="Required to reject or to request changes; recorded with the decision.",
     )
 
+    justification = forms.CharField(
+        label="Justification for approving below the corroboration minimum",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Needed only when the case has fewer independent supporting sources than "
+        "the minimum; recorded with the decision.",
+    )
+
     def __init__(self, *args, action, **kwargs):
         super().__init__(*args, **kwargs)
         self.action = action
         if action.reason_required:
             self.fields["comment"].required = True
             self.fields["comment"].label = "Reason"
+        if action is not workflow.APPROVE:
+            del self.fields["justification"]
+
+    def perform(self, case, user):
+        return workflow.perform(
+            case,
+            self.action,
+            user,
+            self.cleaned_data["comment"],
+            self.cleaned_data.get("justification", ""),
+        )
 
 
 @admin.register(Case)
@@ -75,6 +98,7 @@ class CaseAdmin(SimpleHistoryAdmin):
         "recipient_country",
         "assigned_reviewer",
         "time_in_state",
+        "independent_sources",
     ]
     list_display_links = ["reference", "title"]
     list_filter = [
@@ -118,7 +142,7 @@ class CaseAdmin(SimpleHistoryAdmin):
             },
         ),
     ]
-    inlines = [TransitionInline]
+    inlines = [EvidenceItemInline, TransitionInline]
     actions = [
         "start_review_selected",
         "approve_selected",
@@ -131,8 +155,13 @@ class CaseAdmin(SimpleHistoryAdmin):
     def time_in_state(self, case):
         return timesince(case.state_changed_at, timezone.now())
 
+    @admin.display(description="Independent sources", ordering="supporting_sources")
+    def independent_sources(self, case):
+        text = f"{case.supporting_sources} supporting"
+        return f"{text}, {case.refuting_sources} refuting" if case.refuting_sources else text
+
     def get_queryset(self, request):
-        return super().get_queryset(request).visible_to(request.user)
+        return with_corroboration(super().get_queryset(request).visible_to(request.user))
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -158,6 +187,12 @@ class CaseAdmin(SimpleHistoryAdmin):
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
 
+    def save_formset(self, request, form, formset, change):
+        if formset.model is EvidenceItem:
+            save_evidence_formset(request, formset)
+        else:
+            super().save_formset(request, form, formset, change)
+
     def get_urls(self):
         return [
             path(
@@ -173,6 +208,7 @@ class CaseAdmin(SimpleHistoryAdmin):
         extra_context = extra_context or {}
         if case is not None:
             extra_context["workflow_actions"] = workflow.available_actions(case, request.user)
+            extra_context["corroboration"] = summarize(case)
         return super().change_view(request, object_id, form_url, extra_context)
 
     def transition_view(self, request, pk, action):
@@ -187,7 +223,7 @@ class CaseAdmin(SimpleHistoryAdmin):
         form = TransitionForm(request.POST if request.method == "POST" else None, action=action)
         if request.method == "POST" and form.is_valid():
             try:
-                workflow.perform(case, action, request.user, form.cleaned_data["comment"])
+                form.perform(case, request.user)
             except workflow.TransitionForbidden as error:
                 raise PermissionDenied(str(error)) from error
             except workflow.TransitionError as error:
@@ -204,7 +240,7 @@ class CaseAdmin(SimpleHistoryAdmin):
             return self._render_transition_page(request, action, queryset, form, bulk=True)
         for case in queryset.order_by("reference"):
             try:
-                workflow.perform(case, action, request.user, form.cleaned_data["comment"])
+                form.perform(case, request.user)
             except workflow.TransitionError as error:
                 self.message_user(
                     request, f"{case.reference}: not {action.past_tense}. {error}", messages.ERROR

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from evidence.corroboration import summarize
+
 from .models import OPEN_STATES, Case, State, Transition
 
 
@@ -112,13 +114,14 @@ def available_actions(case, user):
     ]
 
 
-def perform(case, action, actor, comment=""):
+def perform(case, action, actor, comment="", justification=""):
     """Take ``action`` (an Action or its name) on ``case`` as ``actor``.
 
     Returns the Transition written; raises TransitionForbidden when the actor may not
     act, TransitionError when the case is not in a state the action applies to (for
-    instance because another reviewer acted a moment earlier) or a reason is missing.
-    ``case`` is updated in place.
+    instance because another reviewer acted a moment earlier), a reason is missing,
+    or an approval lacks corroboration and a justification. ``case`` is updated in
+    place.
     """
     if isinstance(action, str):
         try:
@@ -126,6 +129,7 @@ def perform(case, action, actor, comment=""):
         except KeyError:
             raise TransitionError(f"There is no workflow action called {action!r}.") from None
     comment = comment.strip()
+    justification = justification.strip()
 
     with transaction.atomic():
         # The row lock makes a second reviewer wait until the first has committed, and
@@ -138,6 +142,8 @@ def perform(case, action, actor, comment=""):
             raise TransitionError(_wrong_state_message(action, current))
         if action.reason_required and not comment:
             raise TransitionError(f"Give a reason to {action.label.lower()} {current.reference}.")
+        if action is APPROVE:
+            _check_corroboration(current, justification)
 
         from_state = current.state
         current.state = action.target
@@ -156,11 +162,23 @@ def perform(case, action, actor, comment=""):
             actor=actor,
             at=current.state_changed_at,
             comment=comment,
+            justification=justification,
         )
 
     for field in update_fields:
         setattr(case, field, getattr(current, field))
     return record
+
+
+def _check_corroboration(case, justification):
+    """Approval needs CORROBORATION_MIN independent supporting sources, or a reason."""
+    corroboration = summarize(case)
+    if not corroboration.meets_minimum and not justification:
+        raise TransitionError(
+            f"{case.reference} has {corroboration.supporting_sources} independent supporting "
+            f"source(s); approval needs {corroboration.minimum}. To approve it anyway, write "
+            "a justification: it is recorded with the decision."
+        )
 
 
 def _wrong_state_message(action, case):
@@ -188,8 +206,8 @@ def request_changes(case, actor, reason):
     return perform(case, REQUEST_CHANGES, actor, reason)
 
 
-def approve(case, actor, comment=""):
-    return perform(case, APPROVE, actor, comment)
+def approve(case, actor, comment="", justification=""):
+    return perform(case, APPROVE, actor, comment, justification)
 
 
 def reject(case, actor, reason):

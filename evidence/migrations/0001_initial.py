@@ -9,140 +9,474 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('tracker', '0003_transition_justification'),
+        ("tracker", "0003_transition_justification"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Source',
+            name="Source",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=300, unique=True)),
-                ('kind', models.CharField(choices=[('government', 'Government body'), ('armed_forces', 'Armed forces'), ('intelligence', 'Intelligence service'), ('intergovernmental', 'Intergovernmental body'), ('spokesperson', 'Spokesperson'), ('news_outlet', 'News outlet'), ('research_group', 'Research group'), ('other', 'Other')], max_length=20)),
-                ('country', django_countries.fields.CountryField(blank=True, max_length=2)),
-                ('reliability', models.CharField(choices=[('A', 'A – completely reliable'), ('B', 'B – usually reliable'), ('C', 'C – fairly reliable'), ('D', 'D – not usually reliable'), ('E', 'E – unreliable'), ('F', 'F – reliability cannot be judged')], default='F', max_length=1)),
-                ('notes', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=300, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("government", "Government body"),
+                            ("armed_forces", "Armed forces"),
+                            ("intelligence", "Intelligence service"),
+                            ("intergovernmental", "Intergovernmental body"),
+                            ("spokesperson", "Spokesperson"),
+                            ("news_outlet", "News outlet"),
+                            ("research_group", "Research group"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("country", django_countries.fields.CountryField(blank=True, max_length=2)),
+                (
+                    "reliability",
+                    models.CharField(
+                        choices=[
+                            ("A", "A – completely reliable"),
+                            ("B", "B – usually reliable"),
+                            ("C", "C – fairly reliable"),
+                            ("D", "D – not usually reliable"),
+                            ("E", "E – unreliable"),
+                            ("F", "F – reliability cannot be judged"),
+                        ],
+                        default="F",
+                        max_length=1,
+                    ),
+                ),
+                ("notes", models.TextField(blank=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='StoredFile',
+            name="StoredFile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sha256', models.CharField(max_length=64, unique=True)),
-                ('size', models.BigIntegerField()),
-                ('content_type', models.CharField(help_text='Detected from the bytes.', max_length=100)),
-                ('stored_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("sha256", models.CharField(max_length=64, unique=True)),
+                ("size", models.BigIntegerField()),
+                (
+                    "content_type",
+                    models.CharField(help_text="Detected from the bytes.", max_length=100),
+                ),
+                ("stored_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['-stored_at'],
+                "ordering": ["-stored_at"],
             },
         ),
         migrations.CreateModel(
-            name='EvidenceItem',
+            name="EvidenceItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('statement', 'Statement'), ('official_report', 'Official report'), ('media_report', 'Media report'), ('document', 'Document'), ('image', 'Image'), ('video', 'Video'), ('satellite', 'Satellite imagery'), ('forensic', 'Physical or forensic finding'), ('testimony', 'Testimony')], max_length=20)),
-                ('stance', models.CharField(choices=[('supports', 'Supports'), ('refutes', 'Refutes'), ('context', 'Context')], max_length=10)),
-                ('credibility', models.PositiveSmallIntegerField(choices=[(1, '1 – confirmed by other sources'), (2, '2 – probably true'), (3, '3 – possibly true'), (4, '4 – doubtful'), (5, '5 – improbable'), (6, '6 – cannot be judged')], default=6, verbose_name='information credibility')),
-                ('title', models.CharField(max_length=300)),
-                ('excerpt', models.TextField(blank=True)),
-                ('url', models.URLField(blank=True, max_length=1000, verbose_name='link')),
-                ('published_on', models.DateField(blank=True, null=True)),
-                ('obtained_on', models.DateField(blank=True, null=True)),
-                ('original_filename', models.CharField(blank=True, editable=False, max_length=255)),
-                ('added_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('added_by', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='evidence', to='tracker.case')),
-                ('reporting_outlet', models.ForeignKey(blank=True, help_text='The publication it was found in, if not the source itself.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='reported_evidence', to='evidence.source')),
-                ('source', models.ForeignKey(help_text="Who made the claim. Reuters reporting UN monitors' finding: the UN monitors.", on_delete=django.db.models.deletion.PROTECT, related_name='evidence', to='evidence.source', verbose_name='originating source')),
-                ('file', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='items', to='evidence.storedfile')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("statement", "Statement"),
+                            ("official_report", "Official report"),
+                            ("media_report", "Media report"),
+                            ("document", "Document"),
+                            ("image", "Image"),
+                            ("video", "Video"),
+                            ("satellite", "Satellite imagery"),
+                            ("forensic", "Physical or forensic finding"),
+                            ("testimony", "Testimony"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "stance",
+                    models.CharField(
+                        choices=[
+                            ("supports", "Supports"),
+                            ("refutes", "Refutes"),
+                            ("context", "Context"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "credibility",
+                    models.PositiveSmallIntegerField(
+                        choices=[
+                            (1, "1 – confirmed by other sources"),
+                            (2, "2 – probably true"),
+                            (3, "3 – possibly true"),
+                            (4, "4 – doubtful"),
+                            (5, "5 – improbable"),
+                            (6, "6 – cannot be judged"),
+                        ],
+                        default=6,
+                        verbose_name="information credibility",
+                    ),
+                ),
+                ("title", models.CharField(max_length=300)),
+                ("excerpt", models.TextField(blank=True)),
+                ("url", models.URLField(blank=True, max_length=1000, verbose_name="link")),
+                ("published_on", models.DateField(blank=True, null=True)),
+                ("obtained_on", models.DateField(blank=True, null=True)),
+                ("original_filename", models.CharField(blank=True, editable=False, max_length=255)),
+                (
+                    "added_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                (
+                    "added_by",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="evidence",
+                        to="tracker.case",
+                    ),
+                ),
+                (
+                    "reporting_outlet",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The publication it was found in, if not the source itself.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reported_evidence",
+                        to="evidence.source",
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        help_text="Who made the claim. Reuters reporting UN monitors' finding: the UN monitors.",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="evidence",
+                        to="evidence.source",
+                        verbose_name="originating source",
+                    ),
+                ),
+                (
+                    "file",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="items",
+                        to="evidence.storedfile",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['case', 'stance', '-published_on', 'pk'],
+                "ordering": ["case", "stance", "-published_on", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalSource',
+            name="HistoricalSource",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('name', models.CharField(db_index=True, max_length=300)),
-                ('kind', models.CharField(choices=[('government', 'Government body'), ('armed_forces', 'Armed forces'), ('intelligence', 'Intelligence service'), ('intergovernmental', 'Intergovernmental body'), ('spokesperson', 'Spokesperson'), ('news_outlet', 'News outlet'), ('research_group', 'Research group'), ('other', 'Other')], max_length=20)),
-                ('country', django_countries.fields.CountryField(blank=True, max_length=2)),
-                ('reliability', models.CharField(choices=[('A', 'A – completely reliable'), ('B', 'B – usually reliable'), ('C', 'C – fairly reliable'), ('D', 'D – not usually reliable'), ('E', 'E – unreliable'), ('F', 'F – reliability cannot be judged')], default='F', max_length=1)),
-                ('notes', models.TextField(blank=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(db_index=True, max_length=300)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("government", "Government body"),
+                            ("armed_forces", "Armed forces"),
+                            ("intelligence", "Intelligence service"),
+                            ("intergovernmental", "Intergovernmental body"),
+                            ("spokesperson", "Spokesperson"),
+                            ("news_outlet", "News outlet"),
+                            ("research_group", "Research group"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("country", django_countries.fields.CountryField(blank=True, max_length=2)),
+                (
+                    "reliability",
+                    models.CharField(
+                        choices=[
+                            ("A", "A – completely reliable"),
+                            ("B", "B – usually reliable"),
+                            ("C", "C – fairly reliable"),
+                            ("D", "D – not usually reliable"),
+                            ("E", "E – unreliable"),
+                            ("F", "F – reliability cannot be judged"),
+                        ],
+                        default="F",
+                        max_length=1,
+                    ),
+                ),
+                ("notes", models.TextField(blank=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical source',
-                'verbose_name_plural': 'historical sources',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical source",
+                "verbose_name_plural": "historical sources",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalEvidenceItem',
+            name="HistoricalEvidenceItem",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('statement', 'Statement'), ('official_report', 'Official report'), ('media_report', 'Media report'), ('document', 'Document'), ('image', 'Image'), ('video', 'Video'), ('satellite', 'Satellite imagery'), ('forensic', 'Physical or forensic finding'), ('testimony', 'Testimony')], max_length=20)),
-                ('stance', models.CharField(choices=[('supports', 'Supports'), ('refutes', 'Refutes'), ('context', 'Context')], max_length=10)),
-                ('credibility', models.PositiveSmallIntegerField(choices=[(1, '1 – confirmed by other sources'), (2, '2 – probably true'), (3, '3 – possibly true'), (4, '4 – doubtful'), (5, '5 – improbable'), (6, '6 – cannot be judged')], default=6, verbose_name='information credibility')),
-                ('title', models.CharField(max_length=300)),
-                ('excerpt', models.TextField(blank=True)),
-                ('url', models.URLField(blank=True, max_length=1000, verbose_name='link')),
-                ('published_on', models.DateField(blank=True, null=True)),
-                ('obtained_on', models.DateField(blank=True, null=True)),
-                ('original_filename', models.CharField(blank=True, editable=False, max_length=255)),
-                ('added_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('added_by', models.ForeignKey(blank=True, db_constraint=False, editable=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('case', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='tracker.case')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('reporting_outlet', models.ForeignKey(blank=True, db_constraint=False, help_text='The publication it was found in, if not the source itself.', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='evidence.source')),
-                ('source', models.ForeignKey(blank=True, db_constraint=False, help_text="Who made the claim. Reuters reporting UN monitors' finding: the UN monitors.", null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='evidence.source', verbose_name='originating source')),
-                ('file', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='evidence.storedfile')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("statement", "Statement"),
+                            ("official_report", "Official report"),
+                            ("media_report", "Media report"),
+                            ("document", "Document"),
+                            ("image", "Image"),
+                            ("video", "Video"),
+                            ("satellite", "Satellite imagery"),
+                            ("forensic", "Physical or forensic finding"),
+                            ("testimony", "Testimony"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "stance",
+                    models.CharField(
+                        choices=[
+                            ("supports", "Supports"),
+                            ("refutes", "Refutes"),
+                            ("context", "Context"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "credibility",
+                    models.PositiveSmallIntegerField(
+                        choices=[
+                            (1, "1 – confirmed by other sources"),
+                            (2, "2 – probably true"),
+                            (3, "3 – possibly true"),
+                            (4, "4 – doubtful"),
+                            (5, "5 – improbable"),
+                            (6, "6 – cannot be judged"),
+                        ],
+                        default=6,
+                        verbose_name="information credibility",
+                    ),
+                ),
+                ("title", models.CharField(max_length=300)),
+                ("excerpt", models.TextField(blank=True)),
+                ("url", models.URLField(blank=True, max_length=1000, verbose_name="link")),
+                ("published_on", models.DateField(blank=True, null=True)),
+                ("obtained_on", models.DateField(blank=True, null=True)),
+                ("original_filename", models.CharField(blank=True, editable=False, max_length=255)),
+                (
+                    "added_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "added_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "case",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="tracker.case",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "reporting_outlet",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        help_text="The publication it was found in, if not the source itself.",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="evidence.source",
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        help_text="Who made the claim. Reuters reporting UN monitors' finding: the UN monitors.",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="evidence.source",
+                        verbose_name="originating source",
+                    ),
+                ),
+                (
+                    "file",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="evidence.storedfile",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical evidence item',
-                'verbose_name_plural': 'historical evidence items',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical evidence item",
+                "verbose_name_plural": "historical evidence items",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='CustodyEvent',
+            name="CustodyEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(choices=[('collected', 'Collected'), ('uploaded', 'Uploaded'), ('viewed', 'Viewed'), ('downloaded', 'Downloaded'), ('exported', 'Exported'), ('verified', 'Verified'), ('integrity_failure', 'Integrity failure')], max_length=20)),
-                ('at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('sha256', models.CharField(blank=True, max_length=64)),
-                ('note', models.TextField(blank=True)),
-                ('actor', models.ForeignKey(blank=True, help_text="Empty for the system's own checks.", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='custody', to='evidence.evidenceitem')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("collected", "Collected"),
+                            ("uploaded", "Uploaded"),
+                            ("viewed", "Viewed"),
+                            ("downloaded", "Downloaded"),
+                            ("exported", "Exported"),
+                            ("verified", "Verified"),
+                            ("integrity_failure", "Integrity failure"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("sha256", models.CharField(blank=True, max_length=64)),
+                ("note", models.TextField(blank=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty for the system's own checks.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="custody",
+                        to="evidence.evidenceitem",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'pk'],
-                'indexes': [models.Index(fields=['item', 'at'], name='evidence_cu_item_id_a547f0_idx')],
+                "ordering": ["at", "pk"],
+                "indexes": [
+                    models.Index(fields=["item", "at"], name="evidence_cu_item_id_a547f0_idx")
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='evidenceitem',
-            index=models.Index(fields=['case', 'stance', 'source'], name='evidence_ev_case_id_e69ab4_idx'),
+            model_name="evidenceitem",
+            index=models.Index(
+                fields=["case", "stance", "source"], name="evidence_ev_case_id_e69ab4_idx"
+            ),
         ),
     ]

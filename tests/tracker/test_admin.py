@@ -14,6 +14,11 @@ def change_url(case):
 
 
 CHANGELIST = reverse("admin:tracker_case_changelist")
+EMPTY_INLINES = {
+    f"{prefix}-{count}": "0"
+    for prefix in ("evidence", "transitions")
+    for count in ("TOTAL_FORMS", "INITIAL_FORMS")
+}
 
 
 def test_the_reviewer_sees_the_review_buttons_on_the_change_page(client, case_factory, reviewer):
@@ -28,6 +33,7 @@ def test_the_reviewer_sees_the_review_buttons_on_the_change_page(client, case_fa
 
 def test_approve_button_approves_and_records_the_transition(client, case_factory, reviewer):
     case = case_factory("in_review")
+    factories.corroborate(case)
     client.force_login(reviewer)
     response = client.post(
         transition_url(case, "approve"), {"comment": "Two sources."}, follow=True
@@ -52,6 +58,7 @@ def test_reject_without_a_reason_shows_the_form_again_with_an_error(client, case
 
 def test_an_illegal_transition_keeps_what_the_reviewer_typed(client, case_factory, reviewer):
     case = case_factory("in_review")
+    factories.corroborate(case)
     client.force_login(reviewer)
     client.post(transition_url(case, "approve"))
     response = client.post(transition_url(case, "reject"), {"comment": "My careful reasoning"})
@@ -96,8 +103,7 @@ def test_the_state_field_cannot_be_written_through_the_form(client, case_factory
         "place_name": "Rajin",
         "country": "KP",
         "state": "approved",
-        "transitions-TOTAL_FORMS": "0",
-        "transitions-INITIAL_FORMS": "0",
+        **EMPTY_INLINES,
     }
     response = client.post(change_url(case), data)
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -129,8 +135,7 @@ def test_monitor_creates_a_case_in_the_admin_as_its_creator(client, monitor):
             "date_precision": "day",
             "place_name": "Kharkiv",
             "country": "UA",
-            "transitions-TOTAL_FORMS": "0",
-            "transitions-INITIAL_FORMS": "0",
+            **EMPTY_INLINES,
         },
     )
     assert response.status_code == 302
@@ -190,6 +195,7 @@ def test_bulk_approve_reports_case_by_case(client, case_factory, reviewer, monit
     reviewer.groups.add(*monitor.groups.all())
     mine = case_factory("in_review", created_by=reviewer, by_reviewer=None)
     ready = case_factory("in_review")
+    factories.corroborate(ready)
     waiting = case_factory("submitted")
     client.force_login(reviewer)
 

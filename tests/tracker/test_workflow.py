@@ -36,6 +36,7 @@ def test_every_transition_is_allowed_only_from_its_source_states(
     action = workflow.ACTIONS[name]
 
     if allowed:
+        factories.corroborate(case)
         record = workflow.perform(case, name, actors[ACTORS[name]], "A reason.")
         case.refresh_from_db()
         assert case.state == action.target
@@ -62,6 +63,7 @@ def test_a_full_review_is_on_record_step_by_step(case_factory, monitor, reviewer
     workflow.request_changes(case, reviewer, "Add the NIS briefing.")
     workflow.submit(case, monitor, "Added.")
     workflow.start_review(case, reviewer)
+    factories.corroborate(case)
     workflow.approve(case, reviewer, "Corroborated.")
 
     steps = list(
@@ -164,6 +166,7 @@ def test_acting_on_a_case_someone_else_just_closed_says_who_did_it(
 ):
     case = case_factory("in_review", by_reviewer=reviewer)
     stale_copy = type(case).objects.get(pk=case.pk)
+    factories.corroborate(case)
     workflow.approve(case, reviewer)
 
     with pytest.raises(workflow.TransitionError) as error:
@@ -177,6 +180,7 @@ def test_saving_a_stale_copy_does_not_undo_a_transition(case_factory, reviewer):
     # An edit form loaded before the approval must not write the old state back.
     case = case_factory("in_review", by_reviewer=reviewer)
     stale_copy = type(case).objects.get(pk=case.pk)
+    factories.corroborate(case)
     workflow.approve(case, reviewer)
 
     stale_copy.reported_quantity = "about 7,000 containers"

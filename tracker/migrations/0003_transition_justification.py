@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tracker', '0002_roles'),
+        ("tracker", "0002_roles"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='transition',
-            name='justification',
-            field=models.TextField(blank=True, help_text='Why the case was approved below the corroboration minimum.'),
+            model_name="transition",
+            name="justification",
+            field=models.TextField(
+                blank=True, help_text="Why the case was approved below the corroboration minimum."
+            ),
         ),
     ]

@@ -1,0 +1,256 @@
+from django import forms
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
+
+from . import custody
+from .files import UploadRejected, ingest
+from .models import CustodyAction, CustodyEvent, EvidenceItem, Source, StoredFile
+
+
+@admin.register(Source)
+class SourceAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "kind", "country", "reliability"]
+    list_filter = ["kind", "reliability", "country"]
+    search_fields = ["name", "notes"]
+
+
+class EvidenceItemForm(forms.ModelForm):
+    upload = forms.FileField(
+        label="File",
+        required=False,
+        help_text="PDF, image, video, office document, plain text or CSV. Stored under "
+        "its SHA-256 and never changed; only for an item without a file yet.",
+    )
+
+    class Meta:
+        model = EvidenceItem
+        fields = [
+            "source",
+            "reporting_outlet",
+            "kind",
+            "stance",
+            "credibility",
+            "title",
+            "excerpt",
+            "url",
+            "published_on",
+            "obtained_on",
+        ]
+
+    def clean_upload(self):
+        upload = self.cleaned_data.get("upload")
+        if upload is None:
+            return None
+        if self.instance.file_id:
+            raise forms.ValidationError("This item already has a file; files are never replaced.")
+        try:
+            # Stored now so the type is checked on the bytes; identical bytes uploaded
+            # again after another field's error are the same stored file.
+            self.stored_file, self.original_filename = ingest(upload, upload.name)
+        except UploadRejected as error:
+            raise forms.ValidationError(str(error)) from error
+        return upload
+
+
+def save_evidence_formset(request, formset):
+    """Save evidence edited inline on a case, writing custody for what arrives."""
+    # The admin's change message reads what formset.save() would have recorded.
+    formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+    for form in formset.forms:
+        if not form.has_changed() or form in formset.deleted_forms:
+            continue
+        item = form.save(commit=False)
+        arriving = item._state.adding
+        if arriving:
+            item.added_by = request.user
+        attached = getattr(form, "stored_file", None)
+        if attached is not None:
+            item.file, item.original_filename = attached, form.original_filename
+        item.save()
+        form.save_m2m()
+        if arriving:
+            custody.record_arrival(item, request.user)
+            formset.new_objects.append(item)
+            continue
+        formset.changed_objects.append((item, form.changed_data))
+        if attached is not None:
+            custody.record(item, CustodyAction.UPLOADED, request.user, note=item.original_filename)
+
+
+class EvidenceItemInline(admin.StackedInline):
+    model = EvidenceItem
+    form = EvidenceItemForm
+    fk_name = "case"
+    extra = 0
+    can_delete = False
+    autocomplete_fields = ["source", "reporting_outlet"]
+    readonly_fields = ["digest", "original_filename", "added_by", "added_at", "custody_link"]
+    fieldsets = [
+        (None, {"fields": [("source", "reporting_outlet"), ("kind", "stance", "credibility")]}),
+        (None, {"fields": ["title", "excerpt", "url", ("published_on", "obtained_on")]}),
+        (
+            None,
+            {
+                "fields": [
+                    "upload",
+                    "digest",
+                    "original_filename",
+                    ("added_by", "added_at"),
+                    "custody_link",
+                ]
+            },
+        ),
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("source", "reporting_outlet", "file", "added_by")
+        )
+
+    def get_fieldsets(self, request, obj=None):
+        if self.has_change_permission(request, obj):
+            return self.fieldsets
+        # Read-only viewers get no upload field.
+        return [(None, {"fields": [f for f in _flat(self.fieldsets) if f != "upload"]})]
+
+    def has_add_permission(self, request, obj=None):
+        return obj is not None and custody.may_add_evidence(request.user, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return obj is not None and custody.may_add_evidence(request.user, obj)
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("evidence.view_evidenceitem")
+
+    @admin.display(description="SHA-256")
+    def digest(self, item):
+        return item.file.sha256 if item.file_id else "—"
+
+    @admin.display(description="Chain of custody")
+    def custody_link(self, item):
+        if not item.pk:
+            return "—"
+        url = reverse("admin:evidence_evidenceitem_change", args=[item.pk])
+        return format_html('<a href="{}">Evidence item and its custody</a>', url)
+
+
+def _flat(fieldsets):
+    for _, options in fieldsets:
+        for field in options["fields"]:
+            yield from field if isinstance(field, tuple) else (field,)
+
+
+class CustodyEventInline(admin.TabularInline):
+    model = CustodyEvent
+    fields = ["at", "action", "actor", "sha256", "note"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "Chain of custody"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(EvidenceItem)
+class EvidenceItemAdmin(SimpleHistoryAdmin):
+    list_display = ["title", "case", "source", "stance", "kind", "credibility", "published_on"]
+    list_filter = ["stance", "kind", "credibility", "source"]
+    list_select_related = ["case", "source"]
+    search_fields = ["title", "excerpt", "case__reference", "source__name"]
+    readonly_fields = [
+        "case",
+        "source",
+        "reporting_outlet",
+        "kind",
+        "stance",
+        "credibility",
+        "title",
+        "excerpt",
+        "url",
+        "published_on",
+        "obtained_on",
+        "stored_file",
+        "original_filename",
+        "added_by",
+        "added_at",
+    ]
+    fields = readonly_fields
+    inlines = [CustodyEventInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
+    # Items are added and edited on their case; here they are read with their custody.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="File")
+    def stored_file(self, item):
+        if not item.file_id:
+            return "—"
+        url = reverse("evidence:download", args=[item.pk])
+        return format_html('<a href="{}">Download</a> · SHA-256 {}', url, item.file.sha256)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        item = self.get_object(request, object_id)
+        if item is not None and request.method == "GET":
+            custody.record(item, CustodyAction.VIEWED, request.user)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+@admin.register(CustodyEvent)
+class CustodyEventAdmin(admin.ModelAdmin):
+    list_display = ["at", "action", "item", "actor", "sha256"]
+    list_filter = ["action"]
+    list_select_related = ["item", "actor"]
+    date_hierarchy = "at"
+
+    def get_queryset(self, request):
+        visible = EvidenceItem.objects.visible_to(request.user)
+        return super().get_queryset(request).filter(item__in=visible)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StoredFile)
+class StoredFileAdmin(admin.ModelAdmin):
+    list_display = ["sha256", "content_type", "size", "stored_at"]
+    search_fields = ["sha256"]
+    readonly_fields = ["sha256", "content_type", "size", "stored_at"]
+
+    def get_queryset(self, request):
+        visible = EvidenceItem.objects.visible_to(request.user)
+        return super().get_queryset(request).filter(items__in=visible).distinct()
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

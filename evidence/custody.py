@@ -1,0 +1,57 @@
+"""Adding evidence to a case and writing its chain of custody."""
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+
+from .files import ingest
+from .models import CustodyAction, CustodyEvent, EvidenceItem
+
+
+def record(item, action, actor=None, note="", sha256=None):
+    """Append one custody event; the digest defaults to the item's stored file."""
+    if sha256 is None:
+        sha256 = item.file.sha256 if item.file_id else ""
+    return CustodyEvent.objects.create(
+        item=item, action=action, actor=actor, sha256=sha256, note=note
+    )
+
+
+def may_add_evidence(user, case):
+    return user.has_perm("evidence.add_evidenceitem") and case.can_edit(user)
+
+
+def add_evidence(case, actor, *, upload=None, original_filename=None, **fields):
+    """Attach an evidence item (and optionally a file) to a case, on record.
+
+    Raises PermissionDenied if the actor may not add evidence to this case now,
+    ValidationError for bad fields and UploadRejected for a refused file; in each
+    case nothing is stored.
+    """
+    if not may_add_evidence(actor, case):
+        raise PermissionDenied(
+            f"Only the monitor who created {case.reference} can add evidence, and only "
+            "while it is a draft or sent back for changes."
+        )
+    item = EvidenceItem(case=case, added_by=actor, **fields)
+    item.full_clean(exclude=["file", "added_by"])
+    with transaction.atomic():
+        if upload is not None:
+            item.file, item.original_filename = ingest(
+                upload, original_filename if original_filename is not None else upload.name
+            )
+        item.save()
+        record_arrival(item, actor)
+    return item
+
+
+def record_arrival(item, actor):
+    obtained = f"obtained {item.obtained_on:%d %b %Y}" if item.obtained_on else ""
+    record(item, CustodyAction.COLLECTED, actor, note=obtained)
+    if item.file_id:
+        stored = item.file
+        record(
+            item,
+            CustodyAction.UPLOADED,
+            actor,
+            note=f"{item.original_filename}: {stored.size} bytes, {stored.content_type}",
+        )

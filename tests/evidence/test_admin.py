@@ -1,0 +1,121 @@
+import hashlib
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from evidence.models import EvidenceItem, StoredFile
+from tests import factories
+
+PDF = b"%PDF-1.7\n" + bytes(range(256)) * 5000  # over a megabyte: several upload chunks
+
+
+def case_form(case, **evidence):
+    """The admin change form of ``case`` with one new evidence item."""
+    data = {
+        "title": case.title,
+        "summary": case.summary,
+        "incident_type": case.incident_type,
+        "incident_start": case.incident_start.isoformat(),
+        "date_precision": case.date_precision,
+        "place_name": case.place_name,
+        "country": case.country.code,
+        "transitions-TOTAL_FORMS": "0",
+        "transitions-INITIAL_FORMS": "0",
+        "evidence-TOTAL_FORMS": "1",
+        "evidence-INITIAL_FORMS": "0",
+    }
+    data.update({f"evidence-0-{key}": value for key, value in evidence.items()})
+    return data
+
+
+def evidence_fields(source, upload):
+    return {
+        "source": source.pk,
+        "kind": "document",
+        "stance": "supports",
+        "credibility": "2",
+        "title": "Rail manifest",
+        "upload": upload,
+    }
+
+
+def test_an_upload_through_the_admin_is_hashed_and_on_record(
+    client, case_factory, monitor, evidence_root
+):
+    case = case_factory("draft")
+    client.force_login(monitor)
+    upload = SimpleUploadedFile("manifest.pdf", PDF, content_type="application/pdf")
+    response = client.post(
+        reverse("admin:tracker_case_change", args=[case.pk]),
+        case_form(case, **evidence_fields(factories.SourceFactory(), upload)),
+    )
+    assert response.status_code == 302
+    item = EvidenceItem.objects.get()
+    assert item.file.sha256 == hashlib.sha256(PDF).hexdigest()
+    assert item.original_filename == "manifest.pdf"
+    assert list(item.custody.values_list("action", flat=True)) == ["collected", "uploaded"]
+    assert not list((evidence_root / "incoming").iterdir())
+
+
+def test_a_refused_upload_is_shown_on_the_form_and_keeps_the_typed_fields(
+    client, case_factory, monitor, evidence_root
+):
+    case = case_factory("draft")
+    client.force_login(monitor)
+    upload = SimpleUploadedFile("page.gif", b"GIF89a<html><script>x()</script>")
+    response = client.post(
+        reverse("admin:tracker_case_change", args=[case.pk]),
+        case_form(case, **evidence_fields(factories.SourceFactory(), upload)),
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "contains HTML or script markup" in page
+    assert 'value="Rail manifest"' in page
+    assert not EvidenceItem.objects.exists()
+    assert not StoredFile.objects.exists()
+
+
+def test_an_oversized_upload_over_http_is_refused(
+    client, case_factory, monitor, settings, evidence_root
+):
+    settings.EVIDENCE_MAX_UPLOAD_BYTES = 1024 * 1024
+    case = case_factory("draft")
+    client.force_login(monitor)
+    upload = SimpleUploadedFile("huge.pdf", PDF)
+    response = client.post(
+        reverse("admin:tracker_case_change", args=[case.pk]),
+        case_form(case, **evidence_fields(factories.SourceFactory(), upload)),
+    )
+    assert "the limit for one evidence file is 1.0" in response.content.decode()
+    assert not EvidenceItem.objects.exists()
+    assert [p for p in evidence_root.rglob("*") if p.is_file()] == []
+
+
+def test_the_evidence_admin_filters_and_records_views(client, case_factory, reviewer):
+    case = case_factory("submitted")
+    supporting = factories.EvidenceItemFactory(case=case, stance="supports", title="NIS briefing")
+    factories.EvidenceItemFactory(case=case, stance="refutes", title="Peskov denial")
+    client.force_login(reviewer)
+
+    page = client.get(reverse("admin:evidence_evidenceitem_changelist"), {"stance": "refutes"})
+    assert "Peskov denial" in page.content.decode()
+    assert "NIS briefing" not in page.content.decode()
+
+    client.get(reverse("admin:evidence_evidenceitem_change", args=[supporting.pk]))
+    assert supporting.custody.last().action == "viewed"
+
+
+def test_custody_cannot_be_edited_or_deleted_in_the_admin(client, case_factory, admin_user):
+    case = case_factory("draft")
+    item = factories.EvidenceItemFactory(case=case)
+    from evidence import custody
+
+    event = custody.record(item, "verified")
+    client.force_login(admin_user)
+    change = reverse("admin:evidence_custodyevent_change", args=[event.pk])
+    assert 'name="note"' not in client.get(change).content.decode()
+    assert client.post(change, {"note": "rewritten"}).status_code == 403
+    delete = reverse("admin:evidence_custodyevent_delete", args=[event.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    event.refresh_from_db()
+    assert event.note == ""

@@ -1,0 +1,167 @@
+import hashlib
+import random
+
+import pytest
+from django.core.files.base import ContentFile
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from evidence import files
+from evidence.custody import add_evidence
+from evidence.files import CHUNK_SIZE, UploadRejected, ingest
+from evidence.models import EvidenceItem, StoredFile
+from tests import factories
+
+PDF_HEADER = b"%PDF-1.7\n"
+
+
+def stored_files_on_disk(root):
+    return [p for p in root.rglob("*") if p.is_file()]
+
+
+def pdf_of_size(size, seed):
+    body = random.Random(seed).randbytes(max(size - len(PDF_HEADER), 0))
+    return (PDF_HEADER + body)[:size] if size >= len(PDF_HEADER) else PDF_HEADER
+
+
+@pytest.mark.django_db
+@hypothesis_settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    boundary=st.sampled_from([1, 2, 3]),
+    offset=st.integers(min_value=-2, max_value=2),
+    seed=st.integers(min_value=0, max_value=2**32),
+)
+def test_the_stored_digest_is_the_sha256_of_the_bytes_around_chunk_boundaries(
+    evidence_root, boundary, offset, seed
+):
+    data = pdf_of_size(boundary * CHUNK_SIZE + offset, seed)
+    stored, _ = ingest(ContentFile(data), "report.pdf")
+
+    assert stored.sha256 == hashlib.sha256(data).hexdigest()
+    assert stored.size == len(data)
+    on_disk = files.path_of(stored)
+    assert on_disk.read_bytes() == data
+    assert on_disk.name == stored.sha256
+
+
+def test_identical_bytes_are_stored_once(evidence_root, db):
+    first, _ = ingest(ContentFile(PDF_HEADER + b"NIS briefing"), "briefing.pdf")
+    second, name = ingest(ContentFile(PDF_HEADER + b"NIS briefing"), "copy of briefing.pdf")
+    assert first == second
+    assert name == "copy of briefing.pdf"
+    assert StoredFile.objects.count() == 1
+    assert len(stored_files_on_disk(evidence_root)) == 1
+
+
+def test_stored_files_are_read_only(evidence_root, db):
+    stored, _ = ingest(ContentFile(PDF_HEADER + b"x"), "a.pdf")
+    assert files.path_of(stored).stat().st_mode & 0o222 == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("../../etc/passwd.pdf", PDF_HEADER + b"x", "contains a path"),
+        ("..\\..\\boot.ini.pdf", PDF_HEADER + b"x", "contains a path"),
+        ("report\x00.pdf", PDF_HEADER + b"x", "control or invisible characters"),
+        ("invoice\u202efdp.exe", PDF_HEADER + b"x", "control or invisible characters"),
+        ("photo.gif", b"GIF89a<html><script>alert(1)</script></html>", "HTML or script markup"),
+        ("photo.jpg", b"\xff\xd8\xff\xe0 <!DOCTYPE html><body onload=x()>", "HTML or script"),
+        ("tool.pdf", b"MZ\x90\x00" + bytes(200), "application/x-msdownload file"),
+        ("archive.pdf", b"PK\x03\x04" + bytes(200), "application/zip file"),
+        ("blob.bin", bytes([0, 159, 146, 150]) * 50, "could not be recognised"),
+        ("empty.txt", b"", "is empty"),
+    ],
+)
+def test_hostile_or_forbidden_uploads_are_refused_leaving_nothing(
+    case_factory, monitor, evidence_root, name, data, message
+):
+    case = case_factory("draft")
+    source = factories.SourceFactory()
+    with pytest.raises(UploadRejected, match=message):
+        add_evidence(
+            case,
+            monitor,
+            upload=ContentFile(data),
+            original_filename=name,
+            source=source,
+            kind="document",
+            stance="supports",
+            title="Leaked manifest",
+        )
+    assert not EvidenceItem.objects.exists()
+    assert not StoredFile.objects.exists()
+    assert stored_files_on_disk(evidence_root) == []
+
+
+def test_an_oversized_upload_is_refused_with_the_limit(
+    case_factory, monitor, settings, evidence_root
+):
+    settings.EVIDENCE_MAX_UPLOAD_BYTES = 1024
+    case = case_factory("draft")
+    with pytest.raises(
+        UploadRejected, match=r"2.0\sKB; the limit for one evidence file is 1.0\sKB"
+    ):
+        add_evidence(
+            case,
+            monitor,
+            upload=ContentFile(PDF_HEADER + bytes(2048 - len(PDF_HEADER))),
+            original_filename="big.pdf",
+            source=factories.SourceFactory(),
+            kind="document",
+            stance="supports",
+            title="Big",
+        )
+    assert not EvidenceItem.objects.exists()
+    assert stored_files_on_disk(evidence_root) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "content_type"),
+    [
+        ("shipping-list.csv", b"container,port\nKN-001,Rajin\n", "text/csv"),
+        ("notes.txt", "Заява Генштабу ЗСУ".encode(), "text/plain"),
+        ("debris.png", b"\x89PNG\r\n\x1a\n" + bytes(64), "image/png"),
+        ("report.pdf", PDF_HEADER + b"1 0 obj", "application/pdf"),
+    ],
+)
+def test_accepted_types_are_detected_from_the_bytes(db, evidence_root, name, data, content_type):
+    stored, _ = ingest(ContentFile(data), name)
+    assert stored.content_type == content_type
+
+
+def test_adding_evidence_writes_collected_and_uploaded_custody(
+    case_factory, monitor, evidence_root
+):
+    case = case_factory("draft")
+    item = add_evidence(
+        case,
+        monitor,
+        upload=ContentFile(PDF_HEADER + b"UN report"),
+        original_filename="S-2024-215.pdf",
+        source=factories.SourceFactory(),
+        kind="official_report",
+        stance="supports",
+        title="Panel of Experts final report",
+    )
+    events = list(item.custody.values_list("action", "actor__username", "sha256"))
+    digest = hashlib.sha256(PDF_HEADER + b"UN report").hexdigest()
+    assert events == [("collected", "monitor", digest), ("uploaded", "monitor", digest)]
+    assert item.original_filename == "S-2024-215.pdf"
+
+
+def test_only_the_creator_adds_evidence_while_the_case_is_editable(
+    case_factory, monitor, other_monitor
+):
+    from django.core.exceptions import PermissionDenied
+
+    draft, submitted = case_factory("draft"), case_factory("submitted")
+    fields = dict(source=factories.SourceFactory(), kind="statement", stance="supports", title="T")
+    with pytest.raises(PermissionDenied):
+        add_evidence(draft, other_monitor, **fields)
+    with pytest.raises(PermissionDenied):
+        add_evidence(submitted, monitor, **fields)
+    assert not EvidenceItem.objects.exists()

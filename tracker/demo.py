@@ -6,7 +6,11 @@ from datetime import date
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.files.base import ContentFile
 from django.db import transaction
+
+from evidence.custody import add_evidence
+from evidence.models import Source
 
 from . import roles, workflow
 from .models import Case, DatePrecision, IncidentType, SanctionsProvision, WeaponSystem
@@ -45,6 +49,33 @@ SANCTIONS_PROVISIONS = [
     ),
 ]
 
+# key: (name, kind, country, Admiralty reliability)
+SOURCES = {
+    "shin": ("ROK Minister of National Defense Shin Won-sik", "government", "KR", "B"),
+    "kim": ("ROK Defense Minister Kim Yong-hyun", "government", "KR", "B"),
+    "trilateral": ("Governments of the US, ROK and Japan (joint statement)", "government", "", "B"),
+    "kremlin": ("Kremlin spokesman Dmitry Peskov", "spokesperson", "RU", "D"),
+    "dprk": ("DPRK government (KCNA)", "government", "KP", "E"),
+    "kirby": ("White House NSC spokesman John Kirby", "spokesperson", "US", "B"),
+    "un": (
+        "UN Panel of Experts established pursuant to resolution 1874 (2009)",
+        "intergovernmental",
+        "",
+        "A",
+    ),
+    "reuters": ("Reuters", "news_outlet", "GB", "B"),
+    "ua_army": ("Ukrainian army", "armed_forces", "UA", "C"),
+    "nis": ("Republic of Korea National Intelligence Service", "intelligence", "KR", "B"),
+    "zelensky": (
+        "President Volodymyr Zelensky (citing Ukrainian intelligence)",
+        "government",
+        "UA",
+        "C",
+    ),
+    "howell": ("Edward Howell, University of Oxford", "research_group", "GB", "C"),
+    "flynn": ("Gen. Charles Flynn, US Army Pacific", "armed_forces", "US", "B"),
+}
+
 # Each incident: the case's fields, its weapon systems and provisions by name, and the
 # review state the demo leaves it in.
 INCIDENTS = [
@@ -66,6 +97,52 @@ INCIDENTS = [
         "weapons": ["Munitions (unspecified)", "Artillery ammunition"],
         "provisions": ["1718 (2006)", "1874 (2009)"],
         "state": "in_review",
+        "evidence": [
+            (
+                "shin",
+                "supports",
+                "statement",
+                2,
+                "Shin Won-sik to reporters: about 6,700 containers",
+                "About 6,700 containers holding millions of munitions shipped since September.",
+                date(2024, 2, 27),
+                None,
+                None,
+            ),
+            (
+                "trilateral",
+                "supports",
+                "statement",
+                2,
+                "US–ROK–Japan joint statement",
+                "Condemns ongoing arms transfers from the DPRK to Russia.",
+                date(2024, 6, 23),
+                None,
+                None,
+            ),
+            (
+                "kremlin",
+                "refutes",
+                "statement",
+                5,
+                "Kremlin denies arms deals with the DPRK",
+                "",
+                None,
+                None,
+                None,
+            ),
+            (
+                "dprk",
+                "refutes",
+                "statement",
+                5,
+                "Pyongyang denies arms transfers",
+                "",
+                None,
+                None,
+                None,
+            ),
+        ],
     },
     {
         "title": "DPRK-provided ballistic missile lands in an open field in Zaporizhzhia region",
@@ -83,6 +160,20 @@ INCIDENTS = [
         "weapons": ["Hwasong-11 (KN-23/KN-24) ballistic missile"],
         "provisions": ["1718 (2006)", "1874 (2009)"],
         "state": "submitted",
+        "evidence": [
+            (
+                "kirby",
+                "supports",
+                "statement",
+                3,
+                "Kirby: DPRK missile landed in an open field",
+                "Citing US intelligence, a DPRK-provided ballistic missile landed in an open field "
+                "in the Zaporizhzhia region on 30 December.",
+                date(2024, 1, 4),
+                None,
+                None,
+            ),
+        ],
     },
     {
         "title": "Debris of a missile that hit Kharkiv derives from a DPRK Hwasong-11",
@@ -103,6 +194,44 @@ INCIDENTS = [
         "weapons": ["Hwasong-11 (KN-23/KN-24) ballistic missile"],
         "provisions": ["1718 (2006)", "1874 (2009)"],
         "state": "submitted",
+        "evidence": [
+            (
+                "un",
+                "supports",
+                "forensic",
+                1,
+                "UN monitors: Kharkiv debris is a Hwasong-11",
+                "Debris derives from a Hwasong-11 series ballistic missile; the monitors could not "
+                "independently establish where it was launched from or by whom.",
+                date(2024, 4, 29),
+                "reuters",
+                "Demo excerpt: UN sanctions monitors told the Security Council that debris of the "
+                "missile that hit Kharkiv on 2 January 2024 derives from a DPRK Hwasong-11 series "
+                "ballistic missile.\n",
+            ),
+            (
+                "kirby",
+                "supports",
+                "statement",
+                3,
+                "Kirby: further DPRK missiles fired on 2 January",
+                "",
+                date(2024, 1, 4),
+                None,
+                None,
+            ),
+            (
+                "howell",
+                "context",
+                "statement",
+                6,
+                "Expert commentary (Edward Howell)",
+                "",
+                None,
+                None,
+                None,
+            ),
+        ],
     },
     {
         "title": "Ukrainian drone strike on a Russian arsenal holding DPRK weapons in Bryansk",
@@ -119,6 +248,19 @@ INCIDENTS = [
         "weapons": ["Munitions (unspecified)"],
         "provisions": ["1718 (2006)"],
         "state": "submitted",
+        "evidence": [
+            (
+                "ua_army",
+                "supports",
+                "statement",
+                3,
+                "Ukrainian army: arsenal with DPRK weapons hit",
+                "",
+                date(2024, 10, 9),
+                None,
+                None,
+            ),
+        ],
     },
     {
         "title": "Russian naval vessels move 1,500 DPRK soldiers to Vladivostok",
@@ -139,6 +281,54 @@ INCIDENTS = [
         "weapons": ["Military personnel"],
         "provisions": ["1874 (2009)"],
         "state": "submitted",
+        "evidence": [
+            (
+                "nis",
+                "supports",
+                "official_report",
+                2,
+                "NIS: 1,500 special forces moved by sea",
+                "Russian naval vessels moved 1,500 DPRK soldiers to Vladivostok between 8 and 13 "
+                "October.",
+                date(2024, 10, 18),
+                None,
+                "Demo excerpt: the ROK National Intelligence Service said Russian naval vessels "
+                "moved 1,500 North Korean special forces to Vladivostok from 8 to 13 October.\n",
+            ),
+            (
+                "zelensky",
+                "supports",
+                "statement",
+                3,
+                "Zelensky cites Ukrainian intelligence",
+                "",
+                date(2024, 10, 17),
+                None,
+                None,
+            ),
+            (
+                "kremlin",
+                "refutes",
+                "statement",
+                4,
+                'Peskov: "another fake news story"',
+                "This seems to be another fake news story.",
+                date(2024, 10, 18),
+                None,
+                None,
+            ),
+            (
+                "flynn",
+                "context",
+                "statement",
+                6,
+                "Gen. Charles Flynn on DPRK-Russia cooperation",
+                "",
+                None,
+                None,
+                None,
+            ),
+        ],
     },
     {
         "title": 'DPRK officers "highly likely" killed in a Ukrainian attack near Donetsk',
@@ -155,6 +345,19 @@ INCIDENTS = [
         "weapons": ["Military personnel"],
         "provisions": ["1874 (2009)"],
         "state": "changes_requested",
+        "evidence": [
+            (
+                "kim",
+                "supports",
+                "testimony",
+                3,
+                "Kim Yong-hyun to lawmakers: officers likely killed",
+                'DPRK officers were "highly likely" killed in a Ukrainian attack near Donetsk.',
+                date(2024, 10, 8),
+                None,
+                None,
+            ),
+        ],
     },
 ]
 
@@ -206,20 +409,47 @@ def _create_reference_data():
         )
 
 
+def _create_sources():
+    sources = {}
+    for key, (name, kind, country, reliability) in SOURCES.items():
+        sources[key], _ = Source.objects.get_or_create(
+            name=name, defaults={"kind": kind, "country": country, "reliability": reliability}
+        )
+    return sources
+
+
 def _create_incidents():
     User = get_user_model()
     monitor = User.objects.get(username="monitor")
     reviewer = User.objects.get(username="reviewer2")
+    sources = _create_sources()
     for incident in INCIDENTS:
         fields = dict(incident)
         weapons = fields.pop("weapons")
         provisions = fields.pop("provisions")
         state = fields.pop("state")
+        evidence = fields.pop("evidence")
         if Case.objects.filter(title=fields["title"]).exists():
             continue
         case = Case.objects.create(created_by=monitor, **fields)
         case.weapon_systems.set(WeaponSystem.objects.filter(name__in=weapons))
         case.sanctions_provisions.set(SanctionsProvision.objects.filter(resolution__in=provisions))
+        for source, stance, kind, credibility, title, excerpt, published, outlet, text in evidence:
+            add_evidence(
+                case,
+                monitor,
+                upload=ContentFile(text.encode()) if text else None,
+                original_filename=f"{source}-excerpt.txt",
+                source=sources[source],
+                reporting_outlet=sources[outlet] if outlet else None,
+                stance=stance,
+                kind=kind,
+                credibility=credibility,
+                title=title,
+                excerpt=excerpt,
+                published_on=published,
+                obtained_on=published,
+            )
         # The demo reaches each state through the workflow, so its history is real.
         workflow.submit(case, monitor, "Logged from the seed article.")
         if state in ("in_review", "changes_requested"):

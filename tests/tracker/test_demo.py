@@ -64,3 +64,46 @@ def test_load_demo_refuses_to_run_with_debug_off(settings):
     with pytest.raises(CommandError, match="DEBUG off"):
         call_command("load_demo")
     assert not Case.objects.exists()
+
+
+def test_the_demo_evidence_follows_the_article(settings, evidence_root):
+    from evidence.corroboration import summarize
+    from evidence.models import EvidenceItem
+
+    settings.DEBUG = True
+    call_command("load_demo")
+    met = {c.title[:30]: summarize(c).meets_minimum for c in Case.objects.all()}
+    assert any(met.values()) and not all(met.values())
+
+    vladivostok = Case.objects.get(title__contains="Vladivostok")
+    denial = vladivostok.evidence.get(source__name="Kremlin spokesman Dmitry Peskov")
+    assert denial.stance == "refutes"
+    assert (summarize(vladivostok).supporting_sources, summarize(vladivostok).refuting_sources) == (
+        2,
+        1,
+    )
+
+    un_finding = EvidenceItem.objects.get(reporting_outlet__name="Reuters")
+    assert un_finding.source.name.startswith("UN Panel of Experts")
+    assert un_finding.file is not None
+
+
+def test_verify_evidence_on_the_demo_passes_and_then_names_an_altered_item(
+    settings, evidence_root, capsys
+):
+    import os
+
+    from evidence.files import path_of
+    from evidence.models import EvidenceItem
+
+    settings.DEBUG = True
+    call_command("load_demo")
+    call_command("verify_evidence")
+
+    item = EvidenceItem.objects.filter(file__isnull=False).first()
+    path = path_of(item.file)
+    os.chmod(path, 0o644)
+    path.write_bytes(path.read_bytes().replace(b"Demo excerpt", b"Demo-excerpt"))
+    with pytest.raises(CommandError):
+        call_command("verify_evidence")
+    assert f"evidence item {item.pk}" in capsys.readouterr().err

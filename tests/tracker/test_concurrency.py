@@ -6,6 +6,7 @@ import threading
 import pytest
 from django.db import connection, transaction
 
+from tests import factories
 from tracker import workflow
 from tracker.models import Case, State
 
@@ -34,6 +35,7 @@ def run_in_thread(target):
 
 def test_two_reviewers_at_once_exactly_one_wins(case_factory, reviewer, other_reviewer):
     case = case_factory("in_review", by_reviewer=reviewer)
+    factories.corroborate(case)
     barrier = threading.Barrier(2)
 
     def act(name, user, comment):
@@ -65,6 +67,7 @@ def test_the_second_reviewer_waits_for_the_first_and_then_sees_its_decision(
     case_factory, reviewer, other_reviewer
 ):
     case = case_factory("in_review", by_reviewer=reviewer)
+    factories.corroborate(case)
     first_has_lock = threading.Event()
     release_first = threading.Event()
 
@@ -76,7 +79,7 @@ def test_the_second_reviewer_waits_for_the_first_and_then_sees_its_decision(
         return record
 
     first_thread, first = run_in_thread(approve_and_hold)
-    assert first_has_lock.wait(timeout=30)
+    assert first_has_lock.wait(timeout=30), first.get("error")
     second_thread, second = run_in_thread(
         lambda: workflow.reject(Case.objects.get(pk=case.pk), other_reviewer, "Too thin.")
     )

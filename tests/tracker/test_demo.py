@@ -1,6 +1,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from tracker.models import Case, SanctionsProvision, Transition, WeaponSystem
 
@@ -47,7 +48,11 @@ def test_the_demo_passwords_log_the_users_in(settings, capsys, client):
     call_command("load_demo")
     lines = [line.split() for line in capsys.readouterr().out.splitlines()[1:]]
     passwords = dict(lines)
-    assert client.login(username="reviewer", password=passwords["reviewer"])
+    response = client.post(
+        reverse("login"), {"username": "reviewer", "password": passwords["reviewer"]}
+    )
+    assert response.status_code == 302
+    assert response.url == reverse("tracker:dashboard")
 
 
 def test_running_load_demo_twice_changes_nothing(settings, capsys):

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 admin.site.site_header = "Sanctions-violation evidence tracker"
@@ -7,5 +8,8 @@ admin.site.index_title = "Cases, evidence and review"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("tracker.urls")),
     path("evidence/", include("evidence.urls")),
 ]

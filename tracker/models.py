@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -102,6 +104,22 @@ class CaseQuerySet(models.QuerySet):
 
     def waiting(self):
         return self.filter(state__in=WAITING_STATES)
+
+    def waiting_for(self, user):
+        """The cases whose next step is this user's: their own drafts and cases sent
+        back to them, and for reviewers the submitted cases of others and the reviews
+        assigned to them."""
+        next_step_is_mine = Q(created_by=user, state__in=EDITABLE_STATES)
+        if user.has_perm("tracker.review_case"):
+            next_step_is_mine |= (
+                Q(state=State.SUBMITTED) | Q(state=State.IN_REVIEW, assigned_reviewer=user)
+            ) & ~Q(created_by=user)
+        return self.filter(next_step_is_mine)
+
+    def stale(self, days=None):
+        """Waiting cases nobody has moved for longer than the review SLA."""
+        days = settings.REVIEW_SLA_DAYS if days is None else days
+        return self.waiting().filter(state_changed_at__lt=timezone.now() - timedelta(days=days))
 
 
 class Case(models.Model):
@@ -215,7 +233,7 @@ class Case(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
-        return reverse("admin:tracker_case_change", args=[self.pk])
+        return reverse("tracker:case", args=[self.pk])
 
     def _save_with_new_reference(self, *args, **kwargs):
         # Two monitors creating cases at once may compute the same next number;

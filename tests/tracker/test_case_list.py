@@ -1,0 +1,208 @@
+import csv
+import io
+from datetime import date
+
+import pytest
+from django.urls import reverse
+
+from tests import factories
+from tracker.models import IncidentType, SanctionsProvision, WeaponSystem
+
+LIST = reverse("tracker:case_list")
+
+
+def references(response):
+    return [case.reference for case in response.context["page"]]
+
+
+def test_it_asks_for_sign_in(client, db):
+    response = client.get(LIST)
+    assert response.status_code == 302
+    assert response.url == f"{reverse('login')}?next={LIST}"
+
+
+def test_it_shows_visible_cases_only(client, case_factory, monitor, other_monitor):
+    mine = case_factory()
+    theirs_draft = case_factory(created_by=other_monitor)
+    theirs_submitted = case_factory("submitted", created_by=other_monitor)
+    client.force_login(monitor)
+    shown = references(client.get(LIST))
+    assert mine.reference in shown
+    assert theirs_submitted.reference in shown
+    assert theirs_draft.reference not in shown
+
+
+def test_stakeholders_see_approved_cases_only(client, case_factory, stakeholder):
+    approved = case_factory("approved")
+    case_factory("submitted")
+    client.force_login(stakeholder)
+    assert references(client.get(LIST)) == [approved.reference]
+
+
+def test_it_filters_by_state_type_dates_and_countries(client, case_factory, monitor):
+    wanted = case_factory(
+        "submitted",
+        incident_type=IncidentType.BATTLEFIELD_USE,
+        incident_start=date(2024, 1, 2),
+        supplier_country="KP",
+        recipient_country="RU",
+    )
+    case_factory(
+        "submitted", incident_type=IncidentType.BATTLEFIELD_USE, incident_start=date(2023, 1, 1)
+    )
+    case_factory("submitted", incident_type=IncidentType.BATTLEFIELD_USE, recipient_country="IR")
+    case_factory(incident_type=IncidentType.BATTLEFIELD_USE, incident_start=date(2024, 1, 2))
+    client.force_login(monitor)
+    response = client.get(
+        LIST,
+        {
+            "state": "submitted",
+            "incident_type": "battlefield_use",
+            "incident_from": "2024-01-01",
+            "incident_to": "2024-12-31",
+            "supplier_country": "KP",
+            "recipient_country": "RU",
+        },
+    )
+    assert references(response) == [wanted.reference]
+
+
+def test_it_filters_by_weapon_system_and_provision(client, case_factory, monitor):
+    missile = WeaponSystem.objects.create(name="Hwasong-11 (KN-23/KN-24) ballistic missile")
+    embargo = SanctionsProvision.objects.create(resolution="1718 (2006)", paragraph="8 (a)")
+    both = case_factory()
+    both.weapon_systems.add(missile)
+    both.sanctions_provisions.add(embargo)
+    only_missile = case_factory()
+    only_missile.weapon_systems.add(missile)
+    case_factory()
+    client.force_login(monitor)
+    response = client.get(LIST, {"weapon_system": missile.pk, "sanctions_provision": embargo.pk})
+    assert references(response) == [both.reference]
+
+
+def test_it_filters_by_independent_supporting_sources(client, case_factory, monitor, add_item):
+    corroborated = case_factory(title="Corroborated")
+    add_item(corroborated, "ROK National Intelligence Service")
+    add_item(corroborated, "Ukrainian intelligence")
+    echoed = case_factory(title="One source, reported twice")
+    add_item(echoed, "Ukrainian army")
+    add_item(echoed, "Ukrainian army", title="The same claim, again")
+    add_item(echoed, "Kremlin spokesman", stance="refutes")
+    client.force_login(monitor)
+    response = client.get(LIST, {"min_sources": 2})
+    assert references(response) == [corroborated.reference]
+
+
+def test_free_text_searches_title_summary_and_place(client, case_factory, monitor):
+    debris = case_factory(title="Missile debris", place_name="Kharkiv")
+    troops = case_factory(title="Troops moved", summary="Soldiers shipped to Vladivostok.")
+    case_factory(title="Depot strike", place_name="Bryansk")
+    client.force_login(monitor)
+    assert references(client.get(LIST, {"q": "Kharkiv"})) == [debris.reference]
+    assert references(client.get(LIST, {"q": "Vladivostok"})) == [troops.reference]
+
+
+@pytest.mark.postgres
+def test_free_text_search_uses_stemming_and_the_index(client, case_factory, monitor):
+    from django.db import connection
+
+    from tracker.filters import SEARCH_VECTOR
+
+    shipped = case_factory(summary="Containers of shells were shipped by rail.")
+    case_factory(summary="A strike on a depot.")
+    client.force_login(monitor)
+    assert references(client.get(LIST, {"q": "shipping containers"})) == [shipped.reference]
+
+    from django.contrib.postgres.search import SearchQuery
+
+    from tracker.models import Case
+
+    query = Case.objects.annotate(search=SEARCH_VECTOR).filter(
+        search=SearchQuery("shells", search_type="websearch", config="english")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+        plan = query.explain()
+        cursor.execute("RESET enable_seqscan")
+    assert "tracker_case_search" in plan
+
+
+def test_it_sorts_by_a_column_both_ways(client, case_factory, monitor):
+    older = case_factory(incident_start=date(2023, 9, 1))
+    newer = case_factory(incident_start=date(2024, 10, 9))
+    client.force_login(monitor)
+    assert references(client.get(LIST, {"sort": "date"})) == [older.reference, newer.reference]
+    assert references(client.get(LIST, {"sort": "-date"})) == [newer.reference, older.reference]
+
+
+def test_links_keep_the_filters(client, case_factory, monitor):
+    for _ in range(3):
+        case_factory(place_name="Kharkiv")
+    client.force_login(monitor)
+    response = client.get(LIST, {"q": "Kharkiv", "page_size": 25, "sort": "date"})
+    html = response.content.decode()
+    assert "export.csv?q=Kharkiv&amp;page_size=25&amp;sort=date" in html
+    assert "?q=Kharkiv&amp;page_size=25&amp;sort=-date" in html
+
+
+def test_it_paginates_with_a_chosen_page_size(client, case_factory, monitor):
+    for _ in range(30):
+        case_factory()
+    client.force_login(monitor)
+    first = client.get(LIST)
+    assert len(references(first)) == 25
+    assert "page=2" in first.content.decode()
+    assert len(references(client.get(LIST, {"page": 2}))) == 5
+    assert len(references(client.get(LIST, {"page_size": 50}))) == 30
+    assert len(references(client.get(LIST, {"page_size": 7}))) == 25
+
+
+def test_a_page_costs_the_same_queries_whatever_its_length(
+    client, case_factory, monitor, add_item, django_assert_max_num_queries
+):
+    missile = WeaponSystem.objects.create(name="Artillery ammunition")
+    for number in range(100):
+        case = case_factory("submitted" if number % 2 else "draft")
+        case.weapon_systems.add(missile)
+        add_item(case, f"Source {number % 3}")
+    client.force_login(monitor)
+    queries = {}
+    for page_size in (25, 100):
+        # session, user, permissions (2), count, page, weapon systems of the page, the
+        # filter form's weapon systems and provisions
+        with django_assert_max_num_queries(9) as captured:
+            response = client.get(LIST, {"page_size": page_size, "sort": "sources"})
+        assert len(references(response)) == page_size
+        queries[page_size] = len(captured)
+    assert queries[25] == queries[100]
+
+
+def test_csv_export_holds_exactly_the_filtered_list(client, case_factory, monitor, add_item):
+    for _ in range(30):
+        case_factory(place_name="Kharkiv")
+    wanted = case_factory("submitted", place_name="Kharkiv", title="Debris, with a comma")
+    add_item(wanted, "UN Panel of Experts")
+    case_factory("submitted", place_name="Bryansk")
+    client.force_login(monitor)
+    response = client.get(
+        reverse("tracker:case_export"), {"q": "Kharkiv", "state": "submitted", "page": 3}
+    )
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [row["reference"] for row in rows] == [wanted.reference]
+    assert rows[0]["title"] == "Debris, with a comma"
+    assert rows[0]["state"] == "Submitted"
+    assert rows[0]["supporting sources"] == "1"
+
+
+def test_csv_export_of_everything_stays_within_what_the_user_may_see(
+    client, case_factory, stakeholder
+):
+    approved = case_factory("approved")
+    case_factory("submitted")
+    case_factory(created_by=factories.monitor("monitor3"))
+    client.force_login(stakeholder)
+    response = client.get(reverse("tracker:case_export"))
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [row["reference"] for row in rows] == [approved.reference]

@@ -1,0 +1,274 @@
+"""The monitors' pages. Each view finds the case among those the user may see (others
+are a 404: their existence is not disclosed), checks what the user may do with it, and
+calls the one domain function that does the work."""
+
+import csv
+from datetime import date
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.db.models.functions import TruncMonth
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from evidence.corroboration import summarize, with_corroboration
+from evidence.custody import add_evidence
+from evidence.files import UploadRejected
+from evidence.models import EvidenceItem, Stance
+
+from . import workflow
+from .filters import CaseFilter
+from .forms import CaseForm, EvidenceForm
+from .models import Case, State
+
+PAGE_SIZES = (25, 50, 100)
+# The dashboard's bar chart, in SVG user units.
+BAR_WIDTH, BAR_HEIGHT, BAR_BASELINE = 100, 90, 105
+# Reviewing stays in the admin; on these pages a case's author submits or withdraws it.
+PAGE_ACTIONS = (workflow.SUBMIT, workflow.WITHDRAW)
+# (sort key of tracker.filters.CaseFilter or None, heading)
+LIST_COLUMNS = [
+    ("reference", "Reference"),
+    ("title", "Title"),
+    ("type", "Type"),
+    ("date", "Incident date"),
+    (None, "Supplier → recipient"),
+    (None, "Weapon systems"),
+    ("state", "State"),
+    ("sources", "Sources for / against"),
+]
+CSV_COLUMNS = {
+    "reference": "reference",
+    "title": "title",
+    "state": "get_state_display",
+    "incident type": "get_incident_type_display",
+    "incident date": "incident_period",
+    "place": "place_name",
+    "country": "country.code",
+    "supplier": "supplier_country.code",
+    "recipient": "recipient_country.code",
+    "reported quantity": "reported_quantity",
+    "supporting sources": "supporting_sources",
+    "refuting sources": "refuting_sources",
+}
+
+
+def filtered_cases(request):
+    # Newest first unless the user sorts; the aggregate would drop Meta.ordering.
+    cases = with_corroboration(Case.objects.visible_to(request.user)).order_by("-created_at", "-pk")
+    return CaseFilter(request.GET, queryset=cases, request=request)
+
+
+@login_required
+def dashboard(request):
+    visible = Case.objects.visible_to(request.user)
+    by_state = dict(visible.order_by().values_list("state").annotate(n=Count("pk")))
+    per_month = (
+        visible.order_by()
+        .annotate(month=TruncMonth("incident_start"))
+        .values_list("month")
+        .annotate(n=Count("pk"))
+    )
+    months = month_bars(dict(per_month))
+    return render(
+        request,
+        "tracker/dashboard.html",
+        {
+            "by_state": [(state, by_state.get(state, 0)) for state in State],
+            "months": months,
+            "chart_width": BAR_WIDTH * len(months),
+            "sla_days": settings.REVIEW_SLA_DAYS,
+            "waiting_for_me": visible.waiting_for(request.user).order_by("state_changed_at"),
+            "stale": visible.stale()
+            .select_related("assigned_reviewer")
+            .order_by("state_changed_at"),
+        },
+    )
+
+
+def month_bars(counts, last=24):
+    """SVG bars for up to ``last`` months ending with the latest one that has cases,
+    empty months included, the tallest BAR_HEIGHT high."""
+    if not counts:
+        return []
+    months = sorted(counts)
+    first, end = months[0], months[-1]
+    span = []
+    year, month = end.year, end.month
+    while (year, month) >= (first.year, first.month) and len(span) < last:
+        span.append(date(year, month, 1))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    highest = max(counts.values())
+    bars = []
+    for index, month in enumerate(reversed(span)):
+        height = BAR_HEIGHT * counts.get(month, 0) / highest
+        bars.append(
+            {
+                "month": month,
+                "x": index * BAR_WIDTH,
+                "count": counts.get(month, 0),
+                "height": height,
+                "top": BAR_BASELINE - height,
+                "label_y": BAR_BASELINE - height - 3,
+            }
+        )
+    return bars
+
+
+@login_required
+def case_list(request):
+    case_filter = filtered_cases(request)
+    page_size = request.GET.get("page_size", "")
+    page_size = int(page_size) if page_size in map(str, PAGE_SIZES) else PAGE_SIZES[0]
+    cases = case_filter.qs.prefetch_related("weapon_systems")
+    page = Paginator(cases, page_size).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "tracker/case_list.html",
+        {
+            "filter": case_filter,
+            "page": page,
+            "page_sizes": PAGE_SIZES,
+            "page_size": page_size,
+            "columns": LIST_COLUMNS,
+            "current_sort": request.GET.get("sort", ""),
+            "query": query_without(request),
+            "query_no_page": query_without(request, "page"),
+            "query_no_size": query_without(request, "page", "page_size"),
+            "sort_query": query_without(request, "page", "sort"),
+        },
+    )
+
+
+def query_without(request, *names):
+    query = request.GET.copy()
+    for name in names:
+        query.pop(name, None)
+    return query.urlencode()
+
+
+@login_required
+def case_export(request):
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="cases.csv"'
+    writer = csv.writer(response)
+    writer.writerow(CSV_COLUMNS)
+    for case in filtered_cases(request).qs:
+        writer.writerow(attribute(case, path) for path in CSV_COLUMNS.values())
+    return response
+
+
+def attribute(case, path):
+    value = case
+    for name in path.split("."):
+        value = getattr(value, name)
+    return value() if callable(value) else value
+
+
+@login_required
+def case_detail(request, pk):
+    case = get_object_or_404(
+        Case.objects.visible_to(request.user).select_related("created_by", "assigned_reviewer"),
+        pk=pk,
+    )
+    items = EvidenceItem.objects.filter(case=case).select_related(
+        "source", "reporting_outlet", "file"
+    )
+    by_stance = {stance: [] for stance in Stance}
+    for item in items:
+        by_stance[item.stance].append(item)
+    return render(
+        request,
+        "tracker/case_detail.html",
+        {
+            "case": case,
+            "evidence": [(Stance(stance).label, by_stance[stance]) for stance in Stance],
+            "corroboration": summarize(case),
+            "transitions": case.transitions.select_related("actor"),
+            "actions": [
+                action
+                for action in workflow.available_actions(case, request.user)
+                if action in PAGE_ACTIONS
+            ],
+            "can_edit": case.can_edit(request.user),
+            "can_review": request.user.has_perm("tracker.review_case"),
+        },
+    )
+
+
+@login_required
+def case_create(request):
+    if not request.user.has_perm("tracker.add_case"):
+        raise PermissionDenied("Only monitors can log a case.")
+    form = CaseForm(request.POST or None)
+    if form.is_valid():
+        form.instance.created_by = request.user
+        case = form.save()
+        messages.success(request, f"{case.reference} saved as a draft.")
+        return redirect(case)
+    return render(request, "tracker/case_form.html", {"form": form})
+
+
+@login_required
+def case_edit(request, pk):
+    case = editable_case(request, pk)
+    form = CaseForm(request.POST or None, instance=case)
+    if form.is_valid():
+        form.save()
+        messages.success(request, f"{case.reference} saved.")
+        return redirect(case)
+    return render(request, "tracker/case_form.html", {"form": form, "case": case})
+
+
+@login_required
+def evidence_add(request, pk):
+    case = editable_case(request, pk)
+    form = EvidenceForm(request.POST or None, request.FILES or None)
+    if form.is_valid():
+        try:
+            add_evidence(
+                case, request.user, upload=form.cleaned_data["upload"], **form_fields(form)
+            )
+        except UploadRejected as rejection:
+            form.add_error("upload", str(rejection))
+        else:
+            messages.success(request, f"Evidence added to {case.reference}.")
+            return redirect(case)
+    return render(request, "tracker/evidence_form.html", {"form": form, "case": case})
+
+
+def form_fields(form):
+    return {name: form.cleaned_data[name] for name in form.Meta.fields}
+
+
+def editable_case(request, pk):
+    case = get_object_or_404(Case.objects.visible_to(request.user), pk=pk)
+    if not case.can_edit(request.user):
+        raise PermissionDenied(
+            f"Only the monitor who created {case.reference} can change it, and only while "
+            "it is a draft or sent back for changes."
+        )
+    return case
+
+
+@require_POST
+@login_required
+def case_transition(request, pk, action):
+    action = workflow.ACTIONS.get(action)
+    if action not in PAGE_ACTIONS:
+        raise PermissionDenied("This action is taken in the review admin, not here.")
+    case = get_object_or_404(Case.objects.visible_to(request.user), pk=pk)
+    try:
+        workflow.perform(case, action, request.user, request.POST.get("comment", ""))
+    except workflow.TransitionForbidden as error:
+        raise PermissionDenied(str(error)) from error
+    except workflow.TransitionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{case.reference} {action.past_tense}.")
+    return redirect(case)

@@ -8,7 +8,7 @@ from datetime import date
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.db.models.functions import TruncMonth
@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from evidence.corroboration import summarize, with_corroboration
-from evidence.custody import add_evidence
+from evidence.custody import add_evidence, may_add_evidence
 from evidence.files import UploadRejected
 from evidence.models import EvidenceItem, Stance
 
@@ -227,7 +227,12 @@ def case_edit(request, pk):
 
 @login_required
 def evidence_add(request, pk):
-    case = editable_case(request, pk)
+    case = get_object_or_404(Case.objects.visible_to(request.user), pk=pk)
+    if not may_add_evidence(request.user, case):
+        raise PermissionDenied(
+            f"Only the monitor who created {case.reference} can add evidence, and only "
+            "while it is a draft or sent back for changes."
+        )
     form = EvidenceForm(request.POST or None, request.FILES or None)
     if form.is_valid():
         try:
@@ -236,6 +241,8 @@ def evidence_add(request, pk):
             )
         except UploadRejected as rejection:
             form.add_error("upload", str(rejection))
+        except ValidationError as error:
+            form.add_error(None, error)
         else:
             messages.success(request, f"Evidence added to {case.reference}.")
             return redirect(case)

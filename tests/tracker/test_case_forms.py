@@ -1,0 +1,118 @@
+import pytest
+from django.urls import reverse
+
+from tracker.models import Case, WeaponSystem
+
+NEW = reverse("tracker:case_create")
+
+
+def case_data(**changes):
+    data = {
+        "title": "DPRK officers killed near Donetsk",
+        "summary": "Officers highly likely killed in a Ukrainian attack.",
+        "incident_type": "personnel_deployment",
+        "incident_start": "2024-10-03",
+        "date_precision": "day",
+        "place_name": "near Donetsk",
+        "country": "UA",
+        "supplier_country": "KP",
+        "recipient_country": "RU",
+    }
+    data.update(changes)
+    return data
+
+
+def test_a_monitor_logs_a_case_as_a_draft(client, monitor):
+    missile = WeaponSystem.objects.create(name="Hwasong-11 (KN-23/KN-24) ballistic missile")
+    client.force_login(monitor)
+    response = client.post(NEW, case_data(weapon_systems=[missile.pk]), follow=True)
+    case = Case.objects.get()
+    assert response.redirect_chain[-1][0] == reverse("tracker:case", args=[case.pk])
+    assert f"{case.reference} saved as a draft." in response.content.decode()
+    assert (case.state, case.created_by) == ("draft", monitor)
+    assert list(case.weapon_systems.all()) == [missile]
+
+
+def test_errors_are_shown_and_what_was_typed_is_kept(client, monitor):
+    client.force_login(monitor)
+    response = client.post(NEW, case_data(title="", incident_end="2024-10-01"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "This field is required." in html
+    assert "The end of the date range cannot be before its start." in html
+    assert 'value="near Donetsk"' in html
+    assert "Officers highly likely killed in a Ukrainian attack." in html
+    assert not Case.objects.exists()
+
+
+def test_every_field_has_a_label(client, monitor):
+    client.force_login(monitor)
+    response = client.get(NEW)
+    form = response.context["form"]
+    html = response.content.decode()
+    for field in form:
+        if field.widget_type == "checkboxselectmultiple":
+            assert f"<legend>{field.label}" in html
+        else:
+            assert f'<label for="{field.id_for_label}"' in html
+
+
+@pytest.mark.parametrize("role", ["reviewer", "stakeholder"])
+def test_only_monitors_log_cases(client, request, role):
+    client.force_login(request.getfixturevalue(role))
+    assert client.get(NEW).status_code == 403
+    assert client.post(NEW, case_data()).status_code == 403
+    assert not Case.objects.exists()
+
+
+def test_the_creator_edits_a_draft(client, case_factory, monitor):
+    case = case_factory()
+    client.force_login(monitor)
+    response = client.post(
+        reverse("tracker:case_edit", args=[case.pk]), case_data(title="Corrected title")
+    )
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.title == "Corrected title"
+
+
+def test_the_creator_edits_a_case_sent_back_for_changes(client, case_factory, monitor):
+    case = case_factory("changes_requested")
+    client.force_login(monitor)
+    client.post(reverse("tracker:case_edit", args=[case.pk]), case_data(title="With sources"))
+    case.refresh_from_db()
+    assert (case.title, case.state) == ("With sources", "changes_requested")
+
+
+@pytest.mark.parametrize(
+    ("role", "state", "status"),
+    [
+        ("monitor", "submitted", 403),
+        ("monitor", "approved", 403),
+        ("other_monitor", "submitted", 403),
+        ("other_monitor", "draft", 404),
+        ("reviewer", "submitted", 403),
+        ("stakeholder", "approved", 403),
+        ("stakeholder", "draft", 404),
+    ],
+)
+def test_nobody_else_edits(client, case_factory, request, role, state, status):
+    case = case_factory(state, title="Original")
+    client.force_login(request.getfixturevalue(role))
+    url = reverse("tracker:case_edit", args=[case.pk])
+    assert client.get(url).status_code == status
+    assert client.post(url, case_data(title="Overwritten")).status_code == status
+    case.refresh_from_db()
+    assert case.title == "Original"
+
+
+def test_pages_refuse_posts_without_csrf_token(case_factory, monitor):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    case = case_factory()
+    client.force_login(monitor)
+    response = client.post(reverse("tracker:case_transition", args=[case.pk, "submit"]))
+    assert response.status_code == 403
+    case.refresh_from_db()
+    assert case.state == "draft"

@@ -1,0 +1,159 @@
+import pytest
+from django.urls import reverse
+
+from evidence.models import Stance
+from tests import factories
+from tracker import workflow
+
+
+def page(case):
+    return reverse("tracker:case", args=[case.pk])
+
+
+def test_it_shows_the_case_evidence_corroboration_and_timeline(
+    client, case_factory, monitor, add_item
+):
+    case = case_factory(title="Debris of a Hwasong-11 in Kharkiv", reported_quantity="one missile")
+    add_item(case, "UN Panel of Experts", title="Report to the Security Council")
+    add_item(case, "Kremlin spokesman", stance=Stance.REFUTES, title="Another fake news story")
+    add_item(case, "Edward Howell", stance=Stance.CONTEXT, title="Expert commentary")
+    workflow.submit(case, monitor, "Ready for review.")
+    client.force_login(monitor)
+    response = client.get(page(case))
+    assert response.status_code == 200
+    html = response.content.decode()
+    for text in (
+        "Debris of a Hwasong-11 in Kharkiv",
+        "one missile",
+        "Report to the Security Council",
+        "UN Panel of Experts (reliability B – usually reliable)",
+        "Another fake news story",
+        "Expert commentary",
+        "Independent supporting sources</dt><dd>1</dd>",
+        "Independent refuting sources</dt><dd>1</dd>",
+        "not met, so approving needs a written justification",
+        "Ready for review.",
+    ):
+        assert text in html
+    evidence = dict(response.context["evidence"])
+    assert [i.title for i in evidence["Supports"]] == ["Report to the Security Council"]
+    assert [i.title for i in evidence["Refutes"]] == ["Another fake news story"]
+    assert [t.to_state for t in response.context["transitions"]] == ["submitted"]
+
+
+def test_it_links_files_to_the_permission_checked_download(client, case_factory, monitor):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from evidence.custody import add_evidence
+
+    case = case_factory()
+    source = factories.SourceFactory()
+    item = add_evidence(
+        case,
+        monitor,
+        upload=SimpleUploadedFile("statement.txt", b"The containers left Rajin."),
+        source=source,
+        kind="document",
+        stance="supports",
+        title="Statement",
+    )
+    client.force_login(monitor)
+    html = client.get(page(case)).content.decode()
+    assert reverse("evidence:download", args=[item.pk]) in html
+    assert "statement.txt" in html
+
+
+def test_the_creator_of_a_draft_may_submit_or_withdraw_it(client, case_factory, monitor):
+    case = case_factory()
+    client.force_login(monitor)
+    response = client.get(page(case))
+    assert [a.name for a in response.context["actions"]] == ["submit", "withdraw"]
+    assert response.context["can_edit"]
+
+
+def test_reviewers_get_no_buttons_here_but_a_link_to_the_admin(client, case_factory, reviewer):
+    case = case_factory("submitted")
+    client.force_login(reviewer)
+    response = client.get(page(case))
+    assert response.context["actions"] == []
+    assert not response.context["can_edit"]
+    assert reverse("admin:tracker_case_change", args=[case.pk]) in response.content.decode()
+
+
+def test_submitting_moves_the_case_and_says_so(client, case_factory, monitor):
+    case = case_factory()
+    client.force_login(monitor)
+    response = client.post(
+        reverse("tracker:case_transition", args=[case.pk, "submit"]),
+        {"comment": "Two sources."},
+        follow=True,
+    )
+    case.refresh_from_db()
+    assert case.state == "submitted"
+    assert f"{case.reference} submitted." in response.content.decode()
+    assert case.transitions.get().comment == "Two sources."
+
+
+def test_a_transition_that_no_longer_applies_is_explained(client, case_factory, monitor):
+    case = case_factory("submitted")
+    client.force_login(monitor)
+    response = client.post(
+        reverse("tracker:case_transition", args=[case.pk, "submit"]), follow=True
+    )
+    assert "is submitted, so it cannot be submitted" in response.content.decode()
+
+
+def test_only_the_creator_may_withdraw(client, case_factory, other_monitor):
+    case = case_factory("submitted")
+    client.force_login(other_monitor)
+    response = client.post(reverse("tracker:case_transition", args=[case.pk, "withdraw"]))
+    assert response.status_code == 403
+    case.refresh_from_db()
+    assert case.state == "submitted"
+
+
+@pytest.mark.parametrize("action", ["approve", "start_review", "reopen", "nonsense"])
+def test_reviewing_is_not_done_here(client, case_factory, reviewer, action):
+    case = case_factory("submitted")
+    client.force_login(reviewer)
+    response = client.post(reverse("tracker:case_transition", args=[case.pk, action]))
+    assert response.status_code == 403
+    case.refresh_from_db()
+    assert case.state == "submitted"
+
+
+def test_transitions_need_post(client, case_factory, monitor):
+    case = case_factory()
+    client.force_login(monitor)
+    response = client.get(reverse("tracker:case_transition", args=[case.pk, "submit"]))
+    assert response.status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("role", "state", "status"),
+    [
+        ("monitor", "draft", 200),
+        ("other_monitor", "draft", 404),
+        ("other_monitor", "submitted", 200),
+        ("reviewer", "draft", 404),
+        ("reviewer", "submitted", 200),
+        ("stakeholder", "submitted", 404),
+        ("stakeholder", "in_review", 404),
+        ("stakeholder", "rejected", 404),
+        ("stakeholder", "approved", 200),
+        ("admin_user", "draft", 200),
+    ],
+)
+def test_who_sees_which_case(client, case_factory, request, role, state, status):
+    case = case_factory(state)
+    client.force_login(request.getfixturevalue(role))
+    assert client.get(page(case)).status_code == status
+
+
+def test_a_draft_of_another_monitor_cannot_be_submitted_or_guessed(
+    client, case_factory, other_monitor
+):
+    case = case_factory()
+    client.force_login(other_monitor)
+    response = client.post(reverse("tracker:case_transition", args=[case.pk, "submit"]))
+    assert response.status_code == 404

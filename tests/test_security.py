@@ -81,7 +81,8 @@ def production_env():
     env = {
         name: value
         for name, value in os.environ.items()
-        if name not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}
+        # The test run's own settings, and the browser tests' async-safety switch.
+        if name not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     }
     # What the README's "Running in production" asks for; SMTP is only configured,
     # never contacted by the checks.

@@ -17,13 +17,33 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
+    """Mark the browser tests and run them last.
+
+    Once Playwright's event loop runs, Django's connections are looked up per context,
+    so a test after it gets a fresh connection object without the state the database
+    set-up left on the old one (the serialized data other transactional tests restore).
+    """
     here = Path(__file__).parent
-    for item in items:
-        if here in Path(item.fspath).parents:
-            item.add_marker(pytest.mark.browser)
-            if not CHROMIUM.exists() and not os.environ.get("CI"):
-                item.add_marker(pytest.mark.skip(reason=f"needs {CHROMIUM} (CI installs it)"))
+    browser_tests = [item for item in items if here in Path(item.fspath).parents]
+    for item in browser_tests:
+        item.add_marker(pytest.mark.browser)
+        if not CHROMIUM.exists() and not os.environ.get("CI"):
+            item.add_marker(pytest.mark.skip(reason=f"needs {CHROMIUM} (CI installs it)"))
+    items[:] = [item for item in items if item not in browser_tests] + browser_tests
+
+
+@pytest.fixture(autouse=True)
+def roles(transactional_db):
+    """The role groups, which each transactional test's flush removes, made again the
+    way the data migration makes them."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from tracker.roles import sync_roles
+
+    sync_roles(MigrationExecutor(connection).loader.project_state().apps)
 
 
 @pytest.fixture(scope="session")

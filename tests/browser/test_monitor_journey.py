@@ -8,9 +8,8 @@ from tracker.models import Case
 
 PASSWORD = "correct horse battery staple"
 
-# The live server needs committed data; serialized_rollback puts back the role groups
-# the data migrations created, which flushing the database after each test removes.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# The live server reads what the test writes, so the test's writes are committed.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def sign_in(page, url, username):

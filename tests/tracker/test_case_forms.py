@@ -58,7 +58,7 @@ def test_every_field_has_a_label(client, monitor):
 
 
 @pytest.mark.parametrize("role", ["reviewer", "stakeholder"])
-def test_only_monitors_log_cases(client, request, role):
+def test_only_monitors_log_cases(client, db, request, role):
     client.force_login(request.getfixturevalue(role))
     assert client.get(NEW).status_code == 403
     assert client.post(NEW, case_data()).status_code == 403

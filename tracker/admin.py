@@ -7,6 +7,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.timesince import timesince
+from django_countries.filters import CountryFilter
 from simple_history.admin import SimpleHistoryAdmin
 
 from evidence.admin import EvidenceItemInline, save_evidence_formset
@@ -104,8 +105,9 @@ class CaseAdmin(SimpleHistoryAdmin):
     list_filter = [
         "state",
         "incident_type",
-        "supplier_country",
-        "recipient_country",
+        # Only the countries that occur, not all 250.
+        ("supplier_country", CountryFilter),
+        ("recipient_country", CountryFilter),
         "weapon_systems",
     ]
     list_select_related = ["assigned_reviewer"]

@@ -169,6 +169,8 @@ def test_changelist_columns_filters_and_search(client, case_factory, reviewer):
     assert "Containers shipped via Rajin" not in page
     for column in ("Reference", "Incident type", "State", "Assigned reviewer", "Time in state"):
         assert column in page
+    assert "North Korea" in page  # the supplier filter offers the countries in use…
+    assert "Zimbabwe" not in page  # …not every country there is
     filtered = client.get(CHANGELIST, {"state__exact": "approved"}).content.decode()
     assert "Missile debris in Kharkiv" not in filtered
 

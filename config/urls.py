@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 admin.site.site_header = "Sanctions-violation evidence tracker"
 admin.site.site_title = "Evidence tracker"
@@ -7,4 +7,5 @@ admin.site.index_title = "Cases, evidence and review"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", include("tracker.urls")),
 ]

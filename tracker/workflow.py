@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from . import tasks
 from .models import OPEN_STATES, Case, State, Transition
 
 
@@ -157,6 +158,8 @@ def perform(case, action, actor, comment=""):
             at=current.state_changed_at,
             comment=comment,
         )
+        # Mail only once the transition is committed: a rolled-back one sends nothing.
+        tasks.notify_transition.delay_on_commit(record.pk)
 
     for field in update_fields:
         setattr(case, field, getattr(current, field))

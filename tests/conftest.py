@@ -107,8 +107,9 @@ def celery_test_queue(tmp_path_factory):
 
 
 class Mailbox:
-    """An aiosmtpd handler that keeps what it accepts. ``refuse(reply, times)`` makes
-    it answer the next messages with an SMTP error instead, e.g. "451 ..." or "550 ..."."""
+    """An aiosmtpd handler that keeps what it accepts. ``refuse(reply, times, to)``
+    makes it answer the next messages (to that address) with an SMTP error instead,
+    e.g. "451 4.7.1 Try again later" or "550 5.1.1 No such mailbox"."""
 
     def __init__(self):
         self.messages = []
@@ -116,14 +117,17 @@ class Mailbox:
         self._replies = []
         self._lock = threading.Lock()
 
-    def refuse(self, reply, times=1):
-        self._replies.extend([reply] * times)
+    def refuse(self, reply, times=1, to=None):
+        self._replies.extend([(to, reply)] * times)
 
     async def handle_DATA(self, server, session, envelope):
         with self._lock:
-            if self._replies:
-                self.refusals += 1
-                return self._replies.pop(0)
+            for refusal in self._replies:
+                to, reply = refusal
+                if to is None or to in envelope.rcpt_tos:
+                    self._replies.remove(refusal)
+                    self.refusals += 1
+                    return reply
             self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 2.0.0 Message accepted for delivery"
 
@@ -135,13 +139,15 @@ class Mailbox:
             if address in {a.addr_spec for a in (*message["To"].addresses, *cc(message))}
         ]
 
-    def wait_for(self, count, to=None, timeout=20):
-        """Wait until ``count`` messages (to ``to``, if given) arrived; return those."""
+    def wait_for(self, count, to=None, subject="", timeout=20):
+        """Wait until ``count`` messages arrived (to ``to``, with ``subject`` in their
+        subject, if given); return those."""
 
         def arrived():
-            return self.to(to) if to else list(self.messages)
+            messages = self.to(to) if to else list(self.messages)
+            return [message for message in messages if subject in message["Subject"]]
 
-        wait_until(lambda: len(arrived()) >= count, timeout, f"{count} message(s) to {to}")
+        wait_until(lambda: len(arrived()) >= count, timeout, f"{count} message(s) {subject!r}")
         return arrived()
 
 

@@ -5,6 +5,7 @@ Each email is three templates, ``templates/emails/<name>.subject.txt``, ``.txt``
 (retry later) from a permanent rejection (give up).
 """
 
+import email.policy
 import logging
 import smtplib
 from email.utils import make_msgid
@@ -39,13 +40,21 @@ def render_email(name, context):
     return " ".join(subject.split()), text, html
 
 
+class Email(EmailMultiAlternatives):
+    def message(self, *, policy=email.policy.default):
+        # The default 78-character folding turns a long header without spaces (the
+        # List-Unsubscribe URL) into RFC 2047 encoded words, which mail clients do not
+        # read as a URL; RFC 5322 allows lines of up to 998 characters.
+        return super().message(policy=policy.clone(max_line_length=998))
+
+
 def email_message(name, context, to, cc=(), headers=None):
     subject, text, html = render_email(name, context)
     headers = {
         "Message-ID": make_msgid(domain=urlsplit(settings.SITE_URL).hostname),
         **(headers or {}),
     }
-    message = EmailMultiAlternatives(subject, text, to=to, cc=cc, headers=headers)
+    message = Email(subject, text, to=to, cc=cc, headers=headers)
     message.attach_alternative(html, "text/html")
     return message
 

@@ -2,7 +2,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
-from tracker.models import Case, SanctionsProvision, Transition, WeaponSystem
+from tracker.models import Case, SanctionsProvision, Subscription, Transition, WeaponSystem
 
 pytestmark = pytest.mark.django_db
 
@@ -15,6 +15,7 @@ def snapshot():
         "transitions": Transition.objects.count(),
         "weapons": WeaponSystem.objects.count(),
         "provisions": SanctionsProvision.objects.count(),
+        "subscriptions": list(Subscription.objects.order_by("pk").values()),
     }
 
 
@@ -64,3 +65,18 @@ def test_load_demo_refuses_to_run_with_debug_off(settings):
     with pytest.raises(CommandError, match="DEBUG off"):
         call_command("load_demo")
     assert not Case.objects.exists()
+
+
+def test_the_demo_has_digest_subscribers_most_without_a_login(settings):
+    settings.DEBUG = True
+    call_command("load_demo")
+
+    subscriptions = {s.email: s for s in Subscription.objects.all()}
+    assert set(subscriptions) == {
+        "sanctions-committee@demo.invalid",
+        "analyst@demo.invalid",
+        "stakeholder@demo.invalid",
+    }
+    assert subscriptions["sanctions-committee@demo.invalid"].user is None
+    assert subscriptions["analyst@demo.invalid"].incident_types == ["battlefield_use"]
+    assert subscriptions["stakeholder@demo.invalid"].user.username == "stakeholder"

@@ -135,6 +135,8 @@ def test_the_unsubscribe_link_in_the_digest_stops_later_digests(celery_worker, m
 
     link = re.search(r"Unsubscribe: (\S+)", text_of(message)).group(1)
     assert message["List-Unsubscribe"] == f"<{link}>"
+    raw_headers = dict(message.raw_items())
+    assert raw_headers["List-Unsubscribe"] == f"<{link}>", "a plain URL, not an encoded word"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert f'href="{link}"' in html_of(message)
     path = urlsplit(link).path

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from tests.conftest import wait_until
 from tracker import reminders
 from tracker.models import Case, Reminder
 
@@ -19,6 +20,14 @@ def waiting_since(case, days):
     Case.objects.filter(pk=case.pk).update(state_changed_at=NOW - timedelta(days=days))
     case.refresh_from_db()
     return case
+
+
+def wait_for_reminders_sent(count):
+    # The job records a reminder as sent just after the SMTP server accepted it.
+    wait_until(
+        lambda: Reminder.objects.filter(status="sent").count() == count,
+        what=f"{count} reminders recorded as sent",
+    )
 
 
 def addresses(message, header="To"):
@@ -48,13 +57,15 @@ def test_overdue_cases_remind_whoever_must_act_once_a_day(
         in_review.reference: {reviewer.email},
         sent_back.reference: {monitor.email},
     }
+    wait_for_reminders_sent(3)
 
     assert reminders.send_reminders(NOW + timedelta(hours=3)) == 0
     assert Reminder.objects.count() == 3
 
     assert reminders.send_reminders(NOW + timedelta(days=1)) == 3
     mailbox.wait_for(6, subject="Reminder:")
-    assert Reminder.objects.filter(status="sent").count() == 6
+    wait_for_reminders_sent(6)
+    assert len(mailbox.wait_for(6, subject="Reminder:")) == 6
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -74,6 +85,7 @@ def test_a_case_waiting_twice_the_sla_escalates_to_the_administrators(
     [reminder] = mailbox.wait_for(1, subject="Reminder:")
     assert reminded.reference in reminder["Subject"]
     assert addresses(reminder) == {reviewer.email}
+    wait_for_reminders_sent(2)
     assert set(Reminder.objects.values_list("case", "kind")) == {
         (escalated.pk, "escalation"),
         (reminded.pk, "reminder"),

@@ -129,8 +129,8 @@ def digest_context(subscription, period_end):
         "overdue": sum(counts.get(state, {}).get("overdue", 0) for state in WAITING_STATES),
         "sla_days": settings.REVIEW_SLA_DAYS,
         "site_url": settings.SITE_URL,
-        "approved_cases_url": settings.SITE_URL
-        + reverse("admin:tracker_case_changelist")
-        + "?state__exact=approved",
+        "approved_cases_url": mail.absolute_url(
+            reverse("admin:tracker_case_changelist") + "?state__exact=approved"
+        ),
         "unsubscribe_url": subscription.get_unsubscribe_url(),
     }

@@ -59,6 +59,11 @@ def email_message(name, context, to, cc=(), headers=None):
     return message
 
 
+def absolute_url(path):
+    """A link that works from a mail client."""
+    return settings.SITE_URL + path
+
+
 def is_permanent(error):
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return all(code >= 500 for code, _ in error.recipients.values())

@@ -1,7 +1,5 @@
 """Mail about a transition: reviewers hear of a submission, the creator of a decision."""
 
-from django.conf import settings
-
 from . import mail
 from .models import State
 
@@ -21,9 +19,9 @@ def notify(transition):
     addresses = [user.email for user in recipients if user.email]
     if not addresses:
         return
-    context = {"transition": transition, "case": case, "case_url": case_url(case)}
+    context = {
+        "transition": transition,
+        "case": case,
+        "case_url": mail.absolute_url(case.get_absolute_url()),
+    }
     mail.send(mail.email_message(name, context, to=addresses))
-
-
-def case_url(case):
-    return settings.SITE_URL + case.get_absolute_url()

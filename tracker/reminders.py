@@ -65,6 +65,6 @@ def reminder_message(reminder, waited):
         "escalation": reminder.kind == ReminderKind.ESCALATION,
         "days_waiting": waited.days,
         "sla_days": settings.REVIEW_SLA_DAYS,
-        "case_url": settings.SITE_URL + case.get_absolute_url(),
+        "case_url": mail.absolute_url(case.get_absolute_url()),
     }
     return mail.email_message("case_reminder", context, to=to, cc=cc)

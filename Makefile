@@ -15,7 +15,7 @@ $(UV):
 
 install: $(UV)
 	$(UV) sync --frozen
-	mkdir -p var/mail var/celery/broker var/celery/processed
+	mkdir -p var/mail var/celery/broker var/celery/processed var/celery/control
 
 # Migrates, loads the demo and runs the web server, a Celery worker and beat on
 # SQLite and the filesystem broker. Ctrl-C stops all three.

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
@@ -35,6 +36,27 @@ def envint(name, default):
         return int(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
+
+
+WEEKDAYS = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"]
+
+
+def envweekday(name, default):
+    """A day of the week by name ("monday", "mon") as cron numbers it (sunday = 0)."""
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return WEEKDAYS.index(default)
+    for number, day in enumerate(WEEKDAYS):
+        if len(value) >= 3 and day.startswith(value):
+            return number
+    raise ImproperlyConfigured(f"{name} must be a day of the week such as monday, not {value!r}")
+
+
+def envhour(name, default):
+    hour = envint(name, default)
+    if not 0 <= hour <= 23:
+        raise ImproperlyConfigured(f"{name} must be an hour from 0 to 23, not {hour}")
+    return hour
 
 
 def envlist(name, default):
@@ -183,10 +205,6 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 
-# Cases waiting (submitted, in review, changes requested) longer than this many days
-# are stale: the dashboard lists them.
-REVIEW_SLA_DAYS = envint("REVIEW_SLA_DAYS", 3)
-
 # Evidence files: stored outside any static or media URL, served only through the
 # permission-checked download view.
 EVIDENCE_ROOT = Path(os.environ.get("EVIDENCE_ROOT", VAR_DIR / "evidence"))
@@ -226,12 +244,35 @@ else:
     }
 ADMINS = envlist("ADMINS", [])
 
+# Review deadlines: a case waiting longer than this in submitted, in review or changes
+# requested reminds whoever must act; after twice as long it escalates to the
+# administrators. The dashboard lists such cases as stale.
+REVIEW_SLA_DAYS = envint("REVIEW_SLA_DAYS", 3)
+
+# Mail tasks retry transient failures after MAIL_RETRY_BACKOFF seconds, doubling up to
+# MAIL_RETRY_BACKOFF_MAX, at most MAIL_MAX_RETRIES times (about five hours by default,
+# long enough to outlast greylisting and a mail server's restart).
+MAIL_RETRY_BACKOFF = envint("MAIL_RETRY_BACKOFF", 60)
+MAIL_RETRY_BACKOFF_MAX = envint("MAIL_RETRY_BACKOFF_MAX", 60 * 60)
+MAIL_MAX_RETRIES = envint("MAIL_MAX_RETRIES", 10)
+
 # Celery. REDIS_URL selects Redis; without it the broker is kombu's filesystem
 # transport under var/celery, which needs no server (fine for one machine, not for
 # production).
+CELERY_TASK_TIME_LIMIT = 5 * 60
+CELERY_TASK_SOFT_TIME_LIMIT = 4 * 60
+# Re-hashing every evidence file reads the whole store: it gets hours, not minutes.
+EVIDENCE_CHECK_TIME_LIMIT = envint("EVIDENCE_CHECK_TIME_LIMIT_MINUTES", 6 * 60) * 60
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Redis hands an unacknowledged task to another worker after this long. A task
+        # waiting for its retry countdown is unacknowledged, so the timeout must outlast
+        # the longest countdown and the longest run, or the task would run twice.
+        "visibility_timeout": 2
+        * max(MAIL_RETRY_BACKOFF_MAX, CELERY_TASK_TIME_LIMIT, EVIDENCE_CHECK_TIME_LIMIT),
+    }
 else:
     _broker_dir = VAR_DIR / "celery" / "broker"
     CELERY_BROKER_URL = "filesystem://"
@@ -240,11 +281,39 @@ else:
         "data_folder_out": str(_broker_dir),
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
         "store_processed": False,
+        # Exchange bindings; kombu's default is a "control" folder in the current one.
+        "control_folder": str(VAR_DIR / "celery" / "control"),
     }
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
+# Acknowledge a task only when it has finished, and re-queue it when the worker process
+# running it dies, so a crash never loses a reminder or a digest; one task at a time
+# per process, so a slow one does not hold others hostage.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
-CELERY_BEAT_SCHEDULE = {}
+REMINDER_HOUR = envhour("REMINDER_HOUR", 8)
+DIGEST_DAY = envweekday("DIGEST_DAY", "monday")
+DIGEST_HOUR = envhour("DIGEST_HOUR", 7)
+EVIDENCE_CHECK_DAY = envweekday("EVIDENCE_CHECK_DAY", "sunday")
+EVIDENCE_CHECK_HOUR = envhour("EVIDENCE_CHECK_HOUR", 3)
+CELERY_BEAT_SCHEDULE = {
+    "send-reminders": {
+        "task": "tracker.tasks.send_reminders",
+        "schedule": crontab(minute=0, hour=REMINDER_HOUR),
+    },
+    "send-digests": {
+        "task": "tracker.tasks.send_digests",
+        "schedule": crontab(minute=0, hour=DIGEST_HOUR, day_of_week=DIGEST_DAY),
+    },
+    # Re-checks every stored evidence file against its SHA-256 digest.
+    "verify-evidence": {
+        "task": "evidence.tasks.verify_evidence",
+        "schedule": crontab(minute=0, hour=EVIDENCE_CHECK_HOUR, day_of_week=EVIDENCE_CHECK_DAY),
+    },
+}
 
 LOGGING = {
     "version": 1,

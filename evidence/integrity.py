@@ -2,9 +2,8 @@
 
 from dataclasses import dataclass
 
-from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
+from tracker import mail
+from tracker.models import administrators
 
 from . import custody
 from .files import path_of, sha256_of_path
@@ -58,22 +57,6 @@ def _check(stored):
 
 
 def notify_administrators(failures):
-    recipients = list(
-        get_user_model()
-        .objects.filter(is_superuser=True, is_active=True)
-        .exclude(email="")
-        .values_list("email", flat=True)
-    )
-    if not recipients:
-        return
-    lines = "\n".join(f"- {failure}" for failure in failures)
-    send_mail(
-        subject=f"Evidence integrity check: {len(failures)} item(s) failed",
-        message=(
-            "The weekly integrity check found evidence whose stored bytes are missing or "
-            f"changed:\n\n{lines}\n\nRun `manage.py verify_evidence` after restoring the "
-            "files from backup."
-        ),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=recipients,
-    )
+    addresses = [user.email for user in administrators() if user.email]
+    if addresses:
+        mail.send(mail.email_message("integrity_failure", {"failures": failures}, to=addresses))

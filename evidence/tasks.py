@@ -1,11 +1,26 @@
+from dataclasses import asdict
+
 from celery import shared_task
+from django.conf import settings
 
-from .integrity import notify_administrators, verify_all
+from tracker.tasks import RETRY_ON_TRANSIENT_FAILURE
+
+from .integrity import IntegrityFailure, notify_administrators, verify_all
 
 
-@shared_task
+@shared_task(
+    time_limit=settings.EVIDENCE_CHECK_TIME_LIMIT,
+    soft_time_limit=settings.EVIDENCE_CHECK_TIME_LIMIT - 60,
+)
 def verify_evidence():
     failures = verify_all()
     if failures:
-        notify_administrators(failures)
+        # Mailing is its own task, so a mail server's hiccup retries the mail, not the
+        # hours of hashing.
+        notify_integrity_failures.delay([asdict(failure) for failure in failures])
     return len(failures)
+
+
+@shared_task(**RETRY_ON_TRANSIENT_FAILURE)
+def notify_integrity_failures(failures):
+    notify_administrators([IntegrityFailure(**failure) for failure in failures])

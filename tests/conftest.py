@@ -1,7 +1,17 @@
+import socket
+import threading
+import time
+from contextlib import ExitStack
+from email import message_from_bytes, policy
+
 import pytest
+from aiosmtpd.controller import Controller
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 
+from config.celery import app as celery_app
 from tests import factories
 from tracker import workflow
 
@@ -84,3 +94,133 @@ def evidence_root(settings, tmp_path):
 def fast_password_hashing(settings):
     # The production hasher is deliberately slow; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def celery_test_queue(tmp_path_factory):
+    """Keep the tests' tasks away from a running demo or deployment: their own queue
+    on Redis, their own folder with the filesystem broker."""
+    celery_app.conf.task_default_queue = "tracker-tests"
+    if not django_settings.REDIS_URL:
+        folder = str(tmp_path_factory.mktemp("broker"))
+        celery_app.conf.broker_transport_options = {
+            "data_folder_in": folder,
+            "data_folder_out": folder,
+            "control_folder": folder,
+            "store_processed": False,
+            # The worker checks the folder this often, and takes as long to stop.
+            "polling_interval": 0.1,
+        }
+
+
+class Mailbox:
+    """An aiosmtpd handler that keeps what it accepts. ``refuse(reply, times, to)``
+    makes it answer the next messages (to that address) with an SMTP error instead,
+    e.g. "451 4.7.1 Try again later" or "550 5.1.1 No such mailbox"."""
+
+    def __init__(self):
+        self.messages = []
+        self.refusals = 0
+        self._replies = []
+        self._lock = threading.Lock()
+
+    def refuse(self, reply, times=1, to=None):
+        self._replies.extend([(to, reply)] * times)
+
+    async def handle_DATA(self, server, session, envelope):
+        with self._lock:
+            for refusal in self._replies:
+                to, reply = refusal
+                if to is None or to in envelope.rcpt_tos:
+                    self._replies.remove(refusal)
+                    self.refusals += 1
+                    return reply
+            self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 2.0.0 Message accepted for delivery"
+
+    def to(self, address):
+        """The messages that went to ``address`` (as To or Cc)."""
+        return [
+            message
+            for message in self.messages
+            if address in {a.addr_spec for a in (*message["To"].addresses, *cc(message))}
+        ]
+
+    def wait_for(self, count, to=None, subject="", timeout=20):
+        """Wait until ``count`` messages arrived (to ``to``, with ``subject`` in their
+        subject, if given); return those."""
+
+        def arrived():
+            messages = self.to(to) if to else list(self.messages)
+            return [message for message in messages if subject in message["Subject"]]
+
+        wait_until(lambda: len(arrived()) >= count, timeout, f"{count} message(s) {subject!r}")
+        return arrived()
+
+
+def cc(message):
+    return message["Cc"].addresses if message["Cc"] else ()
+
+
+def wait_until(condition, timeout=20, what="the condition"):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def mailbox(settings):
+    """A real SMTP server on localhost that the tracker's mail goes to."""
+    handler = Mailbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": "127.0.0.1",
+                "port": controller.port,
+                "use_tls": False,
+                "timeout": 10,
+            },
+        }
+    }
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_thread(django_db_setup, django_db_blocker):
+    """One real Celery worker for the session (starting takes 0.1 s, stopping 4 s),
+    in a thread, consuming the tests' queue on the configured broker."""
+    with ExitStack() as stack:
+        # Starting runs Django's system checks, which query the database.
+        with django_db_blocker.unblock():
+            celery_app.control.purge()  # tasks an earlier, interrupted run left behind
+            worker = stack.enter_context(
+                start_worker(
+                    celery_app,
+                    pool="solo",
+                    concurrency=1,
+                    perform_ping_check=False,
+                    loglevel="WARNING",
+                    shutdown_timeout=30,
+                )
+            )
+        yield worker
+
+
+@pytest.fixture
+def celery_worker(celery_worker_thread, mailbox):
+    """The worker, sending to this test's mailbox: Redis in CI, the filesystem broker
+    otherwise. Tests using it need ``django_db(transaction=True)``: the worker runs on
+    its own database connection and sees only what the test committed."""
+    return celery_worker_thread

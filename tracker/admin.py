@@ -6,7 +6,9 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.timesince import timesince
+from django_countries import countries
 from django_countries.filters import CountryFilter
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -15,7 +17,16 @@ from evidence.corroboration import summarize, with_corroboration
 from evidence.models import EvidenceItem
 
 from . import workflow
-from .models import Case, SanctionsProvision, Transition, WeaponSystem
+from .models import (
+    Case,
+    DigestDelivery,
+    IncidentType,
+    Reminder,
+    SanctionsProvision,
+    Subscription,
+    Transition,
+    WeaponSystem,
+)
 
 
 @admin.register(WeaponSystem)
@@ -278,3 +289,71 @@ class CaseAdmin(SimpleHistoryAdmin):
     approve_selected = _make_bulk_action(workflow.APPROVE)
     reject_selected = _make_bulk_action(workflow.REJECT)
     del _make_bulk_action
+
+
+class SubscriptionForm(forms.ModelForm):
+    incident_types = forms.MultipleChoiceField(
+        choices=IncidentType.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Leave all unticked for every type.",
+    )
+    countries = forms.MultipleChoiceField(
+        choices=list(countries),
+        required=False,
+        help_text="Where the incident happened. Select none for every country.",
+    )
+
+    class Meta:
+        model = Subscription
+        fields = ["email", "user", "active", "incident_types", "countries"]
+
+
+class DigestDeliveryInline(admin.TabularInline):
+    model = DigestDelivery
+    fields = ["period_end", "status", "attempts", "sent_at", "last_error", "message_id"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    max_num = 0
+    verbose_name_plural = "Digests sent"
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    form = SubscriptionForm
+    list_display = ["email", "user", "active", "filters", "preview"]
+    list_filter = ["active"]
+    search_fields = ["email", "user__username"]
+    autocomplete_fields = ["user"]
+    readonly_fields = ["preview"]
+    inlines = [DigestDeliveryInline]
+
+    @admin.display(description="Filters")
+    def filters(self, subscription):
+        types = [IncidentType(value).label for value in subscription.incident_types]
+        places = [countries.name(code) for code in subscription.countries]
+        return "; ".join(filter(None, [", ".join(types), ", ".join(places)])) or "everything"
+
+    @admin.display(description="Digest")
+    def preview(self, subscription):
+        if subscription.pk is None:
+            return "-"
+        url = reverse("tracker:digest_preview", args=[subscription.pk])
+        return format_html('<a href="{}">Preview this week\'s digest</a>', url)
+
+
+@admin.register(Reminder)
+class ReminderAdmin(admin.ModelAdmin):
+    """The record of reminders sent; written by the reminder job only."""
+
+    list_display = ["date", "case", "kind", "status", "attempts", "sent_at"]
+    list_filter = ["kind", "status", "date"]
+    list_select_related = ["case"]
+    search_fields = ["case__reference"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -13,7 +13,14 @@ from evidence.custody import add_evidence
 from evidence.models import Source
 
 from . import roles, workflow
-from .models import Case, DatePrecision, IncidentType, SanctionsProvision, WeaponSystem
+from .models import (
+    Case,
+    DatePrecision,
+    IncidentType,
+    SanctionsProvision,
+    Subscription,
+    WeaponSystem,
+)
 
 WEAPON_SYSTEMS = [
     ("Hwasong-11 (KN-23/KN-24) ballistic missile", "ballistic missile"),
@@ -371,12 +378,21 @@ DEMO_USERS = [
 ]
 
 
+# Digest subscribers: email, the demo user they belong to (most have none), filters.
+SUBSCRIPTIONS = [
+    ("sanctions-committee@demo.invalid", None, {}),
+    ("analyst@demo.invalid", None, {"incident_types": [IncidentType.BATTLEFIELD_USE]}),
+    ("stakeholder@demo.invalid", "stakeholder", {"countries": ["UA", "RU"]}),
+]
+
+
 def load_demo():
     """Load the demo. Returns {username: password} for the users it created."""
     with transaction.atomic():
         passwords = _create_users()
         _create_reference_data()
         _create_incidents()
+        _create_subscriptions()
     return passwords
 
 
@@ -458,3 +474,10 @@ def _create_incidents():
             workflow.request_changes(
                 case, reviewer, "Only one source so far: find a second, independent one."
             )
+
+
+def _create_subscriptions():
+    User = get_user_model()
+    for email, username, filters in SUBSCRIPTIONS:
+        user = User.objects.filter(username=username).first() if username else None
+        Subscription.objects.get_or_create(email=email, defaults={"user": user, **filters})

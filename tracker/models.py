@@ -1,6 +1,8 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, models, transaction
@@ -289,6 +291,18 @@ class Case(models.Model):
             and user.has_perm("tracker.change_case")
         )
 
+    def who_must_act(self, state=None):
+        """The users whose move it is while the case waits in ``state`` (by default the
+        state it is in now), as a list."""
+        state = state or self.state
+        if state == State.SUBMITTED:
+            return list(reviewers().exclude(pk=self.created_by_id))
+        if state == State.IN_REVIEW:
+            return [self.assigned_reviewer] if self.assigned_reviewer else []
+        if state == State.CHANGES_REQUESTED:
+            return [self.created_by]
+        return []
+
     @property
     def incident_period(self):
         """The incident date as a reader should see it, with its precision."""
@@ -325,3 +339,130 @@ class Transition(models.Model):
 
     def __str__(self):
         return f"{self.case.reference}: {self.from_state} → {self.to_state} by {self.actor}"
+
+
+def reviewers():
+    """Active users who may review cases (administrators are escalated to, not asked)."""
+    return get_user_model().objects.with_perm(
+        "tracker.review_case",
+        is_active=True,
+        include_superusers=False,
+        backend="django.contrib.auth.backends.ModelBackend",
+    )
+
+
+def administrators():
+    return get_user_model().objects.filter(is_active=True, is_superuser=True)
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class Delivery(models.Model):
+    """One email that must go out exactly once; see tracker.mail.send_once."""
+
+    status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    message_id = models.CharField("Message-ID", max_length=255, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+
+class ReminderKind(models.TextChoices):
+    REMINDER = "reminder", "Reminder"
+    ESCALATION = "escalation", "Escalation to administrators"
+
+
+class Reminder(Delivery):
+    """A reminder about a case that waits too long; at most one per case and day."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="reminders")
+    date = models.DateField()
+    kind = models.CharField(max_length=10, choices=ReminderKind.choices)
+
+    class Meta:
+        ordering = ["-date", "case"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "date"], name="one_reminder_per_case_and_day")
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} about {self.case.reference} on {self.date}"
+
+
+class Subscription(models.Model):
+    """Someone who receives the weekly digest; most stakeholders have no login."""
+
+    UNSUBSCRIBE_SALT = "tracker.subscription.unsubscribe"
+
+    email = models.EmailField(unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="subscriptions",
+    )
+    active = models.BooleanField(default=True)
+    # Lists of IncidentType values and ISO country codes; empty means all. A list in
+    # a JSON column works the same on SQLite and PostgreSQL.
+    incident_types = models.JSONField(default=list, blank=True)
+    countries = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self):
+        return self.email
+
+    def filter_cases(self, cases):
+        """Narrow a Case queryset to what this subscriber asked for."""
+        if self.incident_types:
+            cases = cases.filter(incident_type__in=self.incident_types)
+        if self.countries:
+            cases = cases.filter(country__in=self.countries)
+        return cases
+
+    def unsubscribe_token(self):
+        return signing.dumps(self.pk, salt=self.UNSUBSCRIBE_SALT)
+
+    @classmethod
+    def from_unsubscribe_token(cls, token):
+        """The subscription a token was made for; raises BadSignature or DoesNotExist."""
+        return cls.objects.get(pk=signing.loads(token, salt=cls.UNSUBSCRIBE_SALT))
+
+    def get_unsubscribe_url(self):
+        return settings.SITE_URL + reverse(
+            "tracker:digest_unsubscribe", args=[self.unsubscribe_token()]
+        )
+
+
+class DigestDelivery(Delivery):
+    """The digest of one subscription for the week before ``period_end``."""
+
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    period_end = models.DateField()
+
+    class Meta:
+        ordering = ["-period_end", "subscription"]
+        verbose_name_plural = "digest deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "period_end"], name="one_digest_per_subscription_and_period"
+            )
+        ]
+
+    def __str__(self):
+        return f"Digest for {self.subscription} up to {self.period_end}"

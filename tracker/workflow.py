@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from evidence.corroboration import summarize
 
+from . import tasks
 from .models import OPEN_STATES, Case, State, Transition
 
 
@@ -164,6 +165,8 @@ def perform(case, action, actor, comment="", justification=""):
             comment=comment,
             justification=justification,
         )
+        # Mail only once the transition is committed: a rolled-back one sends nothing.
+        tasks.notify_transition.delay_on_commit(record.pk)
 
     for field in update_fields:
         setattr(case, field, getattr(current, field))

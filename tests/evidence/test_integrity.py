@@ -1,7 +1,6 @@
 import os
 
 import pytest
-from django.core import mail
 from django.core.files.base import ContentFile
 from django.core.management import CommandError, call_command
 
@@ -59,17 +58,18 @@ def test_a_missing_file_fails_the_check(item_with_file, capsys):
     assert "is missing" in capsys.readouterr().err
 
 
-def test_the_weekly_task_emails_administrators_on_failure(item_with_file, admin_user):
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_weekly_task_emails_administrators_on_failure(
+    celery_worker, mailbox, item_with_file, admin_user
+):
     flip_one_byte(files.path_of(item_with_file.file))
-    assert verify_evidence.apply().get() == 1
-    assert len(mail.outbox) == 1
-    assert mail.outbox[0].to == [admin_user.email]
-    assert "NIS briefing, 18 Oct 2024" in mail.outbox[0].body
+    verify_evidence.delay()
 
-
-def test_the_weekly_task_is_silent_when_all_is_well(item_with_file, admin_user):
-    assert verify_evidence.apply().get() == 0
-    assert mail.outbox == []
+    [message] = mailbox.wait_for(1, to=admin_user.email)
+    assert message["Subject"] == "Evidence integrity check: 1 item failed"
+    body = message.get_body(("plain",)).get_content()
+    assert f"evidence item {item_with_file.pk}" in body
+    assert "NIS briefing, 18 Oct 2024" in body
 
 
 def test_custody_events_cannot_be_changed_through_the_orm(item_with_file):

@@ -3,7 +3,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from tracker.models import Case, SanctionsProvision, Transition, WeaponSystem
+from tracker.models import Case, SanctionsProvision, Subscription, Transition, WeaponSystem
 
 pytestmark = pytest.mark.django_db
 
@@ -16,6 +16,7 @@ def snapshot():
         "transitions": Transition.objects.count(),
         "weapons": WeaponSystem.objects.count(),
         "provisions": SanctionsProvision.objects.count(),
+        "subscriptions": list(Subscription.objects.order_by("pk").values()),
     }
 
 
@@ -112,3 +113,18 @@ def test_verify_evidence_on_the_demo_passes_and_then_names_an_altered_item(
     with pytest.raises(CommandError):
         call_command("verify_evidence")
     assert f"evidence item {item.pk}" in capsys.readouterr().err
+
+
+def test_the_demo_has_digest_subscribers_most_without_a_login(settings):
+    settings.DEBUG = True
+    call_command("load_demo")
+
+    subscriptions = {s.email: s for s in Subscription.objects.all()}
+    assert set(subscriptions) == {
+        "sanctions-committee@demo.invalid",
+        "analyst@demo.invalid",
+        "stakeholder@demo.invalid",
+    }
+    assert subscriptions["sanctions-committee@demo.invalid"].user is None
+    assert subscriptions["analyst@demo.invalid"].incident_types == ["battlefield_use"]
+    assert subscriptions["stakeholder@demo.invalid"].user.username == "stakeholder"

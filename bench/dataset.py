@@ -1,0 +1,183 @@
+"""A realistic data set for the benchmark, built with bulk inserts.
+
+Years of a busy team's work: cases spread over every state, incident type, country
+pair and five years of dates; evidence items spread over sources and stances, and
+approvals recorded as transitions so digests have something to report.
+"""
+
+import random
+from datetime import date, timedelta
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+
+from evidence.models import EvidenceItem, Source, SourceKind, Stance
+from tracker import roles
+from tracker.models import Case, IncidentType, State, Transition, WeaponSystem
+
+BATCH = 5000
+COUNTRY_PAIRS = [("KP", "RU"), ("KP", "SY"), ("IR", "RU"), ("KP", "IR"), ("BY", "RU"), ("KP", "")]
+PLACES = [
+    ("Kharkiv", "UA"),
+    ("Bryansk region", "RU"),
+    ("Vladivostok", "RU"),
+    ("Rajin", "KP"),
+    ("Zaporizhzhia region", "UA"),
+    ("near Donetsk", "UA"),
+    ("Tikhoretsk", "RU"),
+]
+WORDS = [
+    "containers",
+    "shells",
+    "missile",
+    "debris",
+    "rail",
+    "port",
+    "depot",
+    "launcher",
+    "artillery",
+    "drone",
+    "vessel",
+    "convoy",
+    "satellite",
+    "imagery",
+    "munitions",
+]
+# Most of a mature tracker's cases are decided; a steady share waits for review.
+STATE_WEIGHTS = {
+    State.APPROVED: 45,
+    State.REJECTED: 15,
+    State.WITHDRAWN: 5,
+    State.DRAFT: 10,
+    State.SUBMITTED: 10,
+    State.IN_REVIEW: 8,
+    State.CHANGES_REQUESTED: 7,
+}
+
+
+def build(cases=100_000, evidence=500_000, sources=200, seed=2024, now=None):
+    """Insert the data set and return the users it made, by role."""
+    rng = random.Random(seed)
+    now = now or timezone.now()
+    with transaction.atomic():
+        users = _users()
+        weapons = [
+            WeaponSystem.objects.get_or_create(name=f"Weapon system {n}")[0] for n in range(12)
+        ]
+        source_ids = _sources(sources)
+        case_ids = _cases(cases, users, now, rng)
+        _weapon_links(case_ids, weapons, rng)
+        _evidence(evidence, case_ids, source_ids, users["monitor"], rng)
+        _approvals(users["reviewer"])
+    return users
+
+
+def _users():
+    User = get_user_model()
+    users = {}
+    for username, role in [("bench-monitor", roles.MONITOR), ("bench-reviewer", roles.REVIEWER)]:
+        user, created = User.objects.get_or_create(
+            username=username, defaults={"is_staff": True, "email": f"{username}@bench.invalid"}
+        )
+        if created:
+            user.groups.add(Group.objects.get(name=role))
+        users[role.lower()] = user
+    return users
+
+
+def _sources(count):
+    kinds = list(SourceKind.values)
+    Source.objects.bulk_create(
+        [
+            Source(
+                name=f"Bench source {n}", kind=kinds[n % len(kinds)], reliability="ABCDEF"[n % 6]
+            )
+            for n in range(count)
+        ],
+        ignore_conflicts=True,
+    )
+    return list(Source.objects.filter(name__startswith="Bench source").values_list("pk", flat=True))
+
+
+def _cases(count, users, now, rng):
+    states = list(STATE_WEIGHTS)
+    weights = list(STATE_WEIGHTS.values())
+    types = list(IncidentType.values)
+    start = date(now.year - 5, 1, 1)
+    span = (now.date() - start).days
+    rows = []
+    for n in range(count):
+        supplier, recipient = rng.choice(COUNTRY_PAIRS)
+        place, country = rng.choice(PLACES)
+        state = rng.choices(states, weights)[0]
+        incident = start + timedelta(days=rng.randrange(span))
+        rows.append(
+            Case(
+                reference=f"BENCH-{n:07d}",
+                title=" ".join(rng.sample(WORDS, 4)).capitalize() + f" near {place}",
+                summary=" ".join(rng.choices(WORDS, k=40)),
+                incident_type=rng.choice(types),
+                incident_start=incident,
+                place_name=place,
+                country=country,
+                supplier_country=supplier,
+                recipient_country=recipient,
+                state=state,
+                state_changed_at=now - timedelta(hours=rng.randrange(24 * 60)),
+                created_by=users["monitor"],
+                assigned_reviewer=users["reviewer"] if state == State.IN_REVIEW else None,
+            )
+        )
+    Case.objects.bulk_create(rows, batch_size=BATCH)
+    return list(Case.objects.filter(reference__startswith="BENCH-").values_list("pk", flat=True))
+
+
+def _weapon_links(case_ids, weapons, rng):
+    through = Case.weapon_systems.through
+    through.objects.bulk_create(
+        [through(case_id=pk, weaponsystem_id=rng.choice(weapons).pk) for pk in case_ids],
+        batch_size=BATCH,
+    )
+
+
+def _evidence(count, case_ids, source_ids, monitor, rng):
+    stances = [Stance.SUPPORTS] * 6 + [Stance.REFUTES] * 2 + [Stance.CONTEXT] * 2
+    for offset in range(0, count, BATCH):
+        EvidenceItem.objects.bulk_create(
+            [
+                EvidenceItem(
+                    case_id=rng.choice(case_ids),
+                    source_id=rng.choice(source_ids),
+                    kind="statement",
+                    stance=rng.choice(stances),
+                    credibility=rng.randint(1, 6),
+                    title=f"Bench item {offset + n}",
+                    added_by=monitor,
+                )
+                for n in range(min(BATCH, count - offset))
+            ]
+        )
+
+
+def _approvals(reviewer):
+    """Approved cases get their approval on record, some of them within the last week."""
+    approved = Case.objects.filter(reference__startswith="BENCH-", state=State.APPROVED)
+    rows = []
+    for pk, changed in approved.values_list("pk", "state_changed_at").iterator():
+        rows.append(
+            Transition(
+                case_id=pk,
+                action="approve",
+                from_state=State.IN_REVIEW,
+                to_state=State.APPROVED,
+                actor=reviewer,
+                at=changed,
+                justification="Benchmark data.",
+            )
+        )
+        if len(rows) == BATCH:
+            Transition.objects.bulk_create(rows)
+            rows = []
+    Transition.objects.bulk_create(rows)

@@ -1,0 +1,320 @@
+"""The weekly digest: approved cases only, one per subscriber and period, filters,
+unsubscribing, SMTP retries, and the staff preview."""
+
+import re
+import threading
+import time
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from tests.conftest import wait_until
+from tracker import digests, workflow
+from tracker.models import DigestDelivery, IncidentType, Subscription, Transition
+
+# The week before PERIOD_END includes today.
+PERIOD_END = timezone.localdate() + timedelta(days=1)
+pytestmark = pytest.mark.django_db
+transactional = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def text_of(message):
+    return message.get_body(("plain",)).get_content()
+
+
+def html_of(message):
+    return message.get_body(("html",)).get_content()
+
+
+def delivery_of(subscription, period_end=PERIOD_END):
+    return DigestDelivery.objects.get(subscription=subscription, period_end=period_end)
+
+
+def wait_for_delivery(subscription, status):
+    # The job records the outcome just after the SMTP server answered.
+    wait_until(
+        lambda: DigestDelivery.objects.filter(subscription=subscription, status=status).exists(),
+        what=f"the digest to be {status}",
+    )
+
+
+@pytest.fixture
+def approved_case(case_factory, reviewer):
+    return case_factory("approved", by_reviewer=reviewer, title="Hwasong-11 debris in Kharkiv")
+
+
+@pytest.fixture
+def cases_not_for_stakeholders(case_factory, reviewer, admin_user):
+    """Cases in every other state, and one approved before the week."""
+    cases = {
+        state: case_factory(state, by_reviewer=reviewer, title=f"A case {state}")
+        for state in ("draft", "submitted", "in_review", "changes_requested", "rejected")
+    }
+    reopened = case_factory("approved", by_reviewer=reviewer, title="Approved, then reopened")
+    workflow.reopen(reopened, admin_user, "A source was retracted.")
+    earlier = case_factory("approved", by_reviewer=reviewer, title="Approved a month ago")
+    Transition.objects.filter(case=earlier).update(at=timezone.now() - timedelta(days=30))
+    return [*cases.values(), reopened, earlier]
+
+
+@transactional
+def test_each_subscriber_gets_one_digest_of_approved_cases_and_a_second_run_none(
+    celery_worker, mailbox, approved_case, cases_not_for_stakeholders, capsys
+):
+    committee = Subscription.objects.create(email="committee@example.org")
+    analyst = Subscription.objects.create(email="analyst@example.org")
+    Subscription.objects.create(email="former@example.org", active=False)
+
+    call_command("send_digests", "--period-end", PERIOD_END.isoformat())
+
+    assert "Queued 2 digest(s)" in capsys.readouterr().out
+    sent = mailbox.wait_for(2, subject="Weekly digest")
+    assert sorted(str(message["To"]) for message in sent) == [analyst.email, committee.email]
+    for message in sent:
+        assert message["Subject"].endswith("1 newly approved case")
+        for body in (text_of(message), html_of(message)):
+            assert approved_case.reference in body
+            assert "Hwasong-11 debris in Kharkiv" in body
+            assert approved_case.incident_period in body
+            assert f"http://localhost:8000/cases/{approved_case.pk}/" in body
+            for case in cases_not_for_stakeholders:
+                assert case.title not in body
+                assert case.reference not in body
+        text = text_of(message)
+        assert "Corroboration: 2 independent supporting sources, 0 refuting" in text
+        assert "Submitted: 1" in text and "Approved: 2" in text
+        assert "Review backlog: 3 cases waiting" in text
+    for subscription in (committee, analyst):
+        wait_for_delivery(subscription, "sent")
+        delivery = delivery_of(subscription)
+        assert (delivery.status, delivery.attempts) == ("sent", 1)
+        [message] = mailbox.to(subscription.email)
+        assert delivery.message_id == message["Message-ID"]
+
+    call_command("send_digests", "--period-end", PERIOD_END.isoformat())
+
+    assert "Queued 0 digest(s)" in capsys.readouterr().out
+    # A job for the same period that slipped through anyway sends nothing either.
+    assert digests.deliver_digest(committee, PERIOD_END).status == "sent"
+    assert len(mailbox.wait_for(2, subject="Weekly digest")) == 2
+    assert DigestDelivery.objects.count() == 2
+
+
+@transactional
+def test_two_workers_racing_for_one_digest_send_it_once(mailbox, approved_case):
+    subscription = Subscription.objects.create(email="committee@example.org")
+    start = threading.Barrier(2)
+    results = []
+
+    def deliver():
+        try:
+            start.wait()
+            results.append(digests.deliver_digest(subscription, PERIOD_END))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert len(results) == 2
+    assert len(mailbox.wait_for(1, subject="Weekly digest")) == 1
+    assert (delivery_of(subscription).status, delivery_of(subscription).attempts) == ("sent", 1)
+
+
+@transactional
+def test_the_unsubscribe_link_in_the_digest_stops_later_digests(celery_worker, mailbox, client):
+    subscription = Subscription.objects.create(email="committee@example.org")
+    digests.send_digests(PERIOD_END)
+    [message] = mailbox.wait_for(1, subject="Weekly digest")
+    wait_for_delivery(subscription, "sent")
+    assert "No cases were newly approved this week." in text_of(message)
+
+    link = re.search(r"Unsubscribe: (\S+)", text_of(message)).group(1)
+    assert message["List-Unsubscribe"] == f"<{link}>"
+    raw_headers = dict(message.raw_items())
+    assert raw_headers["List-Unsubscribe"] == f"<{link}>", "a plain URL, not an encoded word"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert f'href="{link}"' in html_of(message)
+    path = urlsplit(link).path
+
+    confirm = client.get(path)
+    assert confirm.status_code == 200
+    assert b"Unsubscribe from the weekly digest?" in confirm.content
+    subscription.refresh_from_db()
+    assert subscription.active, "opening the link alone (or a link scanner) changes nothing"
+
+    done = client.post(path)
+    assert b"You are unsubscribed" in done.content
+    subscription.refresh_from_db()
+    assert not subscription.active
+
+    assert digests.send_digests(PERIOD_END + timedelta(days=7)) == 0
+    assert digests.deliver_digest(subscription, PERIOD_END + timedelta(days=7)) is None
+    assert len(mailbox.messages) == 1
+
+
+def test_one_click_unsubscribe_from_the_mail_client_works_without_login(client):
+    subscription = Subscription.objects.create(email="committee@example.org")
+    path = urlsplit(subscription.get_unsubscribe_url()).path
+
+    response = client.post(
+        path, "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+    )
+
+    assert response.status_code == 200
+    subscription.refresh_from_db()
+    assert not subscription.active
+
+
+def test_a_tampered_unsubscribe_link_is_refused(client):
+    subscription = Subscription.objects.create(email="committee@example.org")
+    path = urlsplit(subscription.get_unsubscribe_url()).path
+
+    response = client.post(path[:-3] + "xx/")
+
+    assert response.status_code == 404
+    assert b"not valid" in response.content
+    subscription.refresh_from_db()
+    assert subscription.active
+
+
+def test_a_subscriber_gets_only_the_incident_types_and_countries_they_chose(
+    mailbox, case_factory, reviewer
+):
+    battlefield = IncidentType.BATTLEFIELD_USE
+    wanted = case_factory(
+        "approved", by_reviewer=reviewer, incident_type=battlefield, country="UA", title="Kharkiv"
+    )
+    case_factory(
+        "approved", by_reviewer=reviewer, incident_type=battlefield, country="RU", title="Bryansk"
+    )
+    case_factory("approved", by_reviewer=reviewer, country="UA", title="Shells to Ukraine")
+    analyst = Subscription.objects.create(
+        email="analyst@example.org", incident_types=[battlefield], countries=["UA"]
+    )
+
+    digests.deliver_digest(analyst, PERIOD_END)
+
+    [message] = mailbox.messages
+    text = text_of(message)
+    assert wanted.reference in text and "Kharkiv" in text
+    assert "Bryansk" not in text and "Shells to Ukraine" not in text
+    assert "Approved: 1" in text
+
+
+@transactional
+def test_a_temporary_smtp_failure_is_retried_until_delivered(celery_worker, mailbox, approved_case):
+    subscription = Subscription.objects.create(email="committee@example.org")
+    mailbox.refuse("451 4.7.1 Greylisted, please try again later", 2, to=subscription.email)
+
+    digests.send_digests(PERIOD_END)
+
+    wait_for_delivery(subscription, "sent")
+    delivery = delivery_of(subscription)
+    assert delivery.attempts == 3
+    assert mailbox.refusals == 2
+    [message] = mailbox.wait_for(1, subject="Weekly digest")
+    assert delivery.message_id == message["Message-ID"]
+
+
+@transactional
+def test_a_permanent_smtp_rejection_is_recorded_and_not_retried(
+    celery_worker, mailbox, approved_case, settings
+):
+    subscription = Subscription.objects.create(email="nobody@example.org")
+    mailbox.refuse("550 5.1.1 No such mailbox", 10, to=subscription.email)
+
+    digests.send_digests(PERIOD_END)
+
+    wait_for_delivery(subscription, "failed")
+    # Longer than the first retry could possibly wait (tests back off 1-2 s).
+    time.sleep(2 * settings.MAIL_RETRY_BACKOFF + 0.5)
+    delivery = delivery_of(subscription)
+    assert delivery.attempts == 1
+    assert "550" in delivery.last_error and "No such mailbox" in delivery.last_error
+    assert mailbox.refusals == 1
+    assert digests.send_digests(PERIOD_END) == 0, "a refused digest is not queued again"
+
+
+def test_a_digest_costs_the_same_queries_however_many_cases_it_lists(case_factory, reviewer):
+    subscription = Subscription.objects.create(email="committee@example.org")
+
+    def digest_queries():
+        with CaptureQueriesContext(connection) as queries:
+            digests.digest_message(subscription, PERIOD_END)
+        return len(queries)
+
+    case_factory("approved", by_reviewer=reviewer)
+    few = digest_queries()
+    for _ in range(5):
+        case_factory("approved", by_reviewer=reviewer)
+    assert digest_queries() == few
+
+
+def test_staff_preview_any_subscriptions_digest_for_any_week(
+    client, reviewer, approved_case, cases_not_for_stakeholders
+):
+    subscription = Subscription.objects.create(email="committee@example.org")
+    client.force_login(reviewer)
+    url = f"/digests/preview/{subscription.pk}/"
+
+    html = client.get(url, {"period_end": PERIOD_END.isoformat()})
+    text = client.get(url, {"period_end": PERIOD_END.isoformat(), "format": "text"})
+    week_before = client.get(url, {"period_end": (PERIOD_END - timedelta(days=7)).isoformat()})
+
+    assert html.status_code == 200
+    assert b"Hwasong-11 debris in Kharkiv" in html.content
+    assert b"A case submitted" not in html.content
+    assert text["Content-Type"].startswith("text/plain")
+    assert approved_case.reference in text.content.decode()
+    assert b"No cases were newly approved this week." in week_before.content
+    assert not DigestDelivery.objects.exists(), "a preview sends nothing"
+
+
+def test_preview_with_a_bad_date_explains_what_it_expects(client, reviewer):
+    subscription = Subscription.objects.create(email="committee@example.org")
+    client.force_login(reviewer)
+
+    response = client.get(f"/digests/preview/{subscription.pk}/", {"period_end": "14/10/2024"})
+
+    assert response.status_code == 400
+    assert b"period_end must be a date written YYYY-MM-DD" in response.content
+
+
+def test_only_staff_may_preview(client, stakeholder):
+    subscription = Subscription.objects.create(email="committee@example.org")
+    url = f"/digests/preview/{subscription.pk}/"
+
+    assert client.get(url).status_code == 403
+    client.force_login(stakeholder)
+    assert client.get(url).status_code == 403
+
+
+def test_subscriptions_are_managed_in_the_admin_with_their_filters(admin_client):
+    response = admin_client.post(
+        "/admin/tracker/subscription/add/",
+        {
+            "email": "analyst@example.org",
+            "active": "on",
+            "incident_types": ["battlefield_use", "depot_strike"],
+            "countries": ["UA", "RU"],
+            "deliveries-TOTAL_FORMS": "0",
+            "deliveries-INITIAL_FORMS": "0",
+        },
+    )
+
+    assert response.status_code == 302
+    subscription = Subscription.objects.get()
+    assert subscription.incident_types == ["battlefield_use", "depot_strike"]
+    assert sorted(subscription.countries) == ["RU", "UA"]
+    listing = admin_client.get("/admin/tracker/subscription/")
+    assert f"/digests/preview/{subscription.pk}/" in listing.content.decode()
+    assert "Battlefield use of transferred weapons, Strike on a depot" in listing.content.decode()

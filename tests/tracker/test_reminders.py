@@ -1,0 +1,131 @@
+"""Reminders about cases that wait too long: to whoever must act, at most once a day,
+escalated to the administrators at twice the SLA."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from tests.conftest import wait_until
+from tracker import reminders
+from tracker.models import Case, Reminder
+
+NOW = timezone.now()
+
+
+def waiting_since(case, days):
+    Case.objects.filter(pk=case.pk).update(state_changed_at=NOW - timedelta(days=days))
+    case.refresh_from_db()
+    return case
+
+
+def wait_for_reminders_sent(count):
+    # The job records a reminder as sent just after the SMTP server accepted it.
+    wait_until(
+        lambda: Reminder.objects.filter(status="sent").count() == count,
+        what=f"{count} reminders recorded as sent",
+    )
+
+
+def addresses(message, header="To"):
+    return {a.addr_spec for a in message[header].addresses} if message[header] else set()
+
+
+@pytest.fixture(autouse=True)
+def sla_of_three_days(settings):
+    settings.REVIEW_SLA_DAYS = 3
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_overdue_cases_remind_whoever_must_act_once_a_day(
+    celery_worker, mailbox, case_factory, monitor, reviewer
+):
+    submitted = waiting_since(case_factory("submitted"), days=4)
+    in_review = waiting_since(case_factory("in_review", by_reviewer=reviewer), days=4)
+    sent_back = waiting_since(case_factory("changes_requested", by_reviewer=reviewer), days=4)
+    waiting_since(case_factory("submitted"), days=1)  # within the SLA, tomorrow too
+    waiting_since(case_factory("draft"), days=30)  # nobody but its author is waiting
+
+    assert reminders.send_reminders(NOW) == 3
+    sent = mailbox.wait_for(3, subject="Reminder:")
+    recipients = {message["Subject"].split()[1]: addresses(message) for message in sent}
+    assert recipients == {
+        submitted.reference: {reviewer.email},
+        in_review.reference: {reviewer.email},
+        sent_back.reference: {monitor.email},
+    }
+    wait_for_reminders_sent(3)
+
+    assert reminders.send_reminders(NOW + timedelta(hours=3)) == 0
+    assert Reminder.objects.count() == 3
+
+    assert reminders.send_reminders(NOW + timedelta(days=1)) == 3
+    mailbox.wait_for(6, subject="Reminder:")
+    wait_for_reminders_sent(6)
+    assert len(mailbox.wait_for(6, subject="Reminder:")) == 6
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_case_waiting_twice_the_sla_escalates_to_the_administrators(
+    celery_worker, mailbox, case_factory, reviewer, admin_user
+):
+    escalated = waiting_since(case_factory("in_review", by_reviewer=reviewer), days=6)
+    reminded = waiting_since(case_factory("in_review", by_reviewer=reviewer), days=5.9)
+
+    assert reminders.send_reminders(NOW) == 2
+
+    [escalation] = mailbox.wait_for(1, subject="Escalation:")
+    assert escalated.reference in escalation["Subject"]
+    assert addresses(escalation) == {admin_user.email}
+    assert addresses(escalation, "Cc") == {reviewer.email}
+    assert "more than twice as long" in escalation.get_body(("plain",)).get_content()
+    [reminder] = mailbox.wait_for(1, subject="Reminder:")
+    assert reminded.reference in reminder["Subject"]
+    assert addresses(reminder) == {reviewer.email}
+    wait_for_reminders_sent(2)
+    assert set(Reminder.objects.values_list("case", "kind")) == {
+        (escalated.pk, "escalation"),
+        (reminded.pk, "reminder"),
+    }
+
+
+def test_a_second_reminder_job_the_same_day_sends_nothing(mailbox, case_factory, reviewer):
+    case = waiting_since(case_factory("submitted"), days=4)
+
+    first = reminders.remind(case, NOW)
+    second = reminders.remind(case, NOW + timedelta(hours=1))
+
+    assert len(mailbox.messages) == 1
+    assert second.pk == first.pk
+    assert (second.status, second.attempts) == ("sent", 1)
+
+
+def test_a_case_acted_on_since_the_scan_gets_no_reminder(mailbox, case_factory, reviewer):
+    case = case_factory("submitted")
+
+    assert reminders.remind(case, NOW) is None
+    assert mailbox.messages == []
+
+
+def test_the_scan_costs_the_same_queries_however_many_cases_are_overdue(case_factory):
+    def scan_queries():
+        with CaptureQueriesContext(connection) as queries:
+            reminders.send_reminders(NOW)
+        return len(queries)
+
+    waiting_since(case_factory("submitted"), days=4)
+    few = scan_queries()
+    for _ in range(10):
+        waiting_since(case_factory("submitted"), days=4)
+    assert scan_queries() == few == 1
+
+
+def test_the_command_queues_the_overdue_cases(case_factory, capsys):
+    waiting_since(case_factory("submitted"), days=4)
+
+    call_command("send_reminders")
+
+    assert "Queued 1 reminder(s)." in capsys.readouterr().out

@@ -1,0 +1,136 @@
+"""The weekly digest for stakeholders: what was approved in the week, never a draft.
+
+``send_digests`` decides who gets one and enqueues one job per subscription;
+``deliver_digest`` is that job: it renders and sends, exactly once per subscription
+and period thanks to the ``DigestDelivery`` row.
+"""
+
+from datetime import datetime, time, timedelta
+
+from django.conf import settings
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.urls import reverse
+from django.utils import timezone
+
+from evidence.corroboration import with_corroboration
+
+from . import mail, tasks
+from .models import (
+    WAITING_STATES,
+    Case,
+    DeliveryStatus,
+    DigestDelivery,
+    State,
+    Subscription,
+    Transition,
+)
+
+PERIOD = timedelta(days=7)
+# A digest lists at most this many cases and links to the rest, which keeps its
+# memory and its size bounded however busy the week was.
+MAX_LISTED_CASES = 100
+
+
+def send_digests(period_end):
+    """Enqueue a digest job for each active subscription not yet served for the
+    week before ``period_end``. Returns how many were enqueued."""
+    served = DigestDelivery.objects.filter(
+        subscription=OuterRef("pk"), period_end=period_end
+    ).exclude(status=DeliveryStatus.PENDING)
+    subscriptions = (
+        Subscription.objects.filter(active=True)
+        .exclude(Exists(served))
+        .values_list("pk", flat=True)
+    )
+    count = 0
+    for subscription_id in subscriptions.iterator():
+        tasks.send_digest.delay_on_commit(subscription_id, period_end.isoformat())
+        count += 1
+    return count
+
+
+def deliver_digest(subscription, period_end):
+    """Send the subscription's digest for the period unless it went out before."""
+    if not subscription.active:
+        return None
+    return mail.send_once(
+        DigestDelivery.objects,
+        {"subscription": subscription, "period_end": period_end},
+        lambda delivery: digest_message(subscription, period_end),
+    )
+
+
+def digest_message(subscription, period_end):
+    unsubscribe_url = subscription.get_unsubscribe_url()
+    return mail.email_message(
+        "digest",
+        digest_context(subscription, period_end),
+        to=[subscription.email],
+        headers={
+            "List-Unsubscribe": f"<{unsubscribe_url}>",
+            # RFC 8058: mail clients may unsubscribe with one POST, no page visit.
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    )
+
+
+def period_bounds(period_end):
+    """The week before ``period_end`` as aware datetimes: [start, end)."""
+    end = timezone.make_aware(datetime.combine(period_end, time.min))
+    return end - PERIOD, end
+
+
+def newly_approved(subscription, period_end):
+    """Cases approved during the week that are still approved, oldest approval first."""
+    start, end = period_bounds(period_end)
+    approval = Transition.objects.filter(
+        case=OuterRef("pk"), to_state=State.APPROVED, at__gte=start, at__lt=end
+    ).order_by("-at")
+    return (
+        with_corroboration(subscription.filter_cases(Case.objects.filter(state=State.APPROVED)))
+        .annotate(approved_at=Subquery(approval.values("at")[:1]))
+        .filter(approved_at__isnull=False)
+        .order_by("approved_at", "reference")
+    )
+
+
+def state_counts(subscription, now):
+    """Cases by review state, drafts left out: they are their authors' private work."""
+    overdue = Q(
+        state__in=WAITING_STATES,
+        state_changed_at__lte=now - timedelta(days=settings.REVIEW_SLA_DAYS),
+    )
+    rows = (
+        subscription.filter_cases(Case.objects.exclude(state=State.DRAFT))
+        .order_by()
+        .values("state")
+        .annotate(cases=Count("pk"), overdue=Count("pk", filter=overdue))
+    )
+    return {row["state"]: row for row in rows}
+
+
+def digest_context(subscription, period_end):
+    start, end = period_bounds(period_end)
+    approved = newly_approved(subscription, period_end)
+    cases = list(approved[:MAX_LISTED_CASES])
+    total = len(cases) if len(cases) < MAX_LISTED_CASES else approved.count()
+    counts = state_counts(subscription, timezone.now())
+    return {
+        "subscription": subscription,
+        "period_start": start.date(),
+        "period_last_day": (end - timedelta(days=1)).date(),
+        "cases": cases,
+        "approved_total": total,
+        "not_listed": total - len(cases),
+        "state_counts": [
+            (state.label, counts.get(state, {}).get("cases", 0))
+            for state in State
+            if state != State.DRAFT
+        ],
+        "backlog": sum(counts.get(state, {}).get("cases", 0) for state in WAITING_STATES),
+        "overdue": sum(counts.get(state, {}).get("overdue", 0) for state in WAITING_STATES),
+        "sla_days": settings.REVIEW_SLA_DAYS,
+        "site_url": settings.SITE_URL,
+        "approved_cases_url": mail.absolute_url(reverse("tracker:case_list") + "?state=approved"),
+        "unsubscribe_url": subscription.get_unsubscribe_url(),
+    }

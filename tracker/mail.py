@@ -1,0 +1,123 @@
+"""Every email the tracker sends: rendering, sending and exactly-once delivery.
+
+Each email is three templates, ``templates/emails/<name>.subject.txt``, ``.txt`` and
+``.html``, rendered by ``render_email``. ``send`` tells a transient SMTP failure
+(retry later) from a permanent rejection (give up).
+"""
+
+import email.policy
+import logging
+import smtplib
+from email.utils import make_msgid
+from urllib.parse import urlsplit
+
+import css_inline
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from .models import DeliveryStatus
+
+logger = logging.getLogger(__name__)
+
+
+class DeliveryDeferred(Exception):
+    """The mail server or the network failed for now; the task retries later."""
+
+
+class DeliveryRefused(Exception):
+    """The mail server rejected the message for good (5xx); retrying will not help."""
+
+
+def render_email(name, context):
+    """Render the subject, the text and the HTML (with inlined CSS) of one email."""
+    subject = render_to_string(f"emails/{name}.subject.txt", context)
+    text = render_to_string(f"emails/{name}.txt", context)
+    # Many mail clients drop <style> blocks; styles survive only inline.
+    html = css_inline.inline(render_to_string(f"emails/{name}.html", context))
+    return " ".join(subject.split()), text, html
+
+
+class Email(EmailMultiAlternatives):
+    def message(self, *, policy=email.policy.default):
+        # The default 78-character folding turns a long header without spaces (the
+        # List-Unsubscribe URL) into RFC 2047 encoded words, which mail clients do not
+        # read as a URL; RFC 5322 allows lines of up to 998 characters.
+        return super().message(policy=policy.clone(max_line_length=998))
+
+
+def email_message(name, context, to, cc=(), headers=None):
+    subject, text, html = render_email(name, context)
+    headers = {
+        "Message-ID": make_msgid(domain=urlsplit(settings.SITE_URL).hostname),
+        **(headers or {}),
+    }
+    message = Email(subject, text, to=to, cc=cc, headers=headers)
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def absolute_url(path):
+    """A link that works from a mail client."""
+    return settings.SITE_URL + path
+
+
+def is_permanent(error):
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in error.recipients.values())
+    return isinstance(error, smtplib.SMTPResponseException) and error.smtp_code >= 500
+
+
+def send(message):
+    """Send one message; raise DeliveryDeferred or DeliveryRefused when it fails."""
+    try:
+        message.send()
+    # smtplib's errors, refused connections and timeouts are all OSErrors.
+    except OSError as error:
+        if is_permanent(error):
+            raise DeliveryRefused(describe(error)) from error
+        raise DeliveryDeferred(describe(error)) from error
+
+
+def describe(error):
+    return f"{type(error).__name__}: {error}"
+
+
+def send_once(records, lookup, compose, defaults=None):
+    """Send the message for the delivery record ``lookup`` finds or creates, unless
+    it went out (or was refused) before. Returns the record.
+
+    The record stays locked while the message goes to the SMTP server, so a second
+    worker racing for the same record waits and then sees it sent. A worker that dies
+    mid-send leaves it pending for the redelivered task: a duplicate is possible only
+    if it dies after the server accepted the message and before the commit.
+    ``compose(record)`` returns the message.
+    """
+    deferred = None
+    with transaction.atomic():
+        record, _ = records.get_or_create(**lookup, defaults=defaults)
+        record = records.select_for_update().get(pk=record.pk)
+        if record.status != DeliveryStatus.PENDING:
+            return record
+        message = compose(record)
+        record.attempts += 1
+        try:
+            send(message)
+        except DeliveryRefused as error:
+            logger.warning("%s refused: %s", record, error)
+            record.status = DeliveryStatus.FAILED
+            record.last_error = str(error)
+        except DeliveryDeferred as error:
+            record.last_error = str(error)
+            deferred = error
+        else:
+            record.status = DeliveryStatus.SENT
+            record.message_id = message.extra_headers["Message-ID"]
+            record.sent_at = timezone.now()
+            record.last_error = ""
+        record.save()
+    if deferred:
+        raise deferred
+    return record

@@ -1,0 +1,15 @@
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from tracker.reminders import send_reminders
+
+
+class Command(BaseCommand):
+    help = (
+        "Queue a reminder (or, past twice the SLA, an escalation) for each case that "
+        "waits too long; a case gets at most one a day. A Celery worker sends them."
+    )
+
+    def handle(self, *args, **options):
+        count = send_reminders(timezone.now())
+        self.stdout.write(f"Queued {count} reminder(s).")

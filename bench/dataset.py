@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from evidence.models import EvidenceItem, Source, SourceKind, Stance
 from tracker import roles
-from tracker.models import Case, IncidentType, State, Transition, WeaponSystem
+from tracker.models import Case, IncidentType, State, Subscription, Transition, WeaponSystem
 
 BATCH = 5000
 COUNTRY_PAIRS = [("KP", "RU"), ("KP", "SY"), ("IR", "RU"), ("KP", "IR"), ("BY", "RU"), ("KP", "")]
@@ -57,7 +57,7 @@ STATE_WEIGHTS = {
 }
 
 
-def build(cases=100_000, evidence=500_000, sources=200, seed=2024, now=None):
+def build(cases=100_000, evidence=500_000, sources=200, subscriptions=1000, seed=2024, now=None):
     """Insert the data set and return the users it made, by role."""
     rng = random.Random(seed)
     now = now or timezone.now()
@@ -71,6 +71,7 @@ def build(cases=100_000, evidence=500_000, sources=200, seed=2024, now=None):
         _weapon_links(case_ids, weapons, rng)
         _evidence(evidence, case_ids, source_ids, users["monitor"], rng)
         _approvals(users["reviewer"])
+        _subscriptions(subscriptions, rng)
     return users
 
 
@@ -134,6 +135,14 @@ def _cases(count, users, now, rng):
     return list(Case.objects.filter(reference__startswith="BENCH-").values_list("pk", flat=True))
 
 
+def _age(state, rng):
+    """How long ago the case reached its state: decided cases over five years, waiting
+    ones over the last fortnight (a team keeps its backlog moving)."""
+    if state in (State.SUBMITTED, State.IN_REVIEW, State.CHANGES_REQUESTED):
+        return timedelta(hours=rng.randrange(14 * 24))
+    return timedelta(hours=rng.randrange(5 * 365 * 24))
+
+
 def _weapon_links(case_ids, weapons, rng):
     through = Case.weapon_systems.through
     through.objects.bulk_create(
@@ -181,3 +190,19 @@ def _approvals(reviewer):
             Transition.objects.bulk_create(rows)
             rows = []
     Transition.objects.bulk_create(rows)
+
+
+def _subscriptions(count, rng):
+    """Most stakeholders take everything; some follow one incident type or country."""
+    types = list(IncidentType.values)
+    rows = []
+    for n in range(count):
+        kind = n % 4
+        rows.append(
+            Subscription(
+                email=f"stakeholder{n}@bench.invalid",
+                incident_types=[rng.choice(types)] if kind == 1 else [],
+                countries=[rng.choice(PLACES)[1]] if kind == 2 else [],
+            )
+        )
+    Subscription.objects.bulk_create(rows, batch_size=BATCH)

@@ -19,18 +19,21 @@ def sla():
     return timedelta(days=settings.REVIEW_SLA_DAYS)
 
 
-def send_reminders(now):
-    """Enqueue a reminder job for each overdue case not yet reminded about today."""
-    today = timezone.localdate(now)
-    reminded_today = Reminder.objects.filter(case=OuterRef("pk"), date=today)
-    overdue = (
+def overdue_cases(now):
+    """Ids of the cases waiting longer than the SLA and not yet reminded about today."""
+    reminded_today = Reminder.objects.filter(case=OuterRef("pk"), date=timezone.localdate(now))
+    return (
         Case.objects.waiting()
         .filter(state_changed_at__lte=now - sla())
         .exclude(Exists(reminded_today))
         .values_list("pk", flat=True)
     )
+
+
+def send_reminders(now):
+    """Enqueue a reminder job for each overdue case not yet reminded about today."""
     count = 0
-    for case_id in overdue.iterator():
+    for case_id in overdue_cases(now).iterator():
         tasks.send_reminder.delay_on_commit(case_id, now.isoformat())
         count += 1
     return count

@@ -1,0 +1,51 @@
+"""Ingest one multipart upload body from disk, as the web server would receive it, and
+print the time taken and this process's memory. Run by bench.measure.ingest."""
+
+import os
+import sys
+import time
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.handlers.wsgi import WSGIRequest  # noqa: E402
+
+from evidence.files import ingest  # noqa: E402
+
+
+def memory_mb(field):
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise LookupError(field)
+
+
+def main(body, boundary):
+    baseline = memory_mb("VmRSS")
+    with open(body, "rb") as stream:
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "CONTENT_TYPE": f"multipart/form-data; boundary={boundary}",
+            "CONTENT_LENGTH": str(os.path.getsize(body)),
+            "wsgi.input": stream,
+            "PATH_INFO": "/",
+            "SERVER_NAME": "bench",
+            "SERVER_PORT": "80",
+            "wsgi.url_scheme": "http",
+        }
+        start = time.perf_counter()
+        upload = WSGIRequest(environ).FILES["upload"]
+        stored, _ = ingest(upload, upload.name)
+        seconds = time.perf_counter() - start
+    print(f"seconds={seconds:.3f}")
+    print(f"sha256={stored.sha256}")
+    print(f"baseline_rss_mb={baseline:.1f}")
+    print(f"peak_rss_mb={memory_mb('VmHWM'):.1f}")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

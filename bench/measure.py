@@ -1,0 +1,246 @@
+"""The benchmark's measurements, each against its floor measured in the same run."""
+
+import hashlib
+import os
+import re
+import smtplib
+import statistics
+import subprocess
+import sys
+import time
+from email.message import EmailMessage
+from pathlib import Path
+
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from tracker import digests, reminders
+from tracker.models import DeliveryStatus, DigestDelivery, Subscription
+
+
+def percentiles(samples_ms):
+    ordered = sorted(samples_ms)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {"median_ms": round(statistics.median(ordered), 2), "p95_ms": round(p95, 2)}
+
+
+def timed(fn, repeat):
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def bare(sql):
+    """The query itself, without the server-side cursor Django may declare for it."""
+    return re.sub(r'^DECLARE "\w+" NO SCROLL CURSOR WITH(OUT)? HOLD FOR ', "", sql)
+
+
+def run_sql(statements):
+    """The bare SQL, through the same connection, rows fetched."""
+    with connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(sql)
+            if cursor.description:
+                cursor.fetchall()
+
+
+def page(user, url, repeat):
+    """Server time of one page (the whole Django stack, in process) and its SQL floor."""
+    client = Client()
+    client.force_login(user)
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url)
+    statements = [bare(q["sql"]) for q in queries.captured_queries]
+    server = percentiles(timed(lambda: client.get(url), repeat))
+    floor = percentiles(timed(lambda: run_sql(statements), repeat))
+    return {
+        "url": url,
+        "queries": len(statements),
+        **server,
+        "floor_median_ms": floor["median_ms"],
+        "floor_p95_ms": floor["p95_ms"],
+        "ratio_p95": round(server["p95_ms"] / floor["p95_ms"], 2),
+    }
+
+
+def reminders_scan(repeat):
+    now = timezone.now()
+    overdue = reminders.overdue_cases(now)
+    found = len(list(overdue))
+    sql = str(overdue.query)
+    with CaptureQueriesContext(connection) as queries:
+        list(reminders.overdue_cases(now))
+    scan = percentiles(timed(lambda: list(reminders.overdue_cases(now)), repeat))
+    statements = [bare(q["sql"]) for q in queries.captured_queries]
+    floor = percentiles(timed(lambda: run_sql(statements), repeat))
+    return {
+        "overdue_cases": found,
+        **scan,
+        "floor_median_ms": floor["median_ms"],
+        "ratio_median": round(scan["median_ms"] / floor["median_ms"], 2),
+        "sql": sql,
+    }
+
+
+def digest_run(smtp, worker_env, period_end, timeout=900):
+    """Every digest of the week through a real worker (prefork, 2 processes) on Redis,
+    to a real SMTP server; the floor is one connection sending as many ready-made
+    messages to the same server."""
+    subscriptions = Subscription.objects.filter(active=True).count()
+    sample = Subscription.objects.filter(incident_types=[], countries=[]).first()
+    with CaptureQueriesContext(connection) as queries:
+        message = digests.digest_message(sample, period_end)
+    per_digest_queries = len(queries.captured_queries)
+
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "--app",
+            "config",
+            "worker",
+            "--pool",
+            "prefork",
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        env=worker_env,
+    )
+    try:
+        _wait_for_worker()
+        received_before = smtp.count
+        start = time.perf_counter()
+        queued = digests.send_digests(period_end)
+        deadline = start + timeout
+        while (
+            DigestDelivery.objects.filter(period_end=period_end, status=DeliveryStatus.SENT).count()
+            < queued
+        ):
+            if time.perf_counter() > deadline:
+                raise TimeoutError("digests did not all go out in time")
+            time.sleep(0.1)
+        total = time.perf_counter() - start
+        peaks = _peak_rss_mb(worker.pid)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+
+    floor = _smtp_floor(smtp, message, queued)
+    return {
+        "subscriptions": subscriptions,
+        "sent": smtp.count - received_before,
+        "total_s": round(total, 2),
+        "per_digest_queries": per_digest_queries,
+        "worker_peak_rss_mb": peaks,
+        "smtp_floor_s": round(floor, 2),
+        "ratio": round(total / floor, 2),
+    }
+
+
+def _wait_for_worker(timeout=60):
+    from config.celery import app
+
+    deadline = time.monotonic() + timeout
+    while not app.control.ping(timeout=0.5):
+        if time.monotonic() > deadline:
+            raise TimeoutError("the Celery worker did not start")
+
+
+def _peak_rss_mb(pid):
+    """Peak resident memory (VmHWM) of the worker's main process and each child."""
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    peaks = {}
+    for p in pids:
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peaks[p] = round(int(line.split()[1]) / 1024, 1)
+    return {"max_process": max(peaks.values()), "all_processes": sum(peaks.values())}
+
+
+def _smtp_floor(smtp, message, count):
+    raw = EmailMessage()
+    raw["Subject"] = message.subject
+    raw["From"] = message.from_email
+    raw["To"] = message.to[0]
+    raw.set_content(message.body)
+    start = time.perf_counter()
+    with smtplib.SMTP(smtp.host, smtp.port) as client:
+        for _ in range(count):
+            client.send_message(raw)
+    return time.perf_counter() - start
+
+
+def ingest(size_mb, workdir):
+    """Ingesting one file through the upload path (multipart parsing, hashing while
+    spooling, the type check, storing by rename), in a fresh process so its peak
+    memory is its own; against ``sha256sum`` of the same bytes."""
+    payload = Path(workdir) / f"payload-{size_mb}.pdf"
+    body = Path(workdir) / f"upload-{size_mb}.multipart"
+    boundary = "----benchboundary7MA4YWxkTrZu0gW"
+    _write_payload(payload, size_mb)
+    with open(body, "wb") as out:
+        out.write(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="upload"; '
+            f'filename="{payload.name}"\r\nContent-Type: application/pdf\r\n\r\n'.encode()
+        )
+        with open(payload, "rb") as f:
+            while chunk := f.read(8 << 20):
+                out.write(chunk)
+        out.write(f"\r\n--{boundary}--\r\n".encode())
+
+    _run(["sha256sum", str(payload)])  # both read from a warm page cache
+    sha_times = [_run(["sha256sum", str(payload)]) for _ in range(3)]
+    child = subprocess.run(
+        [sys.executable, "-m", "bench.ingest_one", str(body), boundary],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=os.environ,
+    )
+    result = dict(line.split("=", 1) for line in child.stdout.split())
+    expected = hashlib.sha256(payload.read_bytes()).hexdigest() if size_mb <= 64 else None
+    if expected:
+        assert result["sha256"] == expected, "the stored digest is not the file's"
+    payload.unlink()
+    body.unlink()
+    ingest_s = float(result["seconds"])
+    sha_s = min(sha_times)
+    return {
+        "size_mb": size_mb,
+        "ingest_s": round(ingest_s, 2),
+        "sha256sum_s": round(sha_s, 2),
+        "ratio": round(ingest_s / sha_s, 2),
+        "baseline_rss_mb": float(result["baseline_rss_mb"]),
+        "peak_rss_mb": float(result["peak_rss_mb"]),
+        "growth_mb": round(float(result["peak_rss_mb"]) - float(result["baseline_rss_mb"]), 1),
+    }
+
+
+def _write_payload(path, size_mb):
+    block = b"%PDF-1.7\n" + os.urandom((16 << 20) - 9)
+    remaining = size_mb << 20
+    with open(path, "wb") as out:
+        while remaining:
+            out.write(block[:remaining])
+            remaining -= min(remaining, len(block))
+
+
+def _run(argv):
+    start = time.perf_counter()
+    subprocess.run(argv, check=True, capture_output=True)
+    return time.perf_counter() - start

@@ -62,20 +62,21 @@ def build(cases=100_000, evidence=500_000, sources=200, subscriptions=1000, seed
     rng = random.Random(seed)
     now = now or timezone.now()
     with transaction.atomic():
-        users = _users()
+        made = users()
         weapons = [
             WeaponSystem.objects.get_or_create(name=f"Weapon system {n}")[0] for n in range(12)
         ]
         source_ids = _sources(sources)
-        case_ids = _cases(cases, users, now, rng)
+        case_ids = _cases(cases, made, now, rng)
         _weapon_links(case_ids, weapons, rng)
-        _evidence(evidence, case_ids, source_ids, users["monitor"], rng)
-        _approvals(users["reviewer"])
+        _evidence(evidence, case_ids, source_ids, made["monitor"], rng)
+        _approvals(made["reviewer"])
         _subscriptions(subscriptions, rng)
-    return users
+    return made
 
 
-def _users():
+def users():
+    """The data set's monitor and reviewer, made if missing."""
     User = get_user_model()
     users = {}
     for username, role in [("bench-monitor", roles.MONITOR), ("bench-reviewer", roles.REVIEWER)]:

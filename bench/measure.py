@@ -132,6 +132,7 @@ def digest_run(smtp, worker_env, period_end, timeout=900):
                 raise TimeoutError("digests did not all go out in time")
             time.sleep(0.1)
         total = time.perf_counter() - start
+        sent = smtp.count - received_before
         peaks = _peak_rss_mb(worker.pid)
     finally:
         worker.terminate()
@@ -140,7 +141,7 @@ def digest_run(smtp, worker_env, period_end, timeout=900):
     floor = _smtp_floor(smtp, message, queued)
     return {
         "subscriptions": subscriptions,
-        "sent": smtp.count - received_before,
+        "sent": sent,
         "total_s": round(total, 2),
         "per_digest_queries": per_digest_queries,
         "worker_peak_rss_mb": peaks,

@@ -9,7 +9,6 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 from django_countries import countries
-from django_countries.filters import CountryFilter
 from simple_history.admin import SimpleHistoryAdmin
 
 from evidence.admin import EvidenceItemInline, save_evidence_formset
@@ -98,6 +97,34 @@ class TransitionForm(forms.Form):
         )
 
 
+class TransferFilter(admin.SimpleListFilter):
+    """Supplier → recipient pairs that occur (KP → RU), not 250 countries twice."""
+
+    title = "supplier → recipient"
+    parameter_name = "transfer"
+
+    def lookups(self, request, model_admin):
+        pairs = (
+            Case.objects.visible_to(request.user)
+            .order_by("supplier_country", "recipient_country")
+            .values_list("supplier_country", "recipient_country")
+            .distinct()
+        )
+        return [
+            (
+                f"{supplier}-{recipient}",
+                f"{countries.name(supplier) or '?'} → {countries.name(recipient) or '?'}",
+            )
+            for supplier, recipient in pairs
+        ]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        supplier, _, recipient = self.value().partition("-")
+        return queryset.filter(supplier_country=supplier, recipient_country=recipient)
+
+
 @admin.register(Case)
 class CaseAdmin(SimpleHistoryAdmin):
     list_display = [
@@ -116,12 +143,14 @@ class CaseAdmin(SimpleHistoryAdmin):
     list_filter = [
         "state",
         "incident_type",
-        # Only the countries that occur, not all 250.
-        ("supplier_country", CountryFilter),
-        ("recipient_country", CountryFilter),
+        TransferFilter,
         "weapon_systems",
     ]
     list_select_related = ["assigned_reviewer"]
+    # Most recently moved first; the (state, state_changed_at) index serves it.
+    ordering = ["-state_changed_at"]
+    # One count per page: the filtered one.
+    show_full_result_count = False
     search_fields = ["reference", "title", "summary", "place_name"]
     date_hierarchy = "incident_start"
     autocomplete_fields = ["weapon_systems", "sanctions_provisions"]

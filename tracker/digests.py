@@ -83,13 +83,14 @@ def period_bounds(period_end):
 def newly_approved(subscription, period_end):
     """Cases approved during the week that are still approved, oldest approval first."""
     start, end = period_bounds(period_end)
-    approval = Transition.objects.filter(
-        case=OuterRef("pk"), to_state=State.APPROVED, at__gte=start, at__lt=end
-    ).order_by("-at")
+    # Found through the week's approvals (indexed by time), not by scanning every
+    # approved case: a digest's cost follows the week, not the archive.
+    approvals = Transition.objects.filter(to_state=State.APPROVED, at__gte=start, at__lt=end)
+    latest_approval = approvals.filter(case=OuterRef("pk")).order_by("-at").values("at")[:1]
+    cases = Case.objects.filter(state=State.APPROVED, pk__in=approvals.values("case_id"))
     return (
-        with_corroboration(subscription.filter_cases(Case.objects.filter(state=State.APPROVED)))
-        .annotate(approved_at=Subquery(approval.values("at")[:1]))
-        .filter(approved_at__isnull=False)
+        with_corroboration(subscription.filter_cases(cases))
+        .annotate(approved_at=Subquery(latest_approval))
         .order_by("approved_at", "reference")
     )
 

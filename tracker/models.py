@@ -213,7 +213,22 @@ class Case(models.Model):
                 name="coordinates_both_or_neither",
             ),
         ]
-        indexes = [models.Index(fields=["state", "state_changed_at"])]
+        indexes = [
+            models.Index(fields=["state", "state_changed_at"]),
+            # The case list: filtered by state, sorted by incident date, counted without
+            # reading the table (the included columns are the common filters).
+            models.Index(
+                fields=["state", "incident_start"],
+                include=["supplier_country", "recipient_country", "incident_type", "created_by"],
+                name="case_list_idx",
+            ),
+            # The admin's supplier → recipient filter lists the pairs a user may see.
+            models.Index(
+                fields=["supplier_country", "recipient_country"],
+                include=["state", "created_by"],
+                name="case_transfer_idx",
+            ),
+        ]
 
     WORKFLOW_FIELDS = ("state", "state_changed_at")
 
@@ -336,6 +351,8 @@ class Transition(models.Model):
 
     class Meta:
         ordering = ["at", "pk"]
+        # The digest finds the week's approvals by state reached and time.
+        indexes = [models.Index(fields=["to_state", "at"])]
 
     def __str__(self):
         return f"{self.case.reference}: {self.from_state} → {self.to_state} by {self.actor}"
@@ -347,7 +364,7 @@ def reviewers():
         "tracker.review_case",
         is_active=True,
         include_superusers=False,
-        backend="django.contrib.auth.backends.ModelBackend",
+        backend="tracker.auth.RoleBackend",
     )
 
 

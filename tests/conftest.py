@@ -224,3 +224,11 @@ def celery_worker(celery_worker_thread, mailbox):
     otherwise. Tests using it need ``django_db(transaction=True)``: the worker runs on
     its own database connection and sees only what the test committed."""
     return celery_worker_thread
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    # Digest state counts are cached for minutes; each test starts from its own data.
+    from django.core.cache import cache
+
+    cache.clear()

@@ -8,6 +8,7 @@ and period thanks to the ``DigestDelivery`` row.
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
@@ -29,6 +30,7 @@ PERIOD = timedelta(days=7)
 # A digest lists at most this many cases and links to the rest, which keeps its
 # memory and its size bounded however busy the week was.
 MAX_LISTED_CASES = 100
+STATE_COUNTS_TTL = 10 * 60
 
 
 def send_digests(period_end):
@@ -96,7 +98,20 @@ def newly_approved(subscription, period_end):
 
 
 def state_counts(subscription, now):
-    """Cases by review state, drafts left out: they are their authors' private work."""
+    """Cases by review state, drafts left out: they are their authors' private work.
+
+    One weekly run sends hundreds of digests a few minutes apart, mostly with the same
+    filters: the counts (a scan of every case) are worked out once per filter and kept
+    for ten minutes.
+    """
+    key = (
+        f"digest-state-counts:{sorted(subscription.incident_types)}:"
+        f"{sorted(subscription.countries)}:{now:%Y-%m-%d}"
+    )
+    return cache.get_or_set(key, lambda: _state_counts(subscription, now), STATE_COUNTS_TTL)
+
+
+def _state_counts(subscription, now):
     overdue = Q(
         state__in=WAITING_STATES,
         state_changed_at__lte=now - timedelta(days=settings.REVIEW_SLA_DAYS),
@@ -113,7 +128,7 @@ def state_counts(subscription, now):
 def digest_context(subscription, period_end):
     start, end = period_bounds(period_end)
     approved = newly_approved(subscription, period_end)
-    cases = list(approved[:MAX_LISTED_CASES])
+    cases = digest_rows(approved[:MAX_LISTED_CASES])
     total = len(cases) if len(cases) < MAX_LISTED_CASES else approved.count()
     counts = state_counts(subscription, timezone.now())
     return {
@@ -131,7 +146,23 @@ def digest_context(subscription, period_end):
         "backlog": sum(counts.get(state, {}).get("cases", 0) for state in WAITING_STATES),
         "overdue": sum(counts.get(state, {}).get("overdue", 0) for state in WAITING_STATES),
         "sla_days": settings.REVIEW_SLA_DAYS,
-        "site_url": settings.SITE_URL,
         "approved_cases_url": mail.absolute_url(reverse("tracker:case_list") + "?state=approved"),
         "unsubscribe_url": subscription.get_unsubscribe_url(),
     }
+
+
+def digest_rows(cases):
+    """What each listed case shows, worked out once for the text and the HTML."""
+    return [
+        {
+            "reference": case.reference,
+            "title": case.title,
+            "url": mail.absolute_url(case.get_absolute_url()),
+            "incident_type": case.get_incident_type_display(),
+            "incident_period": case.incident_period,
+            "place": f"{case.place_name} ({case.country.name})",
+            "supporting_sources": case.supporting_sources,
+            "refuting_sources": case.refuting_sources,
+        }
+        for case in cases
+    ]

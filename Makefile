@@ -7,7 +7,7 @@ UV := .tools/bin/uv
 RUN := $(UV) run --frozen
 DEMO_ENV := DEBUG=1
 
-.PHONY: install demo demo-data test lint clean
+.PHONY: install demo demo-data test bench lint clean
 
 $(UV):
 	python3 -m venv .tools
@@ -28,6 +28,11 @@ demo-data: install
 
 test: install
 	$(RUN) pytest $(PYTEST_ARGS)
+
+# Builds 100,000 cases on the local PostgreSQL (database tracker_bench, made anew) and
+# measures against Redis database 14; see docs/benchmarks.md. Not part of `make test`.
+bench: install
+	$(RUN) python -m bench $(BENCH_ARGS)
 
 lint: install
 	$(RUN) ruff check .

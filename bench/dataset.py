@@ -127,7 +127,7 @@ def _cases(count, users, now, rng):
                 supplier_country=supplier,
                 recipient_country=recipient,
                 state=state,
-                state_changed_at=now - timedelta(hours=rng.randrange(24 * 60)),
+                state_changed_at=now - _age(state, rng),
                 created_by=users["monitor"],
                 assigned_reviewer=users["reviewer"] if state == State.IN_REVIEW else None,
             )

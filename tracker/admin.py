@@ -150,6 +150,7 @@ class CaseAdmin(SimpleHistoryAdmin):
     ordering = ["-state_changed_at"]
     # One count per page: the filtered one.
     show_full_result_count = False
+    list_per_page = 50
     search_fields = ["reference", "title", "summary", "place_name"]
     date_hierarchy = "incident_start"
     autocomplete_fields = ["weapon_systems", "sanctions_provisions"]

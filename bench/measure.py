@@ -204,7 +204,10 @@ def ingest(size_mb, workdir):
                 out.write(chunk)
         out.write(f"\r\n--{boundary}--\r\n".encode())
 
-    _run(["sha256sum", str(payload)])  # both read from a warm page cache
+    # Preparing wrote twice the file's size: let the disk catch up before timing, and
+    # let both read from a warm page cache.
+    os.sync()
+    _run(["sha256sum", str(payload)])
     sha_times = [_run(["sha256sum", str(payload)]) for _ in range(3)]
     child = subprocess.run(
         [sys.executable, "-m", "bench.ingest_one", str(body), boundary],

@@ -226,8 +226,8 @@ def ingest(size_mb, workdir):
     sha_s = min(sha_times)
     return {
         "size_mb": size_mb,
-        "ingest_s": round(ingest_s, 2),
-        "sha256sum_s": round(sha_s, 2),
+        "ingest_s": round(ingest_s, 3),
+        "sha256sum_s": round(sha_s, 3),
         "ratio": round(ingest_s / sha_s, 2),
         "baseline_rss_mb": float(result["baseline_rss_mb"]),
         "peak_rss_mb": float(result["peak_rss_mb"]),

@@ -6,6 +6,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from . import custody
 from .files import UploadRejected, ingest
+from .forms import EvidenceItemForm
 from .models import CustodyAction, CustodyEvent, EvidenceItem, Source, StoredFile
 
 
@@ -16,29 +17,7 @@ class SourceAdmin(SimpleHistoryAdmin):
     search_fields = ["name", "notes"]
 
 
-class EvidenceItemForm(forms.ModelForm):
-    upload = forms.FileField(
-        label="File",
-        required=False,
-        help_text="PDF, image, video, office document, plain text or CSV. Stored under "
-        "its SHA-256 and never changed; only for an item without a file yet.",
-    )
-
-    class Meta:
-        model = EvidenceItem
-        fields = [
-            "source",
-            "reporting_outlet",
-            "kind",
-            "stance",
-            "credibility",
-            "title",
-            "excerpt",
-            "url",
-            "published_on",
-            "obtained_on",
-        ]
-
+class AdminEvidenceItemForm(EvidenceItemForm):
     def clean_upload(self):
         upload = self.cleaned_data.get("upload")
         if upload is None:
@@ -81,7 +60,7 @@ def save_evidence_formset(request, formset):
 
 class EvidenceItemInline(admin.StackedInline):
     model = EvidenceItem
-    form = EvidenceItemForm
+    form = AdminEvidenceItemForm
     fk_name = "case"
     extra = 0
     can_delete = False

@@ -20,6 +20,14 @@ def may_add_evidence(user, case):
     return user.has_perm("evidence.add_evidenceitem") and case.can_edit(user)
 
 
+def check_may_add_evidence(user, case):
+    if not may_add_evidence(user, case):
+        raise PermissionDenied(
+            f"Only the monitor who created {case.reference} can add evidence, and only "
+            "while it is a draft or sent back for changes."
+        )
+
+
 def add_evidence(case, actor, *, upload=None, original_filename=None, **fields):
     """Attach an evidence item (and optionally a file) to a case, on record.
 
@@ -27,11 +35,7 @@ def add_evidence(case, actor, *, upload=None, original_filename=None, **fields):
     ValidationError for bad fields and UploadRejected for a refused file; in each
     case nothing is stored.
     """
-    if not may_add_evidence(actor, case):
-        raise PermissionDenied(
-            f"Only the monitor who created {case.reference} can add evidence, and only "
-            "while it is a draft or sent back for changes."
-        )
+    check_may_add_evidence(actor, case)
     item = EvidenceItem(case=case, added_by=actor, **fields)
     item.full_clean(exclude=["file", "added_by"])
     with transaction.atomic():

@@ -1,7 +1,5 @@
 from django import forms
 
-from evidence.models import EvidenceItem
-
 from .models import Case
 
 
@@ -39,33 +37,4 @@ class CaseForm(forms.ModelForm):
             "incident_end": DateInput(),
             "weapon_systems": forms.CheckboxSelectMultiple,
             "sanctions_provisions": forms.CheckboxSelectMultiple,
-        }
-
-
-class EvidenceForm(forms.ModelForm):
-    upload = forms.FileField(
-        label="File",
-        required=False,
-        help_text="Optional: a document, image or video. It is stored unchanged with its "
-        "SHA-256 digest.",
-    )
-
-    class Meta:
-        model = EvidenceItem
-        fields = [
-            "title",
-            "source",
-            "reporting_outlet",
-            "kind",
-            "stance",
-            "credibility",
-            "excerpt",
-            "url",
-            "published_on",
-            "obtained_on",
-        ]
-        widgets = {
-            "excerpt": forms.Textarea(attrs={"rows": 4}),
-            "published_on": DateInput(),
-            "obtained_on": DateInput(),
         }

@@ -20,13 +20,14 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from evidence.corroboration import summarize, with_corroboration
-from evidence.custody import add_evidence, may_add_evidence
+from evidence.custody import add_evidence, check_may_add_evidence
 from evidence.files import UploadRejected
+from evidence.forms import EvidenceItemForm
 from evidence.models import EvidenceItem, Stance
 
 from . import digests, mail, workflow
 from .filters import CaseFilter
-from .forms import CaseForm, EvidenceForm
+from .forms import CaseForm
 from .models import Case, State, Subscription
 
 PAGE_SIZES = (25, 50, 100)
@@ -231,12 +232,8 @@ def case_edit(request, pk):
 @login_required
 def evidence_add(request, pk):
     case = get_object_or_404(Case.objects.visible_to(request.user), pk=pk)
-    if not may_add_evidence(request.user, case):
-        raise PermissionDenied(
-            f"Only the monitor who created {case.reference} can add evidence, and only "
-            "while it is a draft or sent back for changes."
-        )
-    form = EvidenceForm(request.POST or None, request.FILES or None)
+    check_may_add_evidence(request.user, case)
+    form = EvidenceItemForm(request.POST or None, request.FILES or None)
     if form.is_valid():
         try:
             add_evidence(

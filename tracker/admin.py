@@ -138,7 +138,8 @@ class CaseAdmin(SimpleHistoryAdmin):
         "time_in_state",
         "independent_sources",
     ]
-    list_display_links = ["reference", "title"]
+    # One link a row: each link costs the admin a URL resolve to keep the filters.
+    list_display_links = ["reference"]
     list_filter = [
         "state",
         "incident_type",

@@ -3,7 +3,8 @@ the digests, the reminders scan and evidence ingestion, each against its floor, 
 a table and write the figures to a JSON file.
 
 Runs against a database of its own (dropped and made anew) on the local PostgreSQL,
-and Redis database 14, so it never touches the demo's or the tests' data.
+and Redis databases 14 (queue) and 12 (cache), so it never touches the demo's or the
+tests' data.
 """
 
 import argparse
@@ -39,6 +40,7 @@ def parse_args():
     parser.add_argument("--database", default="tracker_bench")
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
+    parser.add_argument("--cache-url", default="redis://127.0.0.1:6379/12")
     parser.add_argument("--output", default="bench-results.json")
     parser.add_argument(
         "--reuse", action="store_true", help="measure the data set an earlier run built"
@@ -64,6 +66,7 @@ def configure(args, workdir, smtp_port):
         DJANGO_SETTINGS_MODULE="config.settings",
         DATABASE_URL=f"{args.postgres}/{args.database}",
         REDIS_URL=args.redis_url,
+        CACHE_URL=args.cache_url,
         DEBUG="0",
         SECRET_KEY="bench-only-not-a-secret",
         ALLOWED_HOSTS="testserver,localhost",

@@ -272,13 +272,18 @@ EVIDENCE_CHECK_TIME_LIMIT = envint("EVIDENCE_CHECK_TIME_LIMIT_MINUTES", 6 * 60) 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
 # Sessions are kept in the database and read through the cache, which saves every
-# page a query; Redis is the cache when there is one, else each process's memory.
+# page a query. The cache must be shared by all web processes (a signed-out session
+# must be gone for all of them): Redis at CACHE_URL, by default REDIS_URL; without
+# Redis, each process's memory, which is right only for a single process (the demo).
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-if REDIS_URL:
+CACHE_URL = os.environ.get("CACHE_URL", REDIS_URL)
+if CACHE_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
     }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # Redis hands an unacknowledged task to another worker after this long. A task

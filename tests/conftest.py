@@ -227,8 +227,10 @@ def celery_worker(celery_worker_thread, mailbox):
 
 
 @pytest.fixture(autouse=True)
-def empty_cache():
-    # Digest state counts are cached for minutes; each test starts from its own data.
+def empty_cache(settings):
+    # Digest state counts are cached for minutes; each test starts from its own data,
+    # in a cache of the process's own (clearing Redis would empty the task queue).
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     from django.core.cache import cache
 
     cache.clear()

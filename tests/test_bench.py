@@ -42,6 +42,8 @@ def test_a_tiny_benchmark_run_measures_every_figure(tmp_path):
             postgres,
             "--redis-url",
             os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/13",
+            "--cache-url",
+            os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/11",
             "--output",
             str(output),
         ],

@@ -30,7 +30,7 @@ PERIOD = timedelta(days=7)
 # A digest lists at most this many cases and links to the rest, which keeps its
 # memory and its size bounded however busy the week was.
 MAX_LISTED_CASES = 100
-STATE_COUNTS_TTL = 10 * 60
+SHARED_TTL = 10 * 60
 
 
 def send_digests(period_end):
@@ -97,18 +97,25 @@ def newly_approved(subscription, period_end):
     )
 
 
-def state_counts(subscription, now):
-    """Cases by review state, drafts left out: they are their authors' private work.
+def shared_by_filters(subscription, name, day, compute):
+    """What every digest with the same filters shows for ``day``, worked out once.
 
-    One weekly run sends hundreds of digests a few minutes apart, mostly with the same
-    filters: the counts (a scan of every case) are worked out once per filter and kept
-    for ten minutes.
+    One weekly run sends hundreds of digests a few minutes apart, most with the same
+    few filter sets: the listing and the counts are computed once per filter set and
+    kept for ten minutes, so each digest costs little more than its rendering.
     """
     key = (
-        f"digest-state-counts:{sorted(subscription.incident_types)}:"
-        f"{sorted(subscription.countries)}:{now:%Y-%m-%d}"
+        f"digest:{name}:{sorted(subscription.incident_types)}:"
+        f"{sorted(subscription.countries)}:{day:%Y-%m-%d}"
     )
-    return cache.get_or_set(key, lambda: _state_counts(subscription, now), STATE_COUNTS_TTL)
+    return cache.get_or_set(key, compute, SHARED_TTL)
+
+
+def state_counts(subscription, now):
+    """Cases by review state, drafts left out: they are their authors' private work."""
+    return shared_by_filters(
+        subscription, "state-counts", now, lambda: _state_counts(subscription, now)
+    )
 
 
 def _state_counts(subscription, now):
@@ -127,9 +134,9 @@ def _state_counts(subscription, now):
 
 def digest_context(subscription, period_end):
     start, end = period_bounds(period_end)
-    approved = newly_approved(subscription, period_end)
-    cases = digest_rows(approved[:MAX_LISTED_CASES])
-    total = len(cases) if len(cases) < MAX_LISTED_CASES else approved.count()
+    cases, total = shared_by_filters(
+        subscription, "approved", period_end, lambda: approved_listing(subscription, period_end)
+    )
     counts = state_counts(subscription, timezone.now())
     return {
         "subscription": subscription,
@@ -151,6 +158,13 @@ def digest_context(subscription, period_end):
     }
 
 
+def approved_listing(subscription, period_end):
+    """The rows of the cases listed, at most MAX_LISTED_CASES, and how many there are."""
+    approved = newly_approved(subscription, period_end)
+    rows = digest_rows(approved[:MAX_LISTED_CASES])
+    return rows, len(rows) if len(rows) < MAX_LISTED_CASES else approved.count()
+
+
 def digest_rows(cases):
     """What each listed case shows, worked out once for the text and the HTML."""
     return [
@@ -158,7 +172,7 @@ def digest_rows(cases):
             "reference": case.reference,
             "title": case.title,
             "url": mail.absolute_url(case.get_absolute_url()),
-            "incident_type": case.get_incident_type_display(),
+            "incident_type": str(case.get_incident_type_display()),
             "incident_period": case.incident_period,
             "place": f"{case.place_name} ({case.country.name})",
             "supporting_sources": case.supporting_sources,

@@ -320,3 +320,24 @@ def test_subscriptions_are_managed_in_the_admin_with_their_filters(admin_client)
     listing = admin_client.get("/admin/tracker/subscription/")
     assert f"/digests/preview/{subscription.pk}/" in listing.content.decode()
     assert "Battlefield use of transferred weapons, Strike on a depot" in listing.content.decode()
+
+
+def test_digests_with_the_same_filters_share_their_listing_but_not_other_filters(
+    case_factory, reviewer
+):
+    case_factory("approved", by_reviewer=reviewer, incident_type="battlefield_use")
+    committee = Subscription.objects.create(email="committee@example.org")
+    council = Subscription.objects.create(email="council@example.org")
+    analyst = Subscription.objects.create(
+        email="analyst@example.org", incident_types=["depot_strike"]
+    )
+
+    def digest_queries(subscription):
+        with CaptureQueriesContext(connection) as queries:
+            context = digests.digest_context(subscription, PERIOD_END)
+        return len(queries), context["approved_total"]
+
+    first, listed = digest_queries(committee)
+    assert digest_queries(council) == (0, listed) == (0, 1)
+    queries, analyst_listed = digest_queries(analyst)
+    assert queries == first and analyst_listed == 0

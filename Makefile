@@ -30,7 +30,7 @@ test: install
 	$(RUN) pytest $(PYTEST_ARGS)
 
 # Builds 100,000 cases on the local PostgreSQL (database tracker_bench, made anew) and
-# measures against Redis database 14; see docs/benchmarks.md. Not part of `make test`.
+# measures against Redis databases 14 and 12; see docs/benchmarks.md. Not part of `make test`.
 bench: install
 	$(RUN) python -m bench $(BENCH_ARGS)
 

@@ -31,6 +31,7 @@ from .forms import CaseForm
 from .models import Case, State, Subscription
 
 PAGE_SIZES = (25, 50, 100)
+DASHBOARD_ROWS = 20
 # The dashboard's bar chart, in SVG user units.
 BAR_WIDTH, BAR_HEIGHT, BAR_BASELINE = 100, 90, 105
 # Reviewing stays in the admin; on these pages a case's author submits or withdraws it.
@@ -87,12 +88,18 @@ def dashboard(request):
             "months": months,
             "chart_width": BAR_WIDTH * len(months),
             "sla_days": settings.REVIEW_SLA_DAYS,
-            "waiting_for_me": visible.waiting_for(request.user).order_by("state_changed_at"),
-            "stale": visible.stale()
-            .select_related("assigned_reviewer")
-            .order_by("state_changed_at"),
+            **first_and_total("waiting_for_me", visible.waiting_for(request.user)),
+            **first_and_total("stale", visible.stale()),
         },
     )
+
+
+def first_and_total(name, cases):
+    """The DASHBOARD_ROWS cases that have waited longest, and how many there are: a
+    busy archive has thousands of waiting cases, and the dashboard shows a glance."""
+    first = list(cases.order_by("state_changed_at")[:DASHBOARD_ROWS])
+    total = len(first) if len(first) < DASHBOARD_ROWS else cases.count()
+    return {name: first, f"{name}_total": total}
 
 
 def month_bars(counts, last=24):

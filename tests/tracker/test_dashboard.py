@@ -85,6 +85,28 @@ def test_it_lists_cases_waiting_longer_than_the_sla(client, case_factory, monito
     assert "waiting longer than 3 days" in response.content.decode()
 
 
+def test_a_long_backlog_shows_the_longest_waiting_and_a_link_to_all(
+    client, case_factory, monitor, settings
+):
+    settings.REVIEW_SLA_DAYS = 3
+    cases = [case_factory("submitted") for _ in range(22)]
+    for days, case in enumerate(cases, start=4):
+        Case.objects.filter(pk=case.pk).update(
+            state_changed_at=timezone.now() - timedelta(days=days)
+        )
+    client.force_login(monitor)
+    response = client.get(DASHBOARD)
+
+    listed = list(response.context["stale"])
+    assert len(listed) == 20
+    assert listed[0] == cases[-1]  # the one waiting longest comes first
+    page = response.content.decode()
+    assert "The 20 that have waited longest, of 22." in page
+    assert (
+        "?state=submitted&amp;state=in_review&amp;state=changes_requested&amp;sort=changed" in page
+    )
+
+
 def test_stakeholders_see_counts_of_approved_cases_only(client, case_factory, stakeholder):
     case_factory("approved")
     case_factory("submitted")

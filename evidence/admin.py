@@ -146,6 +146,11 @@ class EvidenceItemAdmin(SimpleHistoryAdmin):
     list_display = ["title", "case", "source", "stance", "kind", "credibility", "published_on"]
     list_filter = ["stance", "kind", "credibility", "source"]
     list_select_related = ["case", "source"]
+    # Newest first by primary key, and one count: half a million items must not be
+    # sorted or counted twice for one page.
+    ordering = ["-pk"]
+    show_full_result_count = False
+    list_per_page = 50
     search_fields = ["title", "excerpt", "case__reference", "source__name"]
     readonly_fields = [
         "case",

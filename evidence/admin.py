@@ -4,6 +4,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from tracker.admin_base import ReadOnly
+
 from . import custody
 from .files import UploadRejected, ingest
 from .forms import EvidenceItemForm
@@ -123,7 +125,7 @@ def _flat(fieldsets):
             yield from field if isinstance(field, tuple) else (field,)
 
 
-class CustodyEventInline(admin.TabularInline):
+class CustodyEventInline(ReadOnly, admin.TabularInline):
     model = CustodyEvent
     fields = ["at", "action", "actor", "sha256", "note"]
     readonly_fields = fields
@@ -134,15 +136,11 @@ class CustodyEventInline(admin.TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(EvidenceItem)
-class EvidenceItemAdmin(SimpleHistoryAdmin):
+class EvidenceItemAdmin(ReadOnly, SimpleHistoryAdmin):
+    """Items are added and edited on their case; here they are read with their custody."""
+
     list_display = ["title", "case", "source", "stance", "kind", "credibility", "published_on"]
     list_filter = ["stance", "kind", "credibility", "source"]
     list_select_related = ["case", "source"]
@@ -175,16 +173,6 @@ class EvidenceItemAdmin(SimpleHistoryAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)
 
-    # Items are added and edited on their case; here they are read with their custody.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     @admin.display(description="File")
     def stored_file(self, item):
         if not item.file_id:
@@ -192,15 +180,14 @@ class EvidenceItemAdmin(SimpleHistoryAdmin):
         url = reverse("evidence:download", args=[item.pk])
         return format_html('<a href="{}">Download</a> · SHA-256 {}', url, item.file.sha256)
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        item = self.get_object(request, object_id)
-        if item is not None and request.method == "GET":
-            custody.record(item, CustodyAction.VIEWED, request.user)
-        return super().change_view(request, object_id, form_url, extra_context)
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and request.method == "GET":
+            custody.record(obj, CustodyAction.VIEWED, request.user)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
 
 @admin.register(CustodyEvent)
-class CustodyEventAdmin(admin.ModelAdmin):
+class CustodyEventAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["at", "action", "item", "actor", "sha256"]
     list_filter = ["action"]
     list_select_related = ["item", "actor"]
@@ -210,18 +197,9 @@ class CustodyEventAdmin(admin.ModelAdmin):
         visible = EvidenceItem.objects.visible_to(request.user)
         return super().get_queryset(request).filter(item__in=visible)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(StoredFile)
-class StoredFileAdmin(admin.ModelAdmin):
+class StoredFileAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["sha256", "content_type", "size", "stored_at"]
     search_fields = ["sha256"]
     readonly_fields = ["sha256", "content_type", "size", "stored_at"]
@@ -229,12 +207,3 @@ class StoredFileAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         visible = EvidenceItem.objects.visible_to(request.user)
         return super().get_queryset(request).filter(items__in=visible).distinct()
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

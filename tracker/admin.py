@@ -17,6 +17,7 @@ from evidence.corroboration import summarize, with_corroboration
 from evidence.models import EvidenceItem
 
 from . import workflow
+from .admin_base import ReadOnly
 from .models import (
     Case,
     DigestDelivery,
@@ -41,7 +42,7 @@ class SanctionsProvisionAdmin(SimpleHistoryAdmin):
     search_fields = ["resolution", "paragraph", "summary"]
 
 
-class TransitionInline(admin.TabularInline):
+class TransitionInline(ReadOnly, admin.TabularInline):
     model = Transition
     fields = ["at", "actor", "from_state", "to_state", "comment"]
     readonly_fields = fields
@@ -49,12 +50,6 @@ class TransitionInline(admin.TabularInline):
     can_delete = False
     verbose_name = "review step"
     verbose_name_plural = "Review history"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_view_permission(self, request, obj=None):
         return True
@@ -259,13 +254,11 @@ class CaseAdmin(SimpleHistoryAdmin):
             *super().get_urls(),
         ]
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        case = self.get_object(request, object_id)
-        extra_context = extra_context or {}
-        if case is not None:
-            extra_context["workflow_actions"] = workflow.available_actions(case, request.user)
-            extra_context["corroboration"] = summarize(case)
-        return super().change_view(request, object_id, form_url, extra_context)
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["workflow_actions"] = workflow.available_actions(obj, request.user)
+            context["corroboration"] = summarize(obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def transition_view(self, request, pk, action):
         """One transition on one case: the change page's buttons post here."""
@@ -387,16 +380,10 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Reminder)
-class ReminderAdmin(admin.ModelAdmin):
+class ReminderAdmin(ReadOnly, admin.ModelAdmin):
     """The record of reminders sent; written by the reminder job only."""
 
     list_display = ["date", "case", "kind", "status", "attempts", "sent_at"]
     list_filter = ["kind", "status", "date"]
     list_select_related = ["case"]
     search_fields = ["case__reference"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

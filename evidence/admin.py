@@ -4,7 +4,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from tracker.admin_base import ReadOnly
+from tracker.admin_base import QuickChangeListAdmin, ReadOnly
 
 from . import custody
 from .files import UploadRejected, ingest
@@ -138,7 +138,7 @@ class CustodyEventInline(ReadOnly, admin.TabularInline):
 
 
 @admin.register(EvidenceItem)
-class EvidenceItemAdmin(ReadOnly, SimpleHistoryAdmin):
+class EvidenceItemAdmin(QuickChangeListAdmin, ReadOnly, SimpleHistoryAdmin):
     """Items are added and edited on their case; here they are read with their custody."""
 
     list_display = ["title", "case", "source", "stance", "kind", "credibility", "published_on"]
@@ -187,7 +187,7 @@ class EvidenceItemAdmin(ReadOnly, SimpleHistoryAdmin):
 
 
 @admin.register(CustodyEvent)
-class CustodyEventAdmin(ReadOnly, admin.ModelAdmin):
+class CustodyEventAdmin(QuickChangeListAdmin, ReadOnly, admin.ModelAdmin):
     list_display = ["at", "action", "item", "actor", "sha256"]
     list_filter = ["action"]
     list_select_related = ["item", "actor"]

@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
@@ -9,6 +10,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
+from django.utils.translation import gettext
 from django_countries import countries
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -17,7 +19,7 @@ from evidence.corroboration import summarize, with_corroboration
 from evidence.models import EvidenceItem
 
 from . import workflow
-from .admin_base import ReadOnly
+from .admin_base import QuickChangeListAdmin, ReadOnly
 from .models import (
     Case,
     DigestDelivery,
@@ -128,7 +130,7 @@ class TransferFilter(admin.SimpleListFilter):
 
 
 @admin.register(Case)
-class CaseAdmin(SimpleHistoryAdmin):
+class CaseAdmin(QuickChangeListAdmin, SimpleHistoryAdmin):
     list_display = [
         "reference",
         "title",
@@ -195,6 +197,16 @@ class CaseAdmin(SimpleHistoryAdmin):
         "reject_selected",
     ]
     change_form_template = "admin/tracker/case/change_form.html"
+
+    # The admin renders this box through a widget template, about a third of the
+    # changelist's time for 50 rows; the same markup, written directly.
+    def action_checkbox(self, case):
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            case.pk,
+            format_html(gettext("Select this object for an action - {}"), case),
+        )
 
     # Codes, in one column: the admin's display of a country field looks through all
     # 250 countries for every cell, and a country's name costs a translation lookup.

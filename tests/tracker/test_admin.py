@@ -1,3 +1,6 @@
+import re
+from datetime import date
+
 import pytest
 from django.urls import reverse
 
@@ -188,6 +191,24 @@ def test_changelist_query_count_does_not_grow_with_rows(
         case_factory("submitted")
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get(CHANGELIST)
+
+
+def test_the_date_hierarchy_offers_the_years_with_cases(client, case_factory, reviewer):
+    case_factory("submitted", incident_start=date(2022, 3, 1))
+    case_factory("submitted", incident_start=date(2024, 7, 9))
+    case_factory("approved", incident_start=date(2025, 1, 2))
+    client.force_login(reviewer)
+
+    page = client.get(CHANGELIST).content.decode()
+    years = re.findall(r'href="\?incident_start__year=(\d+)"', page)
+    assert years == ["2022", "2024", "2025"]  # no 2023: nothing happened then
+
+    submitted = client.get(CHANGELIST, {"state__exact": "submitted"}).content.decode()
+    assert re.findall(r"incident_start__year=(\d+)", submitted) == ["2022", "2024"]
+
+    # One year's cases: Django's own hierarchy, by month.
+    in_2024 = client.get(CHANGELIST, {"incident_start__year": "2024"}).content.decode()
+    assert "incident_start__month=7" in in_2024
 
 
 def bulk(client, action, cases, **extra):

@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.core.signing import BadSignature
-from django.db.models import Count
+from django.db.models import Count, Prefetch
 from django.db.models.functions import TruncMonth
 from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -137,7 +137,8 @@ def case_list(request):
     case_filter = filtered_cases(request)
     page_size = request.GET.get("page_size", "")
     page_size = int(page_size) if page_size in map(str, PAGE_SIZES) else PAGE_SIZES[0]
-    cases = case_filter.qs.prefetch_related("weapon_systems")
+    # A list, not a manager a row: the template only joins the names.
+    cases = case_filter.qs.prefetch_related(Prefetch("weapon_systems", to_attr="weapons"))
     page = Paginator(cases, page_size).get_page(request.GET.get("page"))
     return render(
         request,

@@ -1,5 +1,6 @@
 import csv
 import io
+import re
 from datetime import date
 
 import pytest
@@ -126,6 +127,36 @@ def test_free_text_search_uses_stemming_and_the_index(client, case_factory, moni
         plan = query.explain()
         cursor.execute("RESET enable_seqscan")
     assert "tracker_case_search" in plan
+
+
+def test_the_form_shows_the_filters_in_use(client, case_factory, monitor):
+    """What a monitor filtered by stays chosen in the form, so the next change of
+    filter starts from it."""
+    shells = WeaponSystem.objects.create(name="122 mm artillery shells <M-30>")
+    client.force_login(monitor)
+    page = client.get(
+        LIST,
+        {
+            "state": ["submitted", "approved"],
+            "incident_type": "depot_strike",
+            "supplier_country": "KP",
+            "weapon_system": shells.pk,
+            "sort": "-date",
+        },
+    ).content.decode()
+    checked = re.findall(
+        r'<input type="checkbox" name="state" value="(\w+)" id="id_state_\d+" checked>', page
+    )
+    assert checked == ["submitted", "approved"]
+    assert '<label for="id_state_0"><input type="checkbox" name="state" value="draft"' in page
+    assert '<option value="depot_strike" selected>' in page
+    assert '<option value="KP" selected>North Korea</option>' in page
+    assert (
+        f'<option value="{shells.pk}" selected>122 mm artillery shells &lt;M-30&gt;</option>'
+        in page
+    )
+    assert '<option value="-date" selected>' in page
+    assert '<option value="" selected>' in page  # the provision: none chosen
 
 
 def test_it_sorts_by_a_column_both_ways(client, case_factory, monitor):

@@ -160,7 +160,7 @@ def run(args, workdir, smtp):
         ),
         "admin_changelist": measure.page(
             reviewer,
-            "/admin/tracker/case/?state__exact=approved&supplier_country=KP",
+            "/admin/tracker/case/?state__exact=approved&transfer=KP-RU",
             args.repeat,
         ),
         "digests": measure.digest_run(

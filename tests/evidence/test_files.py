@@ -47,6 +47,14 @@ def test_the_stored_digest_is_the_sha256_of_the_bytes_around_chunk_boundaries(
     assert on_disk.name == stored.sha256
 
 
+def test_uploads_are_hashed_off_thread_in_the_order_the_chunks_arrive():
+    chunks = [random.Random(n).randbytes(n * 997 % 70_000 + 1) for n in range(200)]
+    hasher = files.BackgroundHasher()
+    for chunk in chunks:
+        hasher.update(chunk)
+    assert hasher.hexdigest() == hashlib.sha256(b"".join(chunks)).hexdigest()
+
+
 def test_identical_bytes_are_stored_once(evidence_root, db):
     first, _ = ingest(ContentFile(PDF_HEADER + b"NIS briefing"), "briefing.pdf")
     second, name = ingest(ContentFile(PDF_HEADER + b"NIS briefing"), "copy of briefing.pdf")

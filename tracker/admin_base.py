@@ -13,7 +13,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import connection, models
 from django.db.models import Max, Min
 from django.utils.functional import cached_property
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString
 
 # Reversed into the change URL once a page, and replaced by each row's key.
@@ -116,19 +116,15 @@ class QuickChangeList(ChangeList):
             {"preserved_filters": self.preserved_filters, "opts": self.opts}, self.change_url
         )
 
+        # f-strings rather than format_html, which escapes its constant arguments too.
         def cell(obj):
             value, text = display(obj)
             cell_attrs = one_line if isinstance(value, (datetime.date, datetime.time)) else attrs
+            text = conditional_escape(text)
             if link_tag is None:
-                return format_html("<td{}>{}</td>", cell_attrs, text)
-            return format_html(
-                '<{}{}><a href="{}">{}</a></{}>',
-                link_tag,
-                cell_attrs,
-                with_pk(url, obj, self.pk_attname),
-                text,
-                link_tag,
-            )
+                return SafeString(f"<td{cell_attrs}>{text}</td>")
+            href = escape(with_pk(url, obj, self.pk_attname))
+            return SafeString(f'<{link_tag}{cell_attrs}><a href="{href}">{text}</a></{link_tag}>')
 
         return cell
 

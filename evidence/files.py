@@ -224,7 +224,7 @@ class HashingUploadHandler(FileUploadHandler):
 
     The hashing runs on a thread of its own while this one parses and writes the next
     chunks (hashing and writing release the GIL): a 1 GiB upload took 1.4-2.0 s with
-    both on one thread, 0.8-1.0 s so.
+    everything on one thread, and takes 0.8-1.0 s this way.
     Past the size limit it stops writing (the upload is refused later with a clear
     message), so an oversized request cannot fill the disk.
     """

@@ -85,6 +85,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Full-text search fields and lookups; harmless on SQLite.
+    "django.contrib.postgres",
     "django_countries",
     "django_filters",
     "axes",

@@ -5,7 +5,7 @@ import functools
 
 import django_filters
 from django import forms
-from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.contrib.postgres.search import SearchQuery
 from django.db import connection
 from django.db.models import Q
 from django.forms.utils import flatatt
@@ -16,9 +16,8 @@ from django_countries import countries
 
 from .models import Case, IncidentType, SanctionsProvision, State, WeaponSystem
 
+# The configuration the trigger of migration 0007 builds the search vector with.
 SEARCH_CONFIG = "english"
-# The same expression as the GIN index of migration 0004, so PostgreSQL can use it.
-SEARCH_VECTOR = SearchVector("title", "summary", "place_name", config=SEARCH_CONFIG)
 
 
 class QuickSelect(forms.Select):
@@ -162,7 +161,7 @@ class CaseFilter(django_filters.FilterSet):
     def search(self, queryset, name, value):
         if connection.vendor == "postgresql":
             query = SearchQuery(value, search_type="websearch", config=SEARCH_CONFIG)
-            return queryset.annotate(search=SEARCH_VECTOR).filter(search=query)
+            return queryset.filter(search_vector=query)
         return queryset.filter(
             Q(title__icontains=value) | Q(summary__icontains=value) | Q(place_name__icontains=value)
         )

@@ -73,12 +73,13 @@ def filtered_cases(request):
 @login_required
 def dashboard(request):
     visible = Case.objects.visible_to(request.user)
-    by_state = dict(visible.order_by().values_list("state").annotate(n=Count("pk")))
+    # COUNT(*), not COUNT(id): the counts can then be read from indexes alone.
+    by_state = dict(visible.order_by().values_list("state").annotate(n=Count("*")))
     per_month = (
         visible.order_by()
         .annotate(month=TruncMonth("incident_start"))
         .values_list("month")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
     )
     months = month_bars(dict(per_month))
     return render(

@@ -226,6 +226,13 @@ class CaseAdmin(QuickChangeListAdmin, SimpleHistoryAdmin):
     def get_queryset(self, request):
         return with_corroboration(super().get_queryset(request).visible_to(request.user))
 
+    def get_search_results(self, request, queryset, search_term):
+        # The case list's search, on its index: the admin's own is a contains-match
+        # of every field, a pass over every case (half a second at 100,000).
+        if not search_term.strip():
+            return queryset, False
+        return queryset.search(search_term), False
+
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if not request.user.is_superuser:

@@ -5,9 +5,6 @@ import functools
 
 import django_filters
 from django import forms
-from django.contrib.postgres.search import SearchQuery
-from django.db import connection
-from django.db.models import Q
 from django.forms.utils import flatatt
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -15,9 +12,6 @@ from django.utils.translation import get_language
 from django_countries import countries
 
 from .models import Case, IncidentType, SanctionsProvision, State, WeaponSystem
-
-# The configuration the trigger of migration 0007 builds the search vector with.
-SEARCH_CONFIG = "english"
 
 
 class QuickSelect(forms.Select):
@@ -159,9 +153,4 @@ class CaseFilter(django_filters.FilterSet):
         fields = []
 
     def search(self, queryset, name, value):
-        if connection.vendor == "postgresql":
-            query = SearchQuery(value, search_type="websearch", config=SEARCH_CONFIG)
-            return queryset.filter(search_vector=query)
-        return queryset.filter(
-            Q(title__icontains=value) | Q(summary__icontains=value) | Q(place_name__icontains=value)
-        )
+        return queryset.search(value)

@@ -2,11 +2,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.postgres.search import SearchVectorField
+from django.contrib.postgres.search import SearchQuery, SearchVectorField
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +23,9 @@ class State(models.TextChoices):
     REJECTED = "rejected", "Rejected"
     WITHDRAWN = "withdrawn", "Withdrawn"
 
+
+# The configuration the trigger of migration 0007 builds the search vector with.
+SEARCH_CONFIG = "english"
 
 # Someone other than the creator has to act on a case in one of these states.
 WAITING_STATES = (State.SUBMITTED, State.IN_REVIEW, State.CHANGES_REQUESTED)
@@ -101,6 +104,22 @@ class CaseQuerySet(models.QuerySet):
         if user.has_perm("tracker.view_case"):
             return self.filter(state=State.APPROVED)
         return self.none()
+
+    def search(self, text):
+        """Cases whose title, summary or place hold the words of ``text`` (web search
+        syntax: "a phrase", -word, or; words match their inflections), and the case
+        whose reference it is."""
+        text = text.strip()
+        if connection.vendor == "postgresql":
+            words = SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
+            return self.filter(Q(search_vector=words) | Q(reference=text.upper()))
+        # SQLite, the embedded default, has no full-text index: contains-matches.
+        return self.filter(
+            Q(title__icontains=text)
+            | Q(summary__icontains=text)
+            | Q(place_name__icontains=text)
+            | Q(reference__iexact=text)
+        )
 
     def awaiting_review(self):
         return self.filter(state__in=[State.SUBMITTED, State.IN_REVIEW])

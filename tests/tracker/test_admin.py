@@ -178,6 +178,25 @@ def test_changelist_columns_filters_and_search(client, case_factory, reviewer):
     assert "Missile debris in Kharkiv" not in filtered
 
 
+@pytest.mark.postgres
+def test_changelist_search_finds_words_by_their_inflections_and_references(
+    client, case_factory, reviewer
+):
+    shipped = case_factory("submitted", summary="Containers of shells were shipped by rail.")
+    struck = case_factory("submitted", title="Strike on a depot near Bryansk")
+    client.force_login(reviewer)
+
+    def found(term):
+        return [
+            case.reference for case in client.get(CHANGELIST, {"q": term}).context["cl"].result_list
+        ]
+
+    assert found("shipping containers") == [shipped.reference]
+    assert found(struck.reference) == [struck.reference]
+    assert found('"depot near"') == [struck.reference]
+    assert found("containers -shipped") == [struck.reference]
+
+
 def test_changelist_query_count_does_not_grow_with_rows(
     client, case_factory, reviewer, django_assert_max_num_queries
 ):

@@ -126,6 +126,15 @@ def test_free_text_search_uses_stemming_and_the_index(client, case_factory, moni
     assert "case_search_vector_idx" in plan
 
 
+def test_a_reference_finds_its_case(client, case_factory, monitor):
+    wanted = case_factory()
+    case_factory()
+    client.force_login(monitor)
+    assert references(client.get(LIST, {"q": f" {wanted.reference.lower()} "})) == [
+        wanted.reference
+    ]
+
+
 @pytest.mark.postgres
 def test_an_edited_case_is_found_by_its_new_words(client, case_factory, monitor):
     case = case_factory(title="Debris found", summary="Fragments of a missile.")

@@ -158,6 +158,12 @@ def run(args, workdir, smtp):
         "case_list": measure.page(
             reviewer, f"/cases/?{filters}&page_size=50&sort=-date", args.repeat
         ),
+        # A place (one case in seven), and words most cases hold: search's worst case,
+        # as every match is counted.
+        "case_search": measure.page(reviewer, "/cases/?q=Kharkiv&page_size=50", args.repeat),
+        "case_search_common_words": measure.page(
+            reviewer, "/cases/?q=missile+debris&page_size=50", args.repeat
+        ),
         "admin_changelist": measure.page(
             reviewer,
             "/admin/tracker/case/?state__exact=approved&transfer=KP-RU",
@@ -204,7 +210,7 @@ def verdict(ok):
 def print_table(r):
     t = r["targets"]
     rows = []
-    for name in ("case_list", "admin_changelist"):
+    for name in ("case_list", "case_search", "case_search_common_words", "admin_changelist"):
         p = r[name]
         ok = (
             p["p95_ms"] <= t["page_p95_ms"]

@@ -55,7 +55,7 @@ def test_a_tiny_benchmark_run_measures_every_figure(tmp_path):
     )
     figures = json.loads(output.read_text())
 
-    for page in ("case_list", "admin_changelist"):
+    for page in ("case_list", "case_search", "case_search_common_words", "admin_changelist"):
         assert figures[page]["queries"] > 0
         assert figures[page]["p95_ms"] >= figures[page]["median_ms"] > 0
         assert figures[page]["floor_p95_ms"] > 0

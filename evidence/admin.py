@@ -4,7 +4,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from tracker.admin_base import QuickChangeListAdmin, ReadOnly
+from tracker.admin_base import QuickChangeListAdmin, ReadOnly, ReadOnlyInline
 
 from . import custody
 from .files import UploadRejected, ingest
@@ -125,12 +125,9 @@ def _flat(fieldsets):
             yield from field if isinstance(field, tuple) else (field,)
 
 
-class CustodyEventInline(ReadOnly, admin.TabularInline):
+class CustodyEventInline(ReadOnlyInline):
     model = CustodyEvent
     fields = ["at", "action", "actor", "sha256", "note"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     verbose_name_plural = "Chain of custody"
 
     def get_queryset(self, request):

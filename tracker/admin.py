@@ -19,7 +19,7 @@ from evidence.corroboration import summarize, with_corroboration
 from evidence.models import EvidenceItem
 
 from . import workflow
-from .admin_base import QuickChangeListAdmin, ReadOnly
+from .admin_base import QuickChangeListAdmin, ReadOnly, ReadOnlyInline
 from .models import (
     Case,
     DigestDelivery,
@@ -44,12 +44,9 @@ class SanctionsProvisionAdmin(SimpleHistoryAdmin):
     search_fields = ["resolution", "paragraph", "summary"]
 
 
-class TransitionInline(ReadOnly, admin.TabularInline):
+class TransitionInline(ReadOnlyInline):
     model = Transition
     fields = ["at", "actor", "from_state", "to_state", "comment"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     verbose_name = "review step"
     verbose_name_plural = "Review history"
 

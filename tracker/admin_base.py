@@ -5,6 +5,7 @@ import copy
 import datetime
 from types import SimpleNamespace
 
+from django.contrib import admin
 from django.contrib.admin.templatetags import admin_list
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import display_for_field, display_for_value, quote
@@ -32,6 +33,16 @@ class ReadOnly:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyInline(ReadOnly, admin.TabularInline):
+    """A case's or an item's record shown beside it, every field read-only."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
 
 
 class QuickChangeListAdmin:
@@ -101,20 +112,23 @@ class QuickChangeList(ChangeList):
         for a column it leaves to Django."""
         if not isinstance(name, str) or "__" in name:
             return None
-        display = self.field_display(name, bool(link_tag)) or self.method_display(name)
+        field = self.model_field(name)
+        if field is not None:
+            display = self.field_display(name, field, bool(link_tag))
+        else:
+            display = self.method_display(name)
         if display is None:
             return None
         classes = ["action-checkbox"] if name == "action_checkbox" else [f"field-{name}"]
-        if isinstance(
-            self.model_field(name), (models.DateField, models.TimeField, models.ForeignKey)
-        ):
+        if isinstance(field, (models.DateField, models.TimeField, models.ForeignKey)):
             classes.append("nowrap")
         attrs = SafeString(' class="{}"'.format(" ".join(classes)))
         # Django keeps a date or time an admin method returns on one line.
         one_line = SafeString(' class="{}"'.format(" ".join([*classes, "nowrap"])))
-        url = add_preserved_filters(
-            {"preserved_filters": self.preserved_filters, "opts": self.opts}, self.change_url
-        )
+        if link_tag is not None:
+            url = add_preserved_filters(
+                {"preserved_filters": self.preserved_filters, "opts": self.opts}, self.change_url
+            )
 
         # f-strings rather than format_html, which escapes its constant arguments too.
         def cell(obj):
@@ -128,11 +142,8 @@ class QuickChangeList(ChangeList):
 
         return cell
 
-    def field_display(self, name, is_link):
-        """(value, text) of a model field's cell, or None if it is not a field."""
-        field = self.model_field(name)
-        if field is None:
-            return None
+    def field_display(self, name, field, is_link):
+        """(value, text) of a model field's cell."""
         empty = self.model_admin.get_empty_value_display()
         if isinstance(field.remote_field, models.ManyToOneRel):
 

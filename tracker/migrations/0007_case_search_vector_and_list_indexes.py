@@ -23,8 +23,9 @@ BEGIN
 END;
 $$ LANGUAGE plpgsql;
 
+-- Not on a review step, which writes only the state.
 CREATE TRIGGER tracker_case_search_vector
-    BEFORE INSERT OR UPDATE ON tracker_case
+    BEFORE INSERT OR UPDATE OF title, summary, place_name ON tracker_case
     FOR EACH ROW EXECUTE FUNCTION tracker_case_search_vector();
 
 UPDATE tracker_case SET search_vector = to_tsvector(

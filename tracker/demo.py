@@ -1,4 +1,4 @@
-"""The demo: the incidents of the seed article (DOMAIN.md), its reference data and
+"""The demo: the incidents of docs/domain.md, its reference data and
 one user per role. ``manage.py load_demo`` loads it; loading twice changes nothing."""
 
 import secrets

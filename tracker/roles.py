@@ -1,4 +1,4 @@
-"""The roles of DOMAIN.md as Django groups, and the permissions each one holds.
+"""The roles of docs/domain.md as Django groups, and the permissions each one holds.
 
 Superusers are the administrators. A data migration calls ``sync_roles`` whenever a
 role gains or loses a permission, so a deployment's groups always match this table.

@@ -45,7 +45,7 @@ class MonitorEvidenceItemForm(EvidenceItemForm):
 
     PROPOSAL = {
         "name": "Name of the new source",
-        "kind": "Kind of source",
+        "kind": "Type of source",
         "country": "Country of the source (optional)",
         "notes": "Notes on the source (optional)",
     }

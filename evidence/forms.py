@@ -72,7 +72,7 @@ class MonitorEvidenceItemForm(EvidenceItemForm):
                 "new_source_name", "Choose a source from the list or propose a new one, not both."
             )
         elif existing := Source.objects.filter(name__iexact=proposal["name"]).first():
-            # Two spellings of one source would count it twice.
+            # Names differing only in capitals would make one source two, counted twice.
             self.add_error(
                 "new_source_name",
                 f"“{existing.name}” is already a source: choose it from the list.",

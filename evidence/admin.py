@@ -14,9 +14,26 @@ from .models import CustodyAction, CustodyEvent, EvidenceItem, Source, StoredFil
 
 @admin.register(Source)
 class SourceAdmin(SimpleHistoryAdmin):
-    list_display = ["name", "kind", "country", "reliability"]
-    list_filter = ["kind", "reliability", "country"]
+    """Monitors propose sources here; only reviewers grade them (Source.grade)."""
+
+    list_display = ["name", "kind", "country", "reliability", "graded_by", "graded_at"]
+    list_filter = [("graded_at", admin.EmptyFieldListFilter), "kind", "reliability", "country"]
+    list_select_related = ["graded_by"]
     search_fields = ["name", "notes"]
+    readonly_fields = ["proposed_by", "graded_by", "graded_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if request.user.has_perm("evidence.grade_source"):
+            return self.readonly_fields
+        return ["reliability", *self.readonly_fields]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.proposed_by = request.user
+        # Only a grader's form has the reliability field; choosing a grade grades.
+        if "reliability" in form.changed_data:
+            obj.grade(form.cleaned_data["reliability"], request.user)
+        super().save_model(request, obj, form, change)
 
 
 class AdminEvidenceItemForm(EvidenceItemForm):

@@ -31,14 +31,21 @@ def check_may_add_evidence(user, case):
 def add_evidence(case, actor, *, upload=None, original_filename=None, **fields):
     """Attach an evidence item (and optionally a file) to a case, on record.
 
+    A ``source`` not saved yet is proposed by the actor with the item (see
+    ``Source.propose``); the caller has validated it.
+
     Raises PermissionDenied if the actor may not add evidence to this case now,
     ValidationError for bad fields and UploadRejected for a refused file; in each
     case nothing is stored.
     """
     check_may_add_evidence(actor, case)
+    source = fields.get("source")
+    proposing = source is not None and source._state.adding
     item = EvidenceItem(case=case, added_by=actor, **fields)
-    item.full_clean(exclude=["file", "added_by"])
+    item.full_clean(exclude=["file", "added_by", *(["source"] if proposing else [])])
     with transaction.atomic():
+        if proposing:
+            source.propose(actor)
         if upload is not None:
             item.file, item.original_filename = ingest(
                 upload, original_filename if original_filename is not None else upload.name

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.utils import timezone
 from django_countries.fields import CountryField
@@ -57,21 +58,76 @@ class Stance(models.TextChoices):
 
 
 class Source(models.Model):
-    """Who makes a claim: a government body, an armed force, an outlet, a person."""
+    """Who makes a claim: a government body, an armed force, an outlet, a person.
+
+    Anyone who may add sources proposes one; it stays ungraded (F) until a reviewer
+    grades it, so nobody makes their own case look corroborated.
+    """
 
     name = models.CharField(max_length=300, unique=True)
     kind = models.CharField(max_length=20, choices=SourceKind.choices)
     country = CountryField(blank=True)
-    reliability = models.CharField(max_length=1, choices=Reliability.choices, default=Reliability.F)
+    reliability = models.CharField(
+        max_length=1,
+        choices=Reliability.choices,
+        default=Reliability.F,
+        help_text="Graded by reviewers. A proposed source stays F, not yet graded, until a "
+        "reviewer chooses its grade.",
+    )
     notes = models.TextField(blank=True)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        editable=False,
+        help_text="Empty for sources added before proposals were recorded.",
+    )
+    graded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        editable=False,
+        help_text="Empty with a grading time: graded before graders were recorded.",
+    )
+    graded_at = models.DateTimeField(
+        null=True, editable=False, help_text="Empty: proposed, not yet graded by a reviewer."
+    )
 
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["name"]
+        permissions = [("grade_source", "Can grade the reliability of a source")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(reliability=Reliability.F) | models.Q(graded_at__isnull=False),
+                name="evidence_source_graded_reliability",
+                violation_error_message="Only a reviewer's grading gives a source a grade.",
+            )
+        ]
 
     def __str__(self):
-        return f"{self.name} ({self.reliability})"
+        return f"{self.name} ({self.reliability if self.is_graded else 'not yet graded'})"
+
+    @property
+    def is_graded(self):
+        return self.graded_at is not None
+
+    def propose(self, by):
+        """Save this new source as proposed by ``by``: ungraded until a reviewer grades it."""
+        if not by.has_perm("evidence.add_source"):
+            raise PermissionDenied("You may not propose sources.")
+        self.proposed_by = by
+        self.reliability, self.graded_by, self.graded_at = Reliability.F, None, None
+        self.save()
+
+    def grade(self, reliability, by):
+        """Set the reliability as ``by``'s judgement, on record; the caller saves."""
+        if not by.has_perm("evidence.grade_source"):
+            raise PermissionDenied("Only reviewers grade sources.")
+        self.reliability, self.graded_by, self.graded_at = reliability, by, timezone.now()
 
 
 class StoredFile(models.Model):

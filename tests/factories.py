@@ -3,6 +3,7 @@ from datetime import date
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from evidence.models import EvidenceItem, EvidenceKind, Source, SourceKind, Stance
 from tracker import roles
@@ -60,7 +61,14 @@ class SourceFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Intelligence service no. {n}")
     kind = SourceKind.INTELLIGENCE
+    # Graded by a reviewer who created no case, so it counts towards corroboration.
     reliability = "B"
+    graded_by = factory.LazyFunction(lambda: reviewer("source-grader"))
+    graded_at = factory.LazyFunction(timezone.now)
+
+    class Params:
+        # As a monitor proposed it: ungraded until a reviewer grades it.
+        proposed = factory.Trait(reliability="F", graded_by=None, graded_at=None)
 
 
 class EvidenceItemFactory(factory.django.DjangoModelFactory):

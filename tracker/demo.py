@@ -425,12 +425,18 @@ def _create_reference_data():
         )
 
 
-def _create_sources():
+def _create_sources(monitor, grader):
+    """The monitor proposes each source and a reviewer who created no case grades it,
+    so the sources count towards the corroboration of the monitor's cases."""
     sources = {}
     for key, (name, kind, country, reliability) in SOURCES.items():
-        sources[key], _ = Source.objects.get_or_create(
-            name=name, defaults={"kind": kind, "country": country, "reliability": reliability}
-        )
+        source = Source.objects.filter(name=name).first()
+        if source is None:
+            source = Source(name=name, kind=kind, country=country)
+            source.propose(monitor)
+            source.grade(reliability, grader)
+            source.save()
+        sources[key] = source
     return sources
 
 
@@ -438,7 +444,7 @@ def _create_incidents():
     User = get_user_model()
     monitor = User.objects.get(username="monitor")
     reviewer = User.objects.get(username="reviewer2")
-    sources = _create_sources()
+    sources = _create_sources(monitor, grader=User.objects.get(username="reviewer"))
     for incident in INCIDENTS:
         fields = dict(incident)
         weapons = fields.pop("weapons")

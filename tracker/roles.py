@@ -26,6 +26,8 @@ ROLE_PERMISSIONS = {
         *REFERENCE_DATA,
         "evidence.add_evidenceitem",
         "evidence.change_evidenceitem",
+        # Proposing only: a new source stays ungraded until a reviewer grades it, and
+        # without change_source a monitor changes no existing source.
         "evidence.add_source",
         *READ_EVIDENCE,
     ],
@@ -35,6 +37,7 @@ ROLE_PERMISSIONS = {
         "tracker.review_case",
         *REFERENCE_DATA,
         "evidence.change_source",
+        "evidence.grade_source",
         *READ_EVIDENCE,
     ],
     STAKEHOLDER: ["tracker.view_case", "evidence.view_evidenceitem", "evidence.view_source"],

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from evidence.corroboration import summarize, with_corroboration
 from evidence.custody import add_evidence, check_may_add_evidence
 from evidence.files import UploadRejected
-from evidence.forms import EvidenceItemForm
+from evidence.forms import MonitorEvidenceItemForm
 from evidence.models import EvidenceItem, Stance
 
 from . import digests, mail, workflow
@@ -256,11 +256,11 @@ def case_edit(request, pk):
 def evidence_add(request, pk):
     case = get_object_or_404(Case.objects.visible_to(request.user), pk=pk)
     check_may_add_evidence(request.user, case)
-    form = EvidenceItemForm(request.POST or None, request.FILES or None)
+    form = MonitorEvidenceItemForm(request.POST or None, request.FILES or None)
     if form.is_valid():
         try:
             add_evidence(
-                case, request.user, upload=form.cleaned_data["upload"], **form_fields(form)
+                case, request.user, upload=form.cleaned_data["upload"], **form.item_values()
             )
         except UploadRejected as rejection:
             form.add_error("upload", str(rejection))
@@ -270,10 +270,6 @@ def evidence_add(request, pk):
             messages.success(request, f"Evidence added to {case.reference}.")
             return redirect(case)
     return render(request, "tracker/evidence_form.html", {"form": form, "case": case})
-
-
-def form_fields(form):
-    return {name: form.cleaned_data[name] for name in form.Meta.fields}
 
 
 def editable_case(request, pk):

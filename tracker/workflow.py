@@ -177,10 +177,13 @@ def _check_corroboration(case, justification):
     """Approval needs CORROBORATION_MIN independent supporting sources, or a reason."""
     corroboration = summarize(case)
     if not corroboration.meets_minimum and not justification:
+        not_counted = (
+            f" (not counted: {corroboration.not_counted})" if corroboration.not_counted else ""
+        )
         raise TransitionError(
             f"{case.reference} has {corroboration.supporting_sources} independent supporting "
-            f"source(s); approval needs {corroboration.minimum}. To approve it anyway, write "
-            "a justification: it is recorded with the decision."
+            f"source(s){not_counted}; approval needs {corroboration.minimum}. To approve it "
+            "anyway, write a justification: it is recorded with the decision."
         )
 
 

@@ -89,6 +89,13 @@ def test_the_demo_evidence_follows_the_article(settings, evidence_root):
         1,
     )
 
+    # Proposed by the monitor who logged the cases, graded by a reviewer who did not.
+    from evidence.models import Source
+
+    assert set(Source.objects.values_list("proposed_by__username", "graded_by__username")) == {
+        ("monitor", "reviewer")
+    }
+
     un_finding = EvidenceItem.objects.get(reporting_outlet__name="Reuters")
     assert un_finding.source.name.startswith("UN Panel of Experts")
     assert un_finding.file is not None

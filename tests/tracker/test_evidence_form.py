@@ -2,14 +2,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from evidence.models import CustodyEvent, EvidenceItem, StoredFile
+from evidence.models import CustodyEvent, EvidenceItem, Source, StoredFile
 from tests import factories
 
 
 def form_data(source, **changes):
     data = {
         "title": "Briefing to lawmakers",
-        "source": source.pk,
+        "source": source.pk if source else "",
         "kind": "statement",
         "stance": "supports",
         "credibility": 2,
@@ -86,3 +86,91 @@ def test_nobody_else_adds_evidence(client, case_factory, request, source, role, 
     assert client.get(url).status_code == status
     assert client.post(url, form_data(source)).status_code == status
     assert EvidenceItem.objects.count() == before
+
+
+def proposal(name="Ukrainian intelligence", **fields):
+    """The item's fields with a new source proposed instead of one chosen."""
+    return {
+        **form_data(source=None),
+        "new_source_name": name,
+        "new_source_kind": "intelligence",
+        "new_source_country": "UA",
+        "new_source_notes": "Briefings relayed by President Zelensky.",
+        **fields,
+    }
+
+
+def test_a_monitor_proposes_a_new_source_with_the_item(client, case_factory, monitor):
+    case = case_factory()
+    client.force_login(monitor)
+    url = reverse("tracker:evidence_add", args=[case.pk])
+    assert "Or propose a new source" in client.get(url).content.decode()
+
+    response = client.post(url, proposal(reliability="A"), follow=True)
+    assert f"Evidence added to {case.reference}." in response.content.decode()
+    source = EvidenceItem.objects.get().source
+    assert (source.name, source.kind, source.country.code) == (
+        "Ukrainian intelligence",
+        "intelligence",
+        "UA",
+    )
+    assert (source.reliability, source.graded_at, source.proposed_by) == ("F", None, monitor)
+    page = response.content.decode()
+    assert "Ukrainian intelligence (proposed, not yet graded by a reviewer)" in page
+    assert "1 more supporting source: 1 not yet graded by a reviewer" in page
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("rok ministry of national defense", "is already a source: choose it from the list"),
+        ("", "Choose the originating source, or propose a new one."),
+    ],
+)
+def test_a_proposal_that_is_no_new_source_is_explained(
+    client, case_factory, monitor, source, name, message
+):
+    case = case_factory()
+    client.force_login(monitor)
+    response = client.post(reverse("tracker:evidence_add", args=[case.pk]), proposal(name))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert 'value="Briefing to lawmakers"' in response.content.decode()
+    assert not EvidenceItem.objects.exists()
+    assert list(Source.objects.all()) == [source]
+
+
+def test_choosing_and_proposing_a_source_at_once_is_refused(client, case_factory, monitor, source):
+    case = case_factory()
+    client.force_login(monitor)
+    response = client.post(
+        reverse("tracker:evidence_add", args=[case.pk]), proposal(source=source.pk)
+    )
+    assert response.context["form"].errors["new_source_name"] == [
+        "Choose a source from the list or propose a new one, not both."
+    ]
+    assert not EvidenceItem.objects.exists()
+    assert Source.objects.count() == 1
+
+
+def test_a_proposal_needs_the_kind_of_source(client, case_factory, monitor):
+    case = case_factory()
+    client.force_login(monitor)
+    response = client.post(
+        reverse("tracker:evidence_add", args=[case.pk]), proposal(new_source_kind="")
+    )
+    assert response.context["form"].errors["new_source_kind"] == ["This field cannot be blank."]
+    assert not Source.objects.exists()
+
+
+def test_a_refused_file_leaves_no_proposed_source(client, case_factory, monitor):
+    case = case_factory()
+    client.force_login(monitor)
+    upload = SimpleUploadedFile("page.pdf", b"<html><script>alert(1)</script></html>")
+    response = client.post(
+        reverse("tracker:evidence_add", args=[case.pk]), {**proposal(), "upload": upload}
+    )
+    assert "contains HTML or script markup" in str(response.context["form"].errors["upload"])
+    assert 'value="Ukrainian intelligence"' in response.content.decode()
+    assert not Source.objects.exists()
+    assert not EvidenceItem.objects.exists()

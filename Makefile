@@ -5,7 +5,8 @@
 export UV_PYTHON_DOWNLOADS := never
 UV := .tools/bin/uv
 RUN := $(UV) run --frozen
-DEMO_ENV := DEBUG=1
+# The demo runs without a phone: two-factor sign-in is not required (anyone may still enrol).
+DEMO_ENV := DEBUG=1 REQUIRE_2FA=0
 
 .PHONY: install demo demo-data test bench lint clean
 

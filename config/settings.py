@@ -90,7 +90,11 @@ INSTALLED_APPS = [
     "django_countries",
     "django_filters",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "simple_history",
+    "accounts",
     "tracker",
     "evidence",
 ]
@@ -99,9 +103,13 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "accounts.middleware.IdleSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session was signed in with a code.
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.EnrolmentRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -174,6 +182,20 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
+# Two-factor sign-in (accounts/): an authenticator app plus recovery codes. With
+# REQUIRE_2FA on (the default when DEBUG is off) reviewers and administrators must enrol
+# before they can do anything else; anyone else may enrol, and once enrolled every
+# sign-in asks for the code.
+REQUIRE_2FA = envbool("REQUIRE_2FA", not DEBUG)
+OTP_TOTP_ISSUER = "Evidence tracker"
+# Wrong codes count towards django-axes's lockout with wrong passwords; django-otp's own
+# growing delays would refuse a right code typed soon after a wrong one, so they are off.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
+# The admin lists who has enrolled (an administrator deletes a lost phone's device
+# there) but shows nobody's secret or recovery codes.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -209,6 +231,9 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
 }
 X_FRAME_OPTIONS = "DENY"
+# A session unused for SESSION_IDLE_MINUTES is signed out on its next request; each
+# request moves the expiry along (accounts.middleware.IdleSessionMiddleware).
+SESSION_COOKIE_AGE = envint("SESSION_IDLE_MINUTES", 8 * 60) * 60
 # Neither cookie is read by JavaScript; Lax keeps them off cross-site POSTs.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

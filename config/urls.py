@@ -2,14 +2,20 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from accounts.views import SignInView
+
 admin.site.site_header = "Sanctions-violation evidence tracker"
 admin.site.site_title = "Evidence tracker"
 admin.site.index_title = "Cases, evidence and review"
 
 urlpatterns = [
+    # The admin signs in through the site's two-step sign-in, not its own password-only
+    # form (its URL name, admin:login, comes with admin.site.urls below).
+    path("admin/login/", SignInView.as_view()),
     path("admin/", admin.site.urls),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", SignInView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("accounts.urls")),
     path("", include("tracker.urls")),
     path("evidence/", include("evidence.urls")),
 ]

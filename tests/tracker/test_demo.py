@@ -47,13 +47,20 @@ def test_load_demo_loads_the_six_seed_incidents_ready_for_review(settings, capsy
 def test_the_demo_passwords_log_the_users_in(settings, capsys, client):
     settings.DEBUG = True
     call_command("load_demo")
-    lines = [line.split() for line in capsys.readouterr().out.splitlines()[1:]]
-    passwords = dict(lines)
+    out = capsys.readouterr().out
+    passwords = dict(line.split() for line in out.splitlines() if line.startswith("  "))
     response = client.post(
         reverse("login"), {"username": "reviewer", "password": passwords["reviewer"]}
     )
     assert response.status_code == 302
     assert response.url == reverse("tracker:dashboard")
+
+
+def test_the_demo_says_that_it_needs_no_second_factor(settings, capsys):
+    settings.DEBUG = True
+    settings.REQUIRE_2FA = False
+    call_command("load_demo")
+    assert "Two-factor sign-in is not required here" in capsys.readouterr().out
 
 
 def test_running_load_demo_twice_changes_nothing(settings, capsys):

@@ -22,3 +22,9 @@ class Command(BaseCommand):
                 "The demo is already loaded; passwords are unchanged "
                 "(reset one with: manage.py changepassword USERNAME)."
             )
+        if not settings.REQUIRE_2FA:
+            self.stdout.write(
+                "Two-factor sign-in is not required here (REQUIRE_2FA is off), so the "
+                "reviewer and admin sign in with the password alone; any user may still "
+                "enrol under Account."
+            )

@@ -2,7 +2,6 @@
 are a 404: their existence is not disclosed), checks what the user may do with it, and
 calls the one domain function that does the work."""
 
-import csv
 import itertools
 from datetime import date
 
@@ -30,6 +29,7 @@ from . import digests, mail, workflow
 from .filters import CaseFilter
 from .forms import CaseForm
 from .models import Case, State, Subscription
+from .spreadsheet import SafeCsvWriter
 
 PAGE_SIZES = (25, 50, 100)
 DASHBOARD_ROWS = 20
@@ -170,7 +170,7 @@ def query_without(request, *names):
 def case_export(request):
     # Streamed, a chunk of cases at a time: an export of the whole archive must not
     # be held in memory.
-    writer = csv.writer(Echo())
+    writer = SafeCsvWriter(Echo())
     cases = filtered_cases(request).qs.iterator(chunk_size=2000)
     rows = itertools.chain(
         [CSV_COLUMNS],

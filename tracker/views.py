@@ -169,8 +169,15 @@ def query_without(request, *names):
 def case_export(request):
     # Streamed, a chunk of cases at a time: an export of the whole archive must not
     # be held in memory.
+    case_filter = filtered_cases(request)
+    # The list page shows a bad filter value next to its field; a file cannot, and
+    # would silently hold more cases than were asked for.
+    if not case_filter.is_valid():
+        return HttpResponseBadRequest(
+            case_filter.errors.as_text(), content_type="text/plain; charset=utf-8"
+        )
     writer = SafeCsvWriter(Echo())
-    cases = filtered_cases(request).qs.iterator(chunk_size=2000)
+    cases = case_filter.qs.iterator(chunk_size=2000)
     rows = itertools.chain(
         [CSV_COLUMNS],
         ([attribute(case, path) for path in CSV_COLUMNS.values()] for case in cases),

@@ -276,3 +276,21 @@ def test_csv_export_writes_formulas_as_text(client, case_factory, monitor, title
     assert row["reported quantity"] == "'-2 launchers"
     assert row["place"] == "'\tKharkiv"
     assert row["supporting sources"] == "0", "numbers stay numbers"
+
+
+def test_a_filter_value_it_cannot_read_is_explained_and_exports_nothing(
+    client, case_factory, monitor
+):
+    case_factory("submitted", incident_start=date(2024, 1, 2))
+    client.force_login(monitor)
+    query = {"incident_from": "2024-13-01", "q": "x" * 201}
+
+    page = client.get(LIST, query)
+    export = client.get(reverse("tracker:case_export"), query)
+
+    assert page.status_code == 200
+    assert "Enter a valid date." in page.content.decode()
+    assert "at most 200 characters" in page.content.decode()
+    assert export.status_code == 400
+    assert "Enter a valid date." in export.content.decode()
+    assert "at most 200 characters (it has 201)" in export.content.decode()

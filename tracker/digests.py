@@ -5,7 +5,7 @@
 and period thanks to the ``DigestDelivery`` row.
 """
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -27,6 +27,13 @@ from .models import (
 )
 
 PERIOD = timedelta(days=7)
+# The period ends a digest can cover: a day's margin keeps the week before, in any
+# time zone, within the datetimes Python can hold.
+FIRST_PERIOD_END = date.min + PERIOD + timedelta(days=1)
+LAST_PERIOD_END = date.max - timedelta(days=1)
+# What a preview shows for the subscriber's own unsubscribe link, which stays secret:
+# anyone holding it can unsubscribe them.
+PREVIEW_UNSUBSCRIBE_URL = "#unsubscribe-link-not-shown-in-previews"
 # A digest lists at most this many cases and links to the rest, which keeps its
 # memory and its size bounded however busy the week was.
 MAX_LISTED_CASES = 100
@@ -63,13 +70,13 @@ def deliver_digest(subscription, period_end):
 
 
 def digest_message(subscription, period_end):
-    unsubscribe_url = subscription.get_unsubscribe_url()
+    context = digest_context(subscription, period_end)
     return mail.email_message(
         "digest",
-        digest_context(subscription, period_end),
+        context,
         to=[subscription.email],
         headers={
-            "List-Unsubscribe": f"<{unsubscribe_url}>",
+            "List-Unsubscribe": f"<{context['unsubscribe_url']}>",
             # RFC 8058: mail clients may unsubscribe with one POST, no page visit.
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
@@ -132,7 +139,8 @@ def _state_counts(subscription, now):
     return {row["state"]: row for row in rows}
 
 
-def digest_context(subscription, period_end):
+def digest_context(subscription, period_end, preview=False):
+    """What the digest shows; a ``preview`` for staff has an inert unsubscribe link."""
     start, end = period_bounds(period_end)
     cases, total = shared_by_filters(
         subscription, "approved", period_end, lambda: approved_listing(subscription, period_end)
@@ -154,7 +162,9 @@ def digest_context(subscription, period_end):
         "overdue": sum(counts.get(state, {}).get("overdue", 0) for state in WAITING_STATES),
         "sla_days": settings.REVIEW_SLA_DAYS,
         "approved_cases_url": mail.absolute_url(reverse("tracker:case_list") + "?state=approved"),
-        "unsubscribe_url": subscription.get_unsubscribe_url(),
+        "unsubscribe_url": (
+            PREVIEW_UNSUBSCRIBE_URL if preview else subscription.get_unsubscribe_url()
+        ),
     }
 
 

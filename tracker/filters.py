@@ -90,8 +90,17 @@ def countries_in(language):
     return list(countries)
 
 
+class SortFilter(django_filters.OrderingFilter):
+    """django-filter's ordering, but ``sort=,`` (no column named) keeps the list's own
+    order: the library would drop every order, and pages would no longer follow on."""
+
+    def filter(self, qs, value):
+        return super().filter(qs, value) if any(value or ()) else qs
+
+
 class CaseFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(label="Search", method="search")
+    # SQLite refuses a LIKE pattern of over 50,000 bytes; no search needs a tenth of this.
+    q = django_filters.CharFilter(label="Search", method="search", max_length=200)
     # No DISTINCT on any filter: none can match a case twice (state is a column, and a
     # case is linked to a given weapon system or provision once), and DISTINCT would
     # make PostgreSQL compute every matching case's corroboration to show one page.
@@ -134,7 +143,7 @@ class CaseFilter(django_filters.FilterSet):
         min_value=0,
         label="At least this many independent supporting sources",
     )
-    sort = django_filters.OrderingFilter(
+    sort = SortFilter(
         fields=[
             ("reference", "reference"),
             ("title", "title"),

@@ -1,5 +1,8 @@
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils import timezone
 
+from .digests import FIRST_PERIOD_END, LAST_PERIOD_END
 from .models import Case
 
 
@@ -38,3 +41,18 @@ class CaseForm(forms.ModelForm):
             "weapon_systems": forms.CheckboxSelectMultiple,
             "sanctions_provisions": forms.CheckboxSelectMultiple,
         }
+
+
+class DigestPreviewForm(forms.Form):
+    """The query string of a digest preview: which week, and HTML or text."""
+
+    period_end = forms.DateField(
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        validators=[MinValueValidator(FIRST_PERIOD_END), MaxValueValidator(LAST_PERIOD_END)],
+        error_messages={"invalid": "Write the date as YYYY-MM-DD, such as 2024-10-14."},
+    )
+    format = forms.ChoiceField(choices=[("html", "HTML"), ("text", "text")], required=False)
+
+    def clean_period_end(self):
+        return self.cleaned_data["period_end"] or timezone.localdate()

@@ -15,6 +15,7 @@ import css_inline
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.template import Context, Engine
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -33,11 +34,17 @@ class DeliveryRefused(Exception):
 
 def render_email(name, context):
     """Render the subject, the text and the HTML (with inlined CSS) of one email."""
-    subject = render_to_string(f"emails/{name}.subject.txt", context)
     text = render_to_string(f"emails/{name}.txt", context)
     # Many mail clients drop <style> blocks; styles survive only inline.
     html = css_inline.inline(render_to_string(f"emails/{name}.html", context))
-    return " ".join(subject.split()), text, html
+    return render_subject(name, context), text, html
+
+
+def render_subject(name, context):
+    """A subject is plain text: a title reads as the monitor typed it, not as HTML
+    entities. It is one line, so a title holding a line break cannot add a header."""
+    template = Engine.get_default().get_template(f"emails/{name}.subject.txt")
+    return " ".join(template.render(Context(context, autoescape=False)).split())
 
 
 class Email(EmailMultiAlternatives):

@@ -2,13 +2,12 @@
 are a 404: their existence is not disclosed), checks what the user may do with it, and
 calls the one domain function that does the work."""
 
-import csv
 import itertools
 from datetime import date
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.core.signing import BadSignature
@@ -16,7 +15,6 @@ from django.db.models import Count, Prefetch
 from django.db.models.functions import TruncMonth
 from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -28,8 +26,9 @@ from evidence.models import EvidenceItem, Stance
 
 from . import digests, mail, workflow
 from .filters import CaseFilter
-from .forms import CaseForm
+from .forms import CaseForm, DigestPreviewForm
 from .models import Case, State, Subscription
+from .spreadsheet import SafeCsvWriter
 
 PAGE_SIZES = (25, 50, 100)
 DASHBOARD_ROWS = 20
@@ -170,8 +169,15 @@ def query_without(request, *names):
 def case_export(request):
     # Streamed, a chunk of cases at a time: an export of the whole archive must not
     # be held in memory.
-    writer = csv.writer(Echo())
-    cases = filtered_cases(request).qs.iterator(chunk_size=2000)
+    case_filter = filtered_cases(request)
+    # The list page shows a bad filter value next to its field; a file cannot, and
+    # would silently hold more cases than were asked for.
+    if not case_filter.is_valid():
+        return HttpResponseBadRequest(
+            case_filter.errors.as_text(), content_type="text/plain; charset=utf-8"
+        )
+    writer = SafeCsvWriter(Echo())
+    cases = case_filter.qs.iterator(chunk_size=2000)
     rows = itertools.chain(
         [CSV_COLUMNS],
         ([attribute(case, path) for path in CSV_COLUMNS.values()] for case in cases),
@@ -300,24 +306,19 @@ def case_transition(request, pk, action):
     return redirect(case)
 
 
+@permission_required("tracker.view_subscription", raise_exception=True)
 def digest_preview(request, subscription_id):
-    """Staff see a subscription's digest for any week, as the email would show it."""
-    if not (request.user.is_active and request.user.is_staff):
-        raise PermissionDenied("Only staff can preview digests.")
+    """A subscription's digest for any week, as the email would show it, without the
+    subscriber's unsubscribe link."""
     subscription = get_object_or_404(Subscription, pk=subscription_id)
-    raw_period_end = request.GET.get("period_end", "")
-    try:
-        period_end = date.fromisoformat(raw_period_end) if raw_period_end else timezone.localdate()
-    except ValueError:
+    form = DigestPreviewForm(request.GET)
+    if not form.is_valid():
         return HttpResponseBadRequest(
-            f"period_end must be a date written YYYY-MM-DD, such as 2024-10-14, "
-            f"not {raw_period_end!r}.",
-            content_type="text/plain; charset=utf-8",
+            form.errors.as_text(), content_type="text/plain; charset=utf-8"
         )
-    subject, text, html = mail.render_email(
-        "digest", digests.digest_context(subscription, period_end)
-    )
-    if request.GET.get("format") == "text":
+    context = digests.digest_context(subscription, form.cleaned_data["period_end"], preview=True)
+    subject, text, html = mail.render_email("digest", context)
+    if form.cleaned_data["format"] == "text":
         return HttpResponse(f"{subject}\n\n{text}", content_type="text/plain; charset=utf-8")
     return HttpResponse(html)
 

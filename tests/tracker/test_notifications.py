@@ -71,3 +71,23 @@ def test_a_rolled_back_transition_sends_nothing(
     assert "Committed" in message["Subject"]
     rolled_back.refresh_from_db()
     assert rolled_back.state == "draft"
+
+
+def test_the_subject_says_what_the_monitor_typed_on_one_line(
+    celery_worker, mailbox, case_factory, monitor, reviewer
+):
+    case = case_factory(
+        "draft",
+        title='DPRK officers "highly likely" killed <near> Donetsk & Avdiivka'
+        "\r\nBcc: x@example.net",
+    )
+
+    workflow.submit(case, monitor)
+
+    [message] = mailbox.wait_for(1)
+    assert message["Subject"] == (
+        f'{case.reference} submitted for review: DPRK officers "highly likely" killed '
+        "<near> Donetsk & Avdiivka Bcc: x@example.net"
+    )
+    assert message["Bcc"] is None
+    assert [a.addr_spec for a in message["To"].addresses] == [reviewer.email]

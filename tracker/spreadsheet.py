@@ -1,0 +1,37 @@
+"""Exports that people open in a spreadsheet: no cell may run as a formula.
+
+A case's title is whatever a monitor typed. Excel, LibreOffice and Google Sheets read a
+cell that starts with ``=``, ``+``, ``-`` or ``@`` as a formula (``=HYPERLINK(...)``
+sends the reader's data elsewhere, ``+1+cmd|...`` once started programs), and a leading
+tab or carriage return hides such a start. Following OWASP's advice on CSV injection,
+every exported text that starts with one of these characters is prefixed with a single
+quote, which the spreadsheet shows as text. Numbers (``int``, ``Decimal``, ``float``)
+are written as they are, so a negative count or coordinate stays a number; a number
+held as text (a reported quantity of "-2") is text and gets its quote like any other.
+
+Every export (CSV, and any later JSON Lines or XLSX one) writes its cells through
+``spreadsheet_safe``.
+"""
+
+import csv
+from decimal import Decimal
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value):
+    """``value`` as a spreadsheet will read it as data, never as a formula."""
+    if value is None or isinstance(value, int | float | Decimal):
+        return value
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+class SafeCsvWriter:
+    """``csv.writer`` whose every cell goes through ``spreadsheet_safe``."""
+
+    def __init__(self, file, **options):
+        self._writer = csv.writer(file, **options)
+
+    def writerow(self, row):
+        return self._writer.writerow([spreadsheet_safe(value) for value in row])

@@ -40,9 +40,7 @@ def add_evidence(case, actor, *, upload=None, original_filename=None, **fields):
     item.full_clean(exclude=["file", "added_by"])
     with transaction.atomic():
         if upload is not None:
-            item.file, item.original_filename = ingest(
-                upload, original_filename if original_filename is not None else upload.name
-            )
+            item.file, item.original_filename = ingest(upload, original_filename)
         item.save()
         record_arrival(item, actor)
     return item

@@ -1,4 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from django.utils.timesince import timesince
 
 from evidence.orphans import GRACE, find_orphans, remove
 
@@ -6,8 +8,8 @@ from evidence.orphans import GRACE, find_orphans, remove
 class Command(BaseCommand):
     help = (
         "List what the evidence store holds that no evidence item uses (stored files no "
-        "item cites, files without a row, uploads left in incoming/), untouched for "
-        f"{GRACE}; remove them with --delete. Exits with status 1 if any are left."
+        "item cites, files without a row, uploads left in incoming/), untouched for an "
+        "hour; remove them with --delete. Exits with status 1 if any are left."
     )
 
     def add_arguments(self, parser):
@@ -17,7 +19,7 @@ class Command(BaseCommand):
         orphans = list(find_orphans())
         if not orphans:
             self.stdout.write(
-                f"Nothing orphaned (anything changed in the last {GRACE} is left alone)."
+                f"Nothing orphaned (anything changed in the last {grace()} is left alone)."
             )
             return
         kept = 0
@@ -34,3 +36,8 @@ class Command(BaseCommand):
                 f"{len(orphans)} orphaned file(s) or row(s); run with --delete to remove them."
             )
         self.stdout.write(f"Removed {len(orphans) - kept}, kept {kept}.")
+
+
+def grace():
+    now = timezone.now()
+    return timesince(now - GRACE, now)

@@ -13,7 +13,7 @@ django.setup()
 
 from django.core.handlers.wsgi import WSGIRequest  # noqa: E402
 
-from evidence.files import ingest  # noqa: E402
+from evidence.files import accept_evidence_files, ingest  # noqa: E402
 
 
 def memory_mb(field):
@@ -38,8 +38,10 @@ def main(body, boundary):
             "wsgi.url_scheme": "http",
         }
         start = time.perf_counter()
-        upload = WSGIRequest(environ).FILES["upload"]
-        stored, _ = ingest(upload, upload.name)
+        request = WSGIRequest(environ)
+        accept_evidence_files(request)
+        upload = request.FILES["upload"]
+        stored, _ = ingest(upload)
         seconds = time.perf_counter() - start
     print(f"seconds={seconds:.3f}")
     print(f"sha256={stored.sha256}")

@@ -244,7 +244,9 @@ CSRF_COOKIE_SAMESITE = "Lax"
 # permission-checked download view.
 EVIDENCE_ROOT = Path(os.environ.get("EVIDENCE_ROOT", VAR_DIR / "evidence"))
 EVIDENCE_MAX_UPLOAD_BYTES = envint("EVIDENCE_MAX_UPLOAD_MB", 100) * 1024 * 1024
-FILE_UPLOAD_HANDLERS = ["evidence.files.HashingUploadHandler"]
+# Only the evidence upload views spool files into EVIDENCE_ROOT (they set their own
+# upload handlers: evidence.files.accepts_evidence_files); every other request keeps
+# Django's default handlers, so a file posted anywhere else never reaches the store.
 
 # Review workflow: approval needs this many independent supporting sources, or a
 # written justification.

@@ -6,8 +6,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from tracker.admin_base import QuickChangeListAdmin, ReadOnly, ReadOnlyInline
 
-from . import custody
-from .files import UploadRejected, ingest
+from . import custody, files
 from .forms import EvidenceItemForm
 from .models import CustodyAction, CustodyEvent, EvidenceItem, Source, StoredFile
 
@@ -44,16 +43,17 @@ class AdminEvidenceItemForm(EvidenceItemForm):
         if self.instance.file_id:
             raise forms.ValidationError("This item already has a file; files are never replaced.")
         try:
-            # Stored now so the type is checked on the bytes; identical bytes uploaded
-            # again after another field's error are the same stored file.
-            self.stored_file, self.original_filename = ingest(upload, upload.name)
-        except UploadRejected as error:
+            # Checked now, so a refused file is reported with the form's other errors;
+            # stored only by save_evidence_formset, once the whole page is valid.
+            self.checked_upload = files.check(upload)
+        except files.UploadRejected as error:
             raise forms.ValidationError(str(error)) from error
         return upload
 
 
 def save_evidence_formset(request, formset):
-    """Save evidence edited inline on a case, writing custody for what arrives."""
+    """Save evidence edited inline on a case, storing the files that arrive and
+    writing their custody."""
     # The admin's change message reads what formset.save() would have recorded.
     formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
     for form in formset.forms:
@@ -63,9 +63,10 @@ def save_evidence_formset(request, formset):
         arriving = item._state.adding
         if arriving:
             item.added_by = request.user
-        attached = getattr(form, "stored_file", None)
-        if attached is not None:
-            item.file, item.original_filename = attached, form.original_filename
+        checked = getattr(form, "checked_upload", None)
+        if checked is not None:
+            item.file = files.store(form.cleaned_data["upload"], checked)
+            item.original_filename = checked.filename
         item.save()
         form.save_m2m()
         if arriving:
@@ -73,7 +74,7 @@ def save_evidence_formset(request, formset):
             formset.new_objects.append(item)
             continue
         formset.changed_objects.append((item, form.changed_data))
-        if attached is not None:
+        if checked is not None:
             custody.record(item, CustodyAction.UPLOADED, request.user, note=item.original_filename)
 
 

@@ -47,9 +47,7 @@ def add_evidence(case, actor, *, upload=None, original_filename=None, **fields):
         if proposing:
             source.propose(actor)
         if upload is not None:
-            item.file, item.original_filename = ingest(
-                upload, original_filename if original_filename is not None else upload.name
-            )
+            item.file, item.original_filename = ingest(upload, original_filename)
         item.save()
         record_arrival(item, actor)
     return item

@@ -1,66 +1,118 @@
 """Evidence files: checked on arrival, stored under their SHA-256, never changed.
 
-A file lives at ``EVIDENCE_ROOT/ab/cd/abcd…`` (its digest), read-only. Uploads over
-HTTP are hashed chunk by chunk while Django receives them (``HashingUploadHandler``)
-into ``EVIDENCE_ROOT/incoming``, on the same file system, so storing one is a rename:
-memory stays flat and the bytes are read once whatever the file's size.
+A file lives at ``EVIDENCE_ROOT/ab/cd/abcd…`` (its digest), read-only. The evidence
+upload views (``accepts_evidence_files``) receive uploads through
+``HashingUploadHandler``, which hashes and scans each chunk as it arrives while
+spooling it into ``EVIDENCE_ROOT/incoming``, on the same file system, so storing one is
+a rename: memory stays flat and the bytes are read once whatever the file's size.
+
+Checking and storing are two steps (``check``, then ``store``), so a form can report a
+refused file with its other errors and store the file only once everything is valid.
 """
 
 import codecs
 import hashlib
+import html
 import os
+import re
 import tempfile
 import unicodedata
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import wraps
 from pathlib import Path
 
 import filetype
 from django.conf import settings
 from django.core.files.uploadedfile import TemporaryUploadedFile, UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
+from django.http.multipartparser import MultiPartParser
 from django.template.defaultfilters import filesizeformat
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from .models import StoredFile
 
 CHUNK_SIZE = 1024 * 1024
 SNIFF_BYTES = 8192
 
+# Each accepted type with the file name extensions that fit it; the first is the one a
+# download gets when the uploader's name does not fit the bytes.
 ACCEPTED_TYPES = {
-    "application/pdf",
-    "image/jpeg",
-    "image/png",
-    "image/gif",
-    "image/webp",
-    "image/tiff",
-    "image/heic",
-    "image/avif",
-    "video/mp4",
-    "video/quicktime",
-    "video/webm",
-    "video/x-matroska",
-    "video/x-msvideo",
-    "video/mpeg",
-    "video/3gpp",
-    "application/msword",
-    "application/vnd.ms-excel",
-    "application/vnd.ms-powerpoint",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-    "application/vnd.oasis.opendocument.text",
-    "application/vnd.oasis.opendocument.spreadsheet",
-    "application/vnd.oasis.opendocument.presentation",
+    "application/pdf": (".pdf",),
+    "image/jpeg": (".jpg", ".jpeg"),
+    "image/png": (".png",),
+    "image/gif": (".gif",),
+    "image/webp": (".webp",),
+    "image/tiff": (".tif", ".tiff"),
+    "image/heic": (".heic",),
+    "image/avif": (".avif",),
+    "video/mp4": (".mp4", ".m4v"),
+    "video/quicktime": (".mov",),
+    "video/webm": (".webm",),
+    "video/x-matroska": (".mkv",),
+    "video/x-msvideo": (".avi",),
+    "video/mpeg": (".mpg", ".mpeg"),
+    "video/3gpp": (".3gp",),
+    "application/msword": (".doc",),
+    "application/vnd.ms-excel": (".xls",),
+    "application/vnd.ms-powerpoint": (".ppt",),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (".docx",),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": (".xlsx",),
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": (".pptx",),
+    "application/vnd.oasis.opendocument.text": (".odt",),
+    "application/vnd.oasis.opendocument.spreadsheet": (".ods",),
+    "application/vnd.oasis.opendocument.presentation": (".odp",),
+    "text/plain": (".txt", ".text", ".log"),
+    "text/csv": (".csv",),
 }
 ACCEPTED_DESCRIPTION = "PDF, images, video, office documents, plain text and CSV"
 
-# Markup a browser would render if it ever sniffed the file as HTML: an "image" that
-# carries it is a polyglot, not evidence we can safely hand out.
-MARKUP_MARKERS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<script", b"<iframe", b"<svg")
+# The opening of an HTML or SVG element, in ASCII (so UTF-8) or in UTF-16 of either
+# byte order (each letter followed by, or, from the "<" on, preceded by a zero byte),
+# in any case, ended as a browser ends a tag name. A browser that ever took the file
+# for a web page would run what follows, so a file holding one anywhere (a PDF or an
+# image carrying a page, an SVG behind a long comment) is refused. Random-looking
+# (compressed) bytes hold "<svg " by chance about once in 18 GiB, so a large video is,
+# rarely, refused for it; the message names the tag found.
+MARKUP_TAGS = ("!doctype", "html", "head", "body", "script", "iframe", "svg", "object", "embed")
+_TAG_END = rb"[\t\n\f\r />]"
+MARKUP = re.compile(
+    rb"<(?:(?P<ascii>"
+    + b"|".join(re.escape(tag.encode()) for tag in MARKUP_TAGS)
+    + rb")"
+    + _TAG_END
+    + rb"|\x00(?P<utf16>"
+    + b"|".join(b"\x00".join(re.escape(bytes([c])) for c in tag.encode()) for tag in MARKUP_TAGS)
+    + rb")\x00"
+    + _TAG_END
+    + rb")",
+    re.IGNORECASE,
+)
+# A match starting in one chunk and ending in the next is at most this long.
+MARKUP_SPAN = 2 * max(map(len, MARKUP_TAGS)) + 3
+# What a browser sniffing a text file would take for markup: a tag, comment or XML
+# declaration at its start, after any byte order mark and white space.
+LEADING_MARKUP = re.compile(rb"(?:\xef\xbb\xbf)?\s*<[a-z!?/]", re.IGNORECASE)
+
+# Characters that can disguise a name (invoice<U+202E>fdp.exe shows as invoiceexe.pdf):
+# controls, format characters such as direction marks, line and paragraph separators,
+# surrogates, private-use and unassigned code points.
+HIDDEN_CHARACTER_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"}
 
 
 class UploadRejected(Exception):
     """The upload is refused; the message tells the user why."""
+
+
+@dataclass(frozen=True)
+class CheckedUpload:
+    """An upload whose name, size and bytes passed every check; not stored yet."""
+
+    filename: str
+    sha256: str
+    size: int
+    content_type: str
 
 
 def root():
@@ -85,33 +137,91 @@ def sha256_of_path(path):
     return digest.hexdigest()
 
 
-def sanitise_filename(name):
-    """The uploader's file name, kept as metadata only; hostile names are refused."""
-    name = unicodedata.normalize("NFC", name or "").strip()
-    if not name:
-        raise UploadRejected("The file has no name.")
-    if "/" in name or "\\" in name or name in {".", ".."}:
-        raise UploadRejected(f"The file name {name!r} contains a path. Upload the file itself.")
-    if any(unicodedata.category(char) in {"Cc", "Cf"} for char in name):
+def checked_filename(name):
+    """The uploader's file name, kept as metadata only; a hostile name is refused,
+    never quietly cleaned into a different one."""
+    name = name or ""
+    if any(unicodedata.category(char) in HIDDEN_CHARACTER_CATEGORIES for char in name):
         raise UploadRejected(
             f"The file name {name!r} contains control or invisible characters (such as "
             "right-to-left marks) that can disguise a file's type. Rename it and try again."
         )
+    name = unicodedata.normalize("NFC", name).strip()
+    if not name:
+        raise UploadRejected("The file has no name.")
+    if "/" in name or "\\" in name or name in {".", ".."}:
+        raise UploadRejected(f"The file name {name!r} contains a path. Upload the file itself.")
     if len(name) > 255:
         stem, ext = os.path.splitext(name)
         name = stem[: 255 - len(ext)] + ext
     return name
 
 
+def download_name(stored_file, original_filename):
+    """The name a download is offered under: the uploader's, unless its extension
+    does not fit the bytes (a text file named x.exe, x.html or x.svg): then the
+    stored type's own extension replaces it, so no program takes the file for
+    something it is not."""
+    name = original_filename or stored_file.sha256
+    fitting = ACCEPTED_TYPES.get(stored_file.content_type, (".bin",))
+    stem, extension = os.path.splitext(name)
+    return name if extension.lower() in fitting else stem + fitting[0]
+
+
+def ingest(fileobj, original_filename=None):
+    """Check and store a file. Returns (StoredFile, the file name as kept).
+
+    Raises UploadRejected, leaving no file and no row, when the name, size or bytes
+    are refused. Storing bytes that are already stored adds nothing.
+    """
+    checked = check(fileobj, original_filename)
+    return store(fileobj, checked), checked.filename
+
+
+def check(fileobj, original_filename=None):
+    """Check a file's name, size and bytes without storing anything.
+
+    The name defaults to the one the browser sent. Raises UploadRejected.
+    """
+    if original_filename is None:
+        original_filename = getattr(fileobj, "name_as_sent", fileobj.name)
+    filename = checked_filename(original_filename)
+    limit = settings.EVIDENCE_MAX_UPLOAD_BYTES
+    if getattr(fileobj, "size", None) is not None and fileobj.size > limit:
+        raise UploadRejected(_too_large(filename, fileobj.size, limit))
+    if isinstance(fileobj, IncomingUpload):
+        sha256, size, markup = fileobj.sha256, fileobj.size, fileobj.markup
+        fileobj.seek(0)
+        head = fileobj.read(SNIFF_BYTES)
+    else:
+        sha256, size, markup, head = _read_through(fileobj, filename, limit)
+    if markup:
+        raise UploadRejected(
+            f'{filename} contains HTML or SVG markup (a "{markup}" tag); such files are '
+            "not accepted as evidence (save web pages and drawings as PDF instead)."
+        )
+    return CheckedUpload(filename, sha256, size, detect_content_type(head, filename))
+
+
+def _read_through(fileobj, filename, limit):
+    """One pass over a file that did not arrive through HashingUploadHandler."""
+    hasher, scanner, size, head = hashlib.sha256(), MarkupScanner(), 0, b""
+    fileobj.seek(0)
+    while chunk := fileobj.read(CHUNK_SIZE):
+        size += len(chunk)
+        if size > limit:
+            raise UploadRejected(_too_large(filename, size, limit))
+        if len(head) < SNIFF_BYTES:
+            head = (head + chunk)[:SNIFF_BYTES]
+        hasher.update(chunk)
+        scanner.feed(chunk)
+    return hasher.hexdigest(), size, scanner.found, head
+
+
 def detect_content_type(head, filename):
     """The content type read from the file's first bytes, if it is one we accept."""
     if not head:
         raise UploadRejected(f"{filename} is empty.")
-    if any(marker in head[:1024].lower() for marker in MARKUP_MARKERS):
-        raise UploadRejected(
-            f"{filename} contains HTML or script markup; such files are not accepted "
-            "as evidence (save web pages as PDF instead)."
-        )
     kind = filetype.guess(head)
     if kind is not None:
         if kind.mime in ACCEPTED_TYPES:
@@ -120,6 +230,11 @@ def detect_content_type(head, filename):
             f"{filename} is a {kind.mime} file; accepted are {ACCEPTED_DESCRIPTION}."
         )
     if _is_text(head):
+        if LEADING_MARKUP.match(head):
+            raise UploadRejected(
+                f"{filename} starts like a web page or XML document; such files are not "
+                "accepted as evidence (save web pages as PDF instead)."
+            )
         return "text/csv" if filename.lower().endswith(".csv") else "text/plain"
     raise UploadRejected(
         f"The type of {filename} could not be recognised; accepted are {ACCEPTED_DESCRIPTION}."
@@ -137,70 +252,46 @@ def _is_text(head):
     return True
 
 
-def ingest(fileobj, original_filename):
-    """Check and store an uploaded file. Returns (StoredFile, sanitised file name).
+def store(fileobj, checked):
+    """Store a checked file under its digest and return its StoredFile row.
 
-    Raises UploadRejected, leaving no file and no row, when the name, size or type
-    is refused. Storing bytes that are already stored adds nothing.
+    The bytes are in place before the row exists, so a row never points at nothing;
+    identical bytes already stored are left untouched.
     """
-    filename = sanitise_filename(original_filename)
-    limit = settings.EVIDENCE_MAX_UPLOAD_BYTES
-    size = getattr(fileobj, "size", None)
-    if size is not None and size > limit:
-        raise UploadRejected(_too_large(filename, size, limit))
-
-    staged, digest, size = _stage(fileobj, filename, limit)
-    try:
-        with open(staged, "rb") as f:
-            content_type = detect_content_type(f.read(SNIFF_BYTES), filename)
-        # The bytes are in place before the row exists, so a row never points at
-        # nothing; identical bytes already stored are left untouched.
-        final = root() / StoredFile(sha256=digest).relative_path
-        if not final.exists():
+    final = root() / StoredFile(sha256=checked.sha256).relative_path
+    if not final.exists():
+        staged = _staged_path(fileobj, checked)
+        try:
             final.parent.mkdir(parents=True, exist_ok=True)
             os.chmod(staged, 0o444)
             os.replace(staged, final)
-        stored, _ = StoredFile.objects.get_or_create(
-            sha256=digest, defaults={"size": size, "content_type": content_type}
-        )
-    finally:
-        if staged.exists() and _owns(fileobj, staged):
-            staged.unlink()
-    return stored, filename
+        finally:
+            if not isinstance(fileobj, IncomingUpload):
+                staged.unlink(missing_ok=True)
+    stored, _ = StoredFile.objects.get_or_create(
+        sha256=checked.sha256, defaults={"size": checked.size, "content_type": checked.content_type}
+    )
+    return stored
 
 
-def _stage(fileobj, filename, limit):
-    """The file on disk under incoming/, with its digest and size.
-
-    An HTTP upload is already there, hashed by HashingUploadHandler; anything else
-    (a file opened by a command, a test) is copied there in chunks while hashing.
-    """
-    path = getattr(fileobj, "temporary_file_path", None)
-    digest = getattr(fileobj, "sha256", None)
-    if path and digest and Path(path()).parent == incoming_dir():
-        return Path(path()), digest, fileobj.size
-
+def _staged_path(fileobj, checked):
+    """The file on disk under incoming/: where HashingUploadHandler spooled it, or a
+    copy (hashed again, in case the file changed since it was checked)."""
+    if isinstance(fileobj, IncomingUpload):
+        return Path(fileobj.temporary_file_path())
     hasher = hashlib.sha256()
-    size = 0
     fileobj.seek(0)
     with tempfile.NamedTemporaryFile(dir=incoming_dir(), delete=False) as out:
         try:
             while chunk := fileobj.read(CHUNK_SIZE):
-                size += len(chunk)
-                if size > limit:
-                    raise UploadRejected(_too_large(filename, size, limit))
                 hasher.update(chunk)
                 out.write(chunk)
+            if hasher.hexdigest() != checked.sha256:
+                raise UploadRejected(f"{checked.filename} changed while it was being stored.")
         except BaseException:
             os.unlink(out.name)
             raise
-    return Path(out.name), hasher.hexdigest(), size
-
-
-def _owns(fileobj, staged):
-    # A staged copy is ours to remove; Django removes its own upload temp files.
-    path = getattr(fileobj, "temporary_file_path", None)
-    return not (path and Path(path()) == staged)
+    return Path(out.name)
 
 
 def _too_large(filename, size, limit):
@@ -210,21 +301,52 @@ def _too_large(filename, size, limit):
     )
 
 
+class MarkupScanner:
+    """Looks for MARKUP in a stream of chunks, including across their borders."""
+
+    def __init__(self):
+        self.found = ""
+        self._tail = b""
+
+    def feed(self, chunk):
+        if not self.found:
+            seam = self._tail + chunk[:MARKUP_SPAN]
+            match = MARKUP.search(seam) or MARKUP.search(chunk)
+            if match:
+                self.found = (
+                    "<"
+                    + (match["ascii"] or match["utf16"].replace(b"\x00", b""))
+                    .decode("ascii")
+                    .lower()
+                )
+        self._tail = (
+            chunk[-MARKUP_SPAN:]
+            if len(chunk) >= MARKUP_SPAN
+            else (self._tail + chunk)[-MARKUP_SPAN:]
+        )
+
+
 class IncomingUpload(TemporaryUploadedFile):
     """An upload spooled to EVIDENCE_ROOT/incoming, next to the store, so keeping it
-    is a rename rather than a copy."""
+    is a rename rather than a copy. Removed when the request ends unless stored."""
 
     def __init__(self, name, content_type, size, charset, content_type_extra=None):
         file = tempfile.NamedTemporaryFile(suffix=".upload", dir=incoming_dir())
         UploadedFile.__init__(self, file, name, content_type, size, charset, content_type_extra)
+        # The name exactly as the browser sent it: UploadedFile keeps only its last
+        # path component, and a hostile name must be refused, not shortened.
+        self.name_as_sent = name
 
 
 class HashingUploadHandler(FileUploadHandler):
-    """Spools each upload to disk and hashes it chunk by chunk as it arrives.
+    """Spools each upload to disk, hashing it and looking for markup chunk by chunk
+    as it arrives.
 
-    The hashing runs on a thread of its own while this one parses and writes the next
-    chunks (hashing and writing release the GIL): a 1 GiB upload took 1.4-2.0 s with
-    everything on one thread, and takes 0.8-1.0 s this way.
+    The hashing runs on a thread of its own while this one scans, parses and writes
+    the next chunks (hashing and writing release the GIL): a 1 GiB upload took
+    1.4-2.0 s with everything on one thread, and takes 0.8-1.0 s this way. The
+    markup search costs about as much CPU as the hashing (0.1 s per 200 MiB) but holds
+    the GIL, so it stays here, beside the parsing.
     Past the size limit it stops writing (the upload is refused later with a clear
     message), so an oversized request cannot fill the disk.
     """
@@ -239,24 +361,65 @@ class HashingUploadHandler(FileUploadHandler):
             self.file_name, self.content_type, 0, self.charset, self.content_type_extra
         )
         self.hasher = BackgroundHasher()
+        self.scanner = MarkupScanner()
         self.received = 0
 
     def receive_data_chunk(self, raw_data, start):
         self.received += len(raw_data)
         if self.received <= settings.EVIDENCE_MAX_UPLOAD_BYTES:
             self.hasher.update(raw_data)
+            self.scanner.feed(raw_data)
             self.file.write(raw_data)
 
     def file_complete(self, file_size):
         self.file.seek(0)
         self.file.size = self.received
         self.file.sha256 = self.hasher.hexdigest()
+        self.file.markup = self.scanner.found
         return self.file
 
     def upload_interrupted(self):
         if hasattr(self, "file"):
             self.hasher.close()
             self.file.close()
+
+
+class NameKeepingMultiPartParser(MultiPartParser):
+    """Django's parser, except that a file's name reaches the upload handlers as the
+    browser sent it (character references decoded), where Django's would drop
+    invisible characters and path parts: ``invoice<U+202E>fdp.exe`` must be refused,
+    not stored as ``invoicefdp.exe``."""
+
+    def sanitize_file_name(self, file_name):
+        return html.unescape(file_name) or None
+
+
+def accept_evidence_files(request):
+    """Receive this request's files with HashingUploadHandler, names as sent.
+
+    Only the evidence upload views call it, before anything reads the request's body;
+    everywhere else Django's default handlers apply and nothing is written under
+    EVIDENCE_ROOT.
+    """
+    request.upload_handlers = [HashingUploadHandler(request)]
+    request.multipart_parser_class = NameKeepingMultiPartParser
+
+
+def accepts_evidence_files(view):
+    """Decorate a view that takes evidence files (see accept_evidence_files).
+
+    The CSRF check reads the body, so it runs inside, once the handlers are set (as
+    Django's documentation on changing upload handlers per view prescribes).
+    """
+    protected = csrf_protect(view)
+
+    @csrf_exempt
+    @wraps(view)
+    def receive(request, *args, **kwargs):
+        accept_evidence_files(request)
+        return protected(request, *args, **kwargs)
+
+    return receive
 
 
 class BackgroundHasher:

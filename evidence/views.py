@@ -2,7 +2,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
 
 from . import custody
-from .files import path_of
+from .files import download_name, path_of
 from .models import CustodyAction, EvidenceItem
 
 
@@ -21,7 +21,7 @@ def download(request, pk):
     response = FileResponse(
         stream,
         as_attachment=True,
-        filename=item.original_filename or item.file.sha256,
+        filename=download_name(item.file, item.original_filename),
         content_type=item.file.content_type,
     )
     response["X-Content-Type-Options"] = "nosniff"

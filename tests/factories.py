@@ -88,3 +88,23 @@ def corroborate(case, sources=2):
     """Give the case ``sources`` independent supporting sources."""
     for _ in range(sources):
         EvidenceItemFactory(case=case)
+
+
+def multipart(fields, file_field, filename, content, boundary="----evidence-upload-boundary"):
+    """A multipart/form-data body built by hand, so the file name reaches the server
+    byte for byte as given (control characters included), as a browser or a script
+    could send it. Returns keyword arguments for the test client's post()."""
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; '.encode()
+        + b'filename="'
+        + filename.encode()
+        + b'"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        + content
+        + b"\r\n"
+    )
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    return {"data": body, "content_type": f"multipart/form-data; boundary={boundary}"}

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from evidence.corroboration import summarize, with_corroboration
 from evidence.custody import add_evidence, check_may_add_evidence
-from evidence.files import UploadRejected
+from evidence.files import UploadRejected, accepts_evidence_files
 from evidence.forms import MonitorEvidenceItemForm
 from evidence.models import EvidenceItem, Stance
 
@@ -259,6 +259,7 @@ def case_edit(request, pk):
 
 
 @login_required
+@accepts_evidence_files
 def evidence_add(request, pk):
     case = get_object_or_404(Case.objects.visible_to(request.user), pk=pk)
     check_may_add_evidence(request.user, case)

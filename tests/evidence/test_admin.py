@@ -1,6 +1,8 @@
 import hashlib
 
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 
 from evidence.models import EvidenceItem, StoredFile
@@ -69,7 +71,7 @@ def test_a_refused_upload_is_shown_on_the_form_and_keeps_the_typed_fields(
     )
     page = response.content.decode()
     assert response.status_code == 200
-    assert "contains HTML or script markup" in page
+    assert "contains HTML or SVG markup" in page
     assert 'value="Rail manifest"' in page
     assert not EvidenceItem.objects.exists()
     assert not StoredFile.objects.exists()
@@ -89,6 +91,76 @@ def test_an_oversized_upload_over_http_is_refused(
     assert "the limit for one evidence file is 1.0" in response.content.decode()
     assert not EvidenceItem.objects.exists()
     assert [p for p in evidence_root.rglob("*") if p.is_file()] == []
+
+
+def files_under(root):
+    return [p for p in root.rglob("*") if p.is_file()]
+
+
+@pytest.mark.parametrize(
+    ("case_changes", "evidence_changes"),
+    [({}, {"title": ""}), ({"title": ""}, {})],
+    ids=["evidence field missing", "case field missing"],
+)
+def test_a_file_on_a_form_with_errors_is_not_stored(
+    client, case_factory, monitor, evidence_root, case_changes, evidence_changes
+):
+    case = case_factory("draft")
+    client.force_login(monitor)
+    upload = SimpleUploadedFile("manifest.pdf", PDF)
+    fields = {**evidence_fields(factories.SourceFactory(), upload), **evidence_changes}
+    data = {**case_form(case, **fields), **case_changes}
+    response = client.post(reverse("admin:tracker_case_change", args=[case.pk]), data)
+    assert response.status_code == 200
+    assert "Please correct the error" in response.content.decode()
+    assert not StoredFile.objects.exists()
+    assert files_under(evidence_root) == []
+
+
+def test_a_refused_file_is_reported_with_the_other_errors(
+    client, case_factory, monitor, evidence_root
+):
+    case = case_factory("draft")
+    client.force_login(monitor)
+    upload = SimpleUploadedFile("notes.txt", b"<!--" + b"x" * 5000 + b"--><svg onload=x()>")
+    fields = evidence_fields(factories.SourceFactory(), upload)
+    data = {**case_form(case, **fields), "title": ""}
+    response = client.post(reverse("admin:tracker_case_change", args=[case.pk]), data)
+    page = response.content.decode()
+    assert "HTML or SVG markup" in page
+    assert "This field is required." in page
+    assert not StoredFile.objects.exists()
+    assert files_under(evidence_root) == []
+
+
+def test_a_file_name_with_a_direction_mark_is_refused_in_the_admin(
+    client, case_factory, monitor, evidence_root
+):
+    case = case_factory("draft")
+    client.force_login(monitor)
+    fields = case_form(case, **evidence_fields(factories.SourceFactory(), None))
+    del fields["evidence-0-upload"]
+    response = client.post(
+        reverse("admin:tracker_case_change", args=[case.pk]),
+        **factories.multipart(fields, "evidence-0-upload", "invoice\u202efdp.exe", PDF),
+    )
+    assert "control or invisible characters" in response.content.decode()
+    assert not EvidenceItem.objects.exists()
+    assert files_under(evidence_root) == []
+
+
+def test_the_admin_still_checks_the_csrf_token_on_uploads(case_factory, monitor, evidence_root):
+    case = case_factory("draft")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(monitor)
+    upload = SimpleUploadedFile("manifest.pdf", PDF)
+    response = client.post(
+        reverse("admin:tracker_case_change", args=[case.pk]),
+        case_form(case, **evidence_fields(factories.SourceFactory(), upload)),
+    )
+    assert response.status_code == 403
+    assert not EvidenceItem.objects.exists()
+    assert files_under(evidence_root) == []
 
 
 def test_the_evidence_admin_filters_and_records_views(client, case_factory, reviewer):

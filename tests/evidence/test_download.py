@@ -90,3 +90,37 @@ def test_a_missing_file_is_a_clear_404_not_a_500(client, case_factory, make_item
     client.force_login(monitor)
     response = client.get(download_url(item))
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "offered_as"),
+    [
+        ("x.exe", b"Shipment list, plain text", "x.txt"),
+        ("run.BAT", b"del *.*", "run.txt"),
+        ("page.html", b"Transcript of the briefing", "page.txt"),
+        ("drawing.svg", b"Not a drawing at all", "drawing.txt"),
+        ("loader.js", b"Transcript", "loader.txt"),
+        ("manifest.csv", b"container,port\nKN-001,Rajin\n", "manifest.csv"),
+        ("notes.TXT", b"Notes", "notes.TXT"),
+        ("debris.svg", b"\x89PNG\r\n\x1a\n" + bytes(64), "debris.png"),
+        ("report", CONTENT, "report.pdf"),
+        ("report.pdf.exe", CONTENT, "report.pdf.pdf"),
+    ],
+)
+def test_a_file_is_offered_under_a_name_that_fits_its_bytes(
+    client, case_factory, monitor, evidence_root, name, content, offered_as
+):
+    item = add_evidence(
+        case_factory("draft"),
+        monitor,
+        upload=ContentFile(content),
+        original_filename=name,
+        source=factories.SourceFactory(),
+        kind="document",
+        stance="supports",
+        title="Manifest",
+    )
+    client.force_login(monitor)
+    response = client.get(download_url(item))
+    assert response["Content-Disposition"] == f'attachment; filename="{offered_as}"'
+    assert item.original_filename == name

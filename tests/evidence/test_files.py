@@ -3,6 +3,8 @@ import random
 
 import pytest
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -76,8 +78,19 @@ def test_stored_files_are_read_only(evidence_root, db):
         ("..\\..\\boot.ini.pdf", PDF_HEADER + b"x", "contains a path"),
         ("report\x00.pdf", PDF_HEADER + b"x", "control or invisible characters"),
         ("invoice\u202efdp.exe", PDF_HEADER + b"x", "control or invisible characters"),
-        ("photo.gif", b"GIF89a<html><script>alert(1)</script></html>", "HTML or script markup"),
-        ("photo.jpg", b"\xff\xd8\xff\xe0 <!DOCTYPE html><body onload=x()>", "HTML or script"),
+        ("report.pdf\n", PDF_HEADER + b"x", "control or invisible characters"),
+        ("scan\u200e.pdf", PDF_HEADER + b"x", "control or invisible characters"),
+        ("ledger\x1b[31m.csv", b"a,b\n", "control or invisible characters"),
+        ("photo.gif", b"GIF89a<html><script>alert(1)</script></html>", "HTML or SVG markup"),
+        ("photo.jpg", b"\xff\xd8\xff\xe0 <!DOCTYPE html><body onload=x()>", "HTML or SVG markup"),
+        ("report.pdf", PDF_HEADER + bytes(1100) + b"<html><script>x()</script>", "<html"),
+        ("photo.gif", b"GIF89a" + bytes(3000) + b"<svg/onload=alert(1)>", '"<svg" tag'),
+        ("map.txt", b"<!-- " + b"notes " * 2000 + b"-->\n<svg onload=x()>", '"<svg" tag'),
+        ("page.txt", "\ufeff<html><body>x</body></html>".encode("utf-16"), '"<html" tag'),
+        ("page.txt", "<HTML>\n<SCRIPT>x()</SCRIPT>".encode("utf-16-be"), '"<html" tag'),
+        ("page.txt", b"\xef\xbb\xbf \n\t<SvG\tonload=x()>", '"<svg" tag'),
+        ("page.txt", b"<div onmouseover=x()>Kharkiv</div>", "starts like a web page"),
+        ("data.xml", b'<?xml version="1.0"?><report/>', "starts like a web page"),
         ("tool.pdf", b"MZ\x90\x00" + bytes(200), "application/x-msdownload file"),
         ("archive.pdf", b"PK\x03\x04" + bytes(200), "application/zip file"),
         ("blob.bin", bytes([0, 159, 146, 150]) * 50, "could not be recognised"),
@@ -103,6 +116,17 @@ def test_hostile_or_forbidden_uploads_are_refused_leaving_nothing(
     assert not EvidenceItem.objects.exists()
     assert not StoredFile.objects.exists()
     assert stored_files_on_disk(evidence_root) == []
+
+
+@pytest.mark.parametrize("offset", range(-20, 2))
+def test_markup_split_across_chunks_is_found(db, evidence_root, offset):
+    # The marker straddles the border between two of the chunks the file is read in.
+    data = (
+        PDF_HEADER + bytes(CHUNK_SIZE + offset - len(PDF_HEADER)) + "<script>".encode("utf-16-le")
+    )
+    with pytest.raises(UploadRejected, match='"<script" tag'):
+        ingest(ContentFile(data), "report.pdf")
+    assert not StoredFile.objects.exists()
 
 
 def test_an_oversized_upload_is_refused_with_the_limit(
@@ -173,3 +197,17 @@ def test_only_the_creator_adds_evidence_while_the_case_is_editable(
     with pytest.raises(PermissionDenied):
         add_evidence(submitted, monitor, **fields)
     assert not EvidenceItem.objects.exists()
+
+
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_files_posted_anywhere_else_never_reach_the_store(
+    client, case_factory, monitor, evidence_root, signed_in
+):
+    case = case_factory("draft")
+    if signed_in:
+        client.force_login(monitor)
+    big = SimpleUploadedFile("x.pdf", PDF_HEADER + bytes(3 << 20))
+    for url in (reverse("login"), reverse("tracker:case_edit", args=[case.pk])):
+        client.post(url, {"username": "monitor", "password": "wrong", "upload": big})
+        big.seek(0)
+    assert not evidence_root.exists()

@@ -1,5 +1,6 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 
 from evidence.models import CustodyEvent, EvidenceItem, Source, StoredFile
@@ -52,7 +53,7 @@ def test_a_rejected_file_is_explained_on_the_field(client, case_factory, monitor
         reverse("tracker:evidence_add", args=[case.pk]), {**form_data(source), "upload": upload}
     )
     assert response.status_code == 200
-    assert "contains HTML or script markup" in str(response.context["form"].errors["upload"])
+    assert "contains HTML or SVG markup" in str(response.context["form"].errors["upload"])
     assert 'value="Briefing to lawmakers"' in response.content.decode()
     assert not EvidenceItem.objects.exists()
     assert not StoredFile.objects.exists()
@@ -170,7 +171,83 @@ def test_a_refused_file_leaves_no_proposed_source(client, case_factory, monitor)
     response = client.post(
         reverse("tracker:evidence_add", args=[case.pk]), {**proposal(), "upload": upload}
     )
-    assert "contains HTML or script markup" in str(response.context["form"].errors["upload"])
+    assert "contains HTML or SVG markup" in str(response.context["form"].errors["upload"])
     assert 'value="Ukrainian intelligence"' in response.content.decode()
     assert not Source.objects.exists()
     assert not EvidenceItem.objects.exists()
+
+
+def files_under(root):
+    return [p for p in root.rglob("*") if p.is_file()]
+
+
+@pytest.mark.parametrize(
+    "filename",
+    ["invoice\u202efdp.exe", "report\x00.pdf", "memo\x1b[0m.txt", "notes\x7f.txt", "a\u2066b.txt"],
+)
+def test_a_file_name_with_hidden_characters_is_refused_as_sent(
+    client, case_factory, monitor, source, evidence_root, filename
+):
+    case = case_factory()
+    client.force_login(monitor)
+    response = client.post(
+        reverse("tracker:evidence_add", args=[case.pk]),
+        **factories.multipart(form_data(source), "upload", filename, b"%PDF-1.7\nbriefing"),
+    )
+    assert response.status_code == 200
+    assert "control or invisible characters" in str(response.context["form"].errors["upload"])
+    assert not EvidenceItem.objects.exists()
+    assert not StoredFile.objects.exists()
+    assert files_under(evidence_root) == []
+
+
+def test_a_file_name_with_a_path_is_refused_not_shortened(
+    client, case_factory, monitor, source, evidence_root
+):
+    case = case_factory()
+    client.force_login(monitor)
+    response = client.post(
+        reverse("tracker:evidence_add", args=[case.pk]),
+        **factories.multipart(form_data(source), "upload", "../../x.pdf", b"%PDF-1.7\nx"),
+    )
+    assert "contains a path" in str(response.context["form"].errors["upload"])
+    assert not EvidenceItem.objects.exists()
+    assert files_under(evidence_root) == []
+
+
+def test_markup_deep_inside_a_pdf_is_refused_over_http(
+    client, case_factory, monitor, source, evidence_root
+):
+    case = case_factory()
+    client.force_login(monitor)
+    polyglot = b"%PDF-1.7\n" + b"1 0 obj\n" * 200_000 + b"<html><script>alert(1)</script>"
+    response = client.post(
+        reverse("tracker:evidence_add", args=[case.pk]),
+        **factories.multipart(form_data(source), "upload", "report.pdf", polyglot),
+    )
+    assert '"<html" tag' in response.context["form"].errors["upload"][0]
+    assert not StoredFile.objects.exists()
+    assert files_under(evidence_root) == []
+
+
+def test_nobody_signed_out_spools_a_file_into_the_store(client, case_factory, evidence_root):
+    case = case_factory()
+    response = client.post(
+        reverse("tracker:evidence_add", args=[case.pk]),
+        {"upload": SimpleUploadedFile("x.pdf", b"%PDF-1.7\n" + bytes(3 << 20))},
+    )
+    assert response.status_code == 302
+    assert not evidence_root.exists()
+
+
+def test_the_csrf_token_is_still_checked_on_uploads(case_factory, monitor, source, evidence_root):
+    case = case_factory()
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(monitor)
+    response = client.post(
+        reverse("tracker:evidence_add", args=[case.pk]),
+        {**form_data(source), "upload": SimpleUploadedFile("a.txt", b"Officers were killed.")},
+    )
+    assert response.status_code == 403
+    assert not EvidenceItem.objects.exists()
+    assert files_under(evidence_root) == []

@@ -71,10 +71,8 @@ ACCEPTED_DESCRIPTION = "PDF, images, video, office documents, plain text and CSV
 # The opening of an HTML or SVG element, in ASCII (so UTF-8) or in UTF-16 of either
 # byte order (each letter followed by, or, from the "<" on, preceded by a zero byte),
 # in any case, ended as a browser ends a tag name. A browser that ever took the file
-# for a web page would run what follows, so a file holding one anywhere (a PDF or an
-# image carrying a page, an SVG behind a long comment) is refused. Random-looking
-# (compressed) bytes hold "<svg " by chance about once in 18 GiB, so a large video is,
-# rarely, refused for it; the message names the tag found.
+# for a web page would run what follows, so a document holding one anywhere (a PDF
+# carrying a page, an SVG behind a long comment) is refused.
 MARKUP_TAGS = ("!doctype", "html", "head", "body", "script", "iframe", "svg", "object", "embed")
 _TAG_END = rb"[\t\n\f\r />]"
 MARKUP = re.compile(
@@ -89,6 +87,13 @@ MARKUP = re.compile(
     + rb")",
     re.IGNORECASE,
 )
+# Compressed bytes (video, images, zipped office files) hold a four-letter tag such as
+# "<svg " by chance about once in 4 GiB, so there only the longer tags, which chance
+# does not produce (about once in a petabyte), refuse a file anywhere; the short ones
+# refuse it within the bytes a browser sniffs. Such files are only ever handed out as
+# attachments of their detected type with nosniff, so no browser renders them as a page.
+SHORT_TAG = 4
+DOCUMENT_TYPES = {"text/plain", "text/csv", "application/pdf"}
 # A match starting in one chunk and ending in the next is at most this long.
 MARKUP_SPAN = 2 * max(map(len, MARKUP_TAGS)) + 3
 # What a browser sniffing a text file would take for markup: a tag, comment or XML
@@ -195,12 +200,28 @@ def check(fileobj, original_filename=None):
         head = fileobj.read(SNIFF_BYTES)
     else:
         sha256, size, markup, head = _read_through(fileobj, filename, limit)
-    if markup:
+    refuse_markup(filename, markup)
+    content_type = detect_content_type(head, filename)
+    refuse_markup(filename, markup, content_type)
+    return CheckedUpload(filename, sha256, size, content_type)
+
+
+def refuses_any_file(tag, offset):
+    return len(tag) - 1 > SHORT_TAG or offset < SNIFF_BYTES
+
+
+def refuse_markup(filename, found, content_type=None):
+    """Refuse the file if the markup ``found`` in it ({tag: offset of its first
+    occurrence}) makes it unsafe whatever its type, or for ``content_type``."""
+    if any(
+        refuses_any_file(tag, offset) or content_type in DOCUMENT_TYPES
+        for tag, offset in found.items()
+    ):
+        first = min(found, key=found.get)
         raise UploadRejected(
-            f'{filename} contains HTML or SVG markup (a "{markup}" tag); such files are '
+            f'{filename} contains HTML or SVG markup (a "{first}" tag); such files are '
             "not accepted as evidence (save web pages and drawings as PDF instead)."
         )
-    return CheckedUpload(filename, sha256, size, detect_content_type(head, filename))
 
 
 def _read_through(fileobj, filename, limit):
@@ -302,28 +323,31 @@ def _too_large(filename, size, limit):
 
 
 class MarkupScanner:
-    """Looks for MARKUP in a stream of chunks, including across their borders."""
+    """Finds MARKUP in a stream of chunks, including across their borders: ``found``
+    maps each tag to the offset of its first occurrence. It stops looking once a tag
+    refuses the file whatever its type."""
 
     def __init__(self):
-        self.found = ""
+        self.found = {}
         self._tail = b""
+        self._offset = 0
 
     def feed(self, chunk):
-        if not self.found:
-            seam = self._tail + chunk[:MARKUP_SPAN]
-            match = MARKUP.search(seam) or MARKUP.search(chunk)
-            if match:
-                self.found = (
-                    "<"
-                    + (match["ascii"] or match["utf16"].replace(b"\x00", b""))
-                    .decode("ascii")
-                    .lower()
-                )
+        if not self._conclusive():
+            seam = (self._tail + chunk[:MARKUP_SPAN], self._offset - len(self._tail))
+            for text, start in (seam, (chunk, self._offset)):
+                for match in MARKUP.finditer(text):
+                    tag = match["ascii"] or match["utf16"].replace(b"\x00", b"")
+                    self.found.setdefault("<" + tag.decode("ascii").lower(), start + match.start())
+        self._offset += len(chunk)
         self._tail = (
             chunk[-MARKUP_SPAN:]
             if len(chunk) >= MARKUP_SPAN
             else (self._tail + chunk)[-MARKUP_SPAN:]
         )
+
+    def _conclusive(self):
+        return any(refuses_any_file(tag, offset) for tag, offset in self.found.items())
 
 
 class IncomingUpload(TemporaryUploadedFile):

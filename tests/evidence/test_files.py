@@ -85,7 +85,7 @@ def test_stored_files_are_read_only(evidence_root, db):
         ("photo.jpg", b"\xff\xd8\xff\xe0 <!DOCTYPE html><body onload=x()>", "HTML or SVG markup"),
         ("report.pdf", PDF_HEADER + bytes(1100) + b"<html><script>x()</script>", "<html"),
         ("photo.gif", b"GIF89a" + bytes(3000) + b"<svg/onload=alert(1)>", '"<svg" tag'),
-        ("map.txt", b"<!-- " + b"notes " * 2000 + b"-->\n<svg onload=x()>", '"<svg" tag'),
+        ("map.txt", b"<!-- " + b"notes " * 2000 + b"-->\n<svg onload=x()>", "starts like a web page"),
         ("page.txt", "\ufeff<html><body>x</body></html>".encode("utf-16"), '"<html" tag'),
         ("page.txt", "<HTML>\n<SCRIPT>x()</SCRIPT>".encode("utf-16-be"), '"<html" tag'),
         ("page.txt", b"\xef\xbb\xbf \n\t<SvG\tonload=x()>", '"<svg" tag'),
@@ -116,6 +116,30 @@ def test_hostile_or_forbidden_uploads_are_refused_leaving_nothing(
     assert not EvidenceItem.objects.exists()
     assert not StoredFile.objects.exists()
     assert stored_files_on_disk(evidence_root) == []
+
+
+PNG_HEADER = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("photo.png", PNG_HEADER + bytes(20_000) + b"<script>x()</script>", '"<script" tag'),
+        ("photo.png", PNG_HEADER + bytes(2_000) + b"<svg ", '"<svg" tag'),
+        ("report.pdf", PDF_HEADER + bytes(200_000) + b"<svg ", '"<svg" tag'),
+    ],
+)
+def test_markup_is_refused_wherever_it_could_run(db, evidence_root, name, data, message):
+    with pytest.raises(UploadRejected, match=message):
+        ingest(ContentFile(data), name)
+    assert not StoredFile.objects.exists()
+
+
+def test_a_short_tag_deep_in_an_image_is_chance_not_markup(db, evidence_root):
+    # Compressed bytes hold "<svg " or "<html>" by chance; far past the bytes a browser
+    # sniffs, in a file only ever handed out as an attachment, it is no page.
+    stored, _ = ingest(ContentFile(PNG_HEADER + bytes(20_000) + b"<SvG <html>"), "photo.png")
+    assert stored.content_type == "image/png"
 
 
 @pytest.mark.parametrize("offset", range(-20, 2))

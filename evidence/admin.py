@@ -2,9 +2,8 @@ from django import forms
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
-from simple_history.admin import SimpleHistoryAdmin
 
-from tracker.admin_base import QuickChangeListAdmin, ReadOnly, ReadOnlyInline
+from tracker.admin_base import HistoryAdmin, QuickChangeListAdmin, ReadOnly, ReadOnlyInline
 
 from . import custody
 from .files import UploadRejected, ingest
@@ -13,7 +12,7 @@ from .models import CustodyAction, CustodyEvent, EvidenceItem, Source, StoredFil
 
 
 @admin.register(Source)
-class SourceAdmin(SimpleHistoryAdmin):
+class SourceAdmin(HistoryAdmin):
     list_display = ["name", "kind", "country", "reliability"]
     list_filter = ["kind", "reliability", "country"]
     search_fields = ["name", "notes"]
@@ -135,7 +134,7 @@ class CustodyEventInline(ReadOnlyInline):
 
 
 @admin.register(EvidenceItem)
-class EvidenceItemAdmin(QuickChangeListAdmin, ReadOnly, SimpleHistoryAdmin):
+class EvidenceItemAdmin(QuickChangeListAdmin, ReadOnly, HistoryAdmin):
     """Items are added and edited on their case; here they are read with their custody."""
 
     list_display = ["title", "case", "source", "stance", "kind", "credibility", "published_on"]

@@ -2,9 +2,8 @@ from django import forms
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
-from simple_history.admin import SimpleHistoryAdmin
 
-from tracker.admin_base import QuickChangeListAdmin, ReadOnly, ReadOnlyInline
+from tracker.admin_base import HistoryAdmin, QuickChangeListAdmin, ReadOnly, ReadOnlyInline
 
 from . import custody, files
 from .forms import EvidenceItemForm
@@ -12,7 +11,7 @@ from .models import CustodyAction, CustodyEvent, EvidenceItem, Source, StoredFil
 
 
 @admin.register(Source)
-class SourceAdmin(SimpleHistoryAdmin):
+class SourceAdmin(HistoryAdmin):
     """Monitors propose sources here; only reviewers grade them (Source.grade)."""
 
     list_display = ["name", "kind", "country", "reliability", "graded_by", "graded_at"]
@@ -153,7 +152,7 @@ class CustodyEventInline(ReadOnlyInline):
 
 
 @admin.register(EvidenceItem)
-class EvidenceItemAdmin(QuickChangeListAdmin, ReadOnly, SimpleHistoryAdmin):
+class EvidenceItemAdmin(QuickChangeListAdmin, ReadOnly, HistoryAdmin):
     """Items are added and edited on their case; here they are read with their custody."""
 
     list_display = ["title", "case", "source", "stance", "kind", "credibility", "published_on"]

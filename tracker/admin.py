@@ -14,7 +14,6 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django_countries import countries
-from simple_history.admin import SimpleHistoryAdmin
 
 from evidence.admin import EvidenceItemInline, save_evidence_formset
 from evidence.corroboration import summarize, with_corroboration
@@ -22,7 +21,7 @@ from evidence.files import accept_evidence_files
 from evidence.models import EvidenceItem
 
 from . import workflow
-from .admin_base import QuickChangeListAdmin, ReadOnly, ReadOnlyInline
+from .admin_base import HistoryAdmin, QuickChangeListAdmin, ReadOnly, ReadOnlyInline
 from .models import (
     Case,
     DigestDelivery,
@@ -36,13 +35,13 @@ from .models import (
 
 
 @admin.register(WeaponSystem)
-class WeaponSystemAdmin(SimpleHistoryAdmin):
+class WeaponSystemAdmin(HistoryAdmin):
     list_display = ["name", "category"]
     search_fields = ["name", "category", "description"]
 
 
 @admin.register(SanctionsProvision)
-class SanctionsProvisionAdmin(SimpleHistoryAdmin):
+class SanctionsProvisionAdmin(HistoryAdmin):
     list_display = ["__str__", "summary"]
     search_fields = ["resolution", "paragraph", "summary"]
 
@@ -130,7 +129,7 @@ class TransferFilter(admin.SimpleListFilter):
 
 
 @admin.register(Case)
-class CaseAdmin(QuickChangeListAdmin, SimpleHistoryAdmin):
+class CaseAdmin(QuickChangeListAdmin, HistoryAdmin):
     list_display = [
         "reference",
         "title",

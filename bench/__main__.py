@@ -71,6 +71,9 @@ def configure(args, workdir, smtp_port):
         SECRET_KEY="bench-only-not-a-secret",
         ALLOWED_HOSTS="testserver,localhost",
         SECURE_SSL_REDIRECT="0",
+        # The measured users sign in without a second factor; a verified one adds the
+        # lookup of its device to each request.
+        REQUIRE_2FA="0",
         VAR_DIR=str(workdir),
         EVIDENCE_ROOT=str(Path(workdir) / "evidence"),
         EVIDENCE_MAX_UPLOAD_MB=str(2 * args.ingest_mb + 1),

@@ -66,7 +66,7 @@ def build(cases=100_000, evidence=500_000, sources=200, subscriptions=1000, seed
         weapons = [
             WeaponSystem.objects.get_or_create(name=f"Weapon system {n}")[0] for n in range(12)
         ]
-        source_ids = _sources(sources)
+        source_ids = _sources(sources, made["reviewer"])
         case_ids = _cases(cases, made, now, rng)
         _weapon_links(case_ids, weapons, rng)
         _evidence(evidence, case_ids, source_ids, made["monitor"], rng)
@@ -89,12 +89,17 @@ def users():
     return users
 
 
-def _sources(count):
+def _sources(count, grader):
     kinds = list(SourceKind.values)
+    graded_at = timezone.now()
     Source.objects.bulk_create(
         [
             Source(
-                name=f"Bench source {n}", kind=kinds[n % len(kinds)], reliability="ABCDEF"[n % 6]
+                name=f"Bench source {n}",
+                kind=kinds[n % len(kinds)],
+                reliability="ABCDEF"[n % 6],
+                graded_by=grader,
+                graded_at=graded_at,
             )
             for n in range(count)
         ],

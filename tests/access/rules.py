@@ -57,7 +57,7 @@ def signed_in(user, obj=None):
     return user is not None and user.is_active
 
 
-def staff(user):
+def staff(user, obj=None):
     return signed_in(user) and user.is_staff
 
 
@@ -194,8 +194,8 @@ ADMIN_MODELS = {
         changes=edits_case,
         acts_on_list=reviewers_and_admins,
     ),
-    # Evidence is added and edited on its case, never deleted; custody is append-only;
-    # both, files and reminders are written by the application alone.
+    # Evidence is added and edited on its case and never deleted; custody events,
+    # stored files and reminders are written by the application alone.
     EvidenceItem: ModelRule(sees=case_bound(lambda item: item.case)),
     CustodyEvent: ModelRule(sees=case_bound(lambda event: event.item.case, in_team)),
     StoredFile: ModelRule(
@@ -205,7 +205,7 @@ ADMIN_MODELS = {
         )
     ),
     Reminder: ModelRule(sees=is_admin),
-    # Monitors propose sources, reviewers grade them (see walk.check_grades).
+    # Monitors propose sources, reviewers grade them (Walk.regraded checks the grades).
     Source: ModelRule(
         sees=has_a_role, adds=monitors_and_admins, changes=reviewers_and_admins, deletes=is_admin
     ),
@@ -218,6 +218,7 @@ ADMIN_MODELS = {
     AccessLog: ADMINISTRATORS_ONLY,
     AccessFailureLog: ADMINISTRATORS_ONLY,
 }
+ADMIN_APPS = {model._meta.app_label for model in ADMIN_MODELS}
 
 
 # Rules, and the objects each pattern is walked with.
@@ -284,25 +285,23 @@ def each_case_shortcut(world):
 
 
 def each_app(world):
-    labels = sorted({model._meta.app_label for model in admin.site._registry})
-    return [Target(label, (label,)) for label in labels]
+    return [Target(label, (label,)) for label in sorted(ADMIN_APPS)]
 
 
 def each_relation(world):
     """Every forward relation to a model in the admin: the autocomplete view answers
-    for any of them, not only the fields the admin declares."""
-    targets = {}
-    for model in apps.get_models():
-        if model.__name__.startswith("Historical"):
-            continue
-        for field in model._meta.get_fields():
-            remote = getattr(field, "related_model", None)
-            if not (field.concrete and field.is_relation) or remote not in admin.site._registry:
-                continue
-            opts = model._meta
-            query = f"?app_label={opts.app_label}&model_name={opts.model_name}"
-            targets[query + field.name] = Target(remote, query=f"{query}&field_name={field.name}")
-    return list(targets.values())
+    for any of them, not only for the fields the admin declares."""
+    return [
+        Target(
+            field.related_model,
+            query=f"?app_label={model._meta.app_label}&model_name={model._meta.model_name}"
+            f"&field_name={field.name}",
+        )
+        for model in apps.get_models()
+        if not model.__name__.startswith("Historical")
+        for field in model._meta.get_fields()
+        if field.concrete and field.is_relation and admin.site.is_registered(field.related_model)
+    ]
 
 
 def objects_of(model):
@@ -323,26 +322,32 @@ def admin_rules(model, rule):
     name = f"admin:{opts.app_label}_{opts.model_name}"
     family = f"admin: {opts.verbose_name_plural}"
     each = objects_of(model)
-    listed = lambda user, obj=None: staff(user) and rule.sees(user, None)  # noqa: E731
-    seen = lambda user, obj: staff(user) and rule.sees(user, obj)  # noqa: E731
-    deleted = lambda user, obj: staff(user) and rule.deletes(user, obj)  # noqa: E731
+
+    def lists(user, obj=None):
+        return staff(user) and rule.sees(user, None)
+
+    def acts_on_list(user, obj=None):
+        return rule.writes_from_list(user)
+
+    def adds(user, obj=None):
+        return staff(user) and rule.adds(user)
+
+    def sees(user, obj):
+        return staff(user) and rule.sees(user, obj)
+
+    def deletes(user, obj):
+        return staff(user) and rule.deletes(user, obj)
+
     return {
-        f"{name}_changelist": Rule(
-            family, once, listed, lambda user, obj: rule.writes_from_list(user)
-        ),
-        f"{name}_add": Rule(
-            family,
-            once,
-            lambda user, obj: staff(user) and rule.adds(user),
-            lambda user, obj: rule.adds(user),
-        ),
-        f"{name}_change": Rule(family, each, seen, rule.changes),
-        f"{name}_delete": Rule(family, each, deleted, deleted),
+        f"{name}_changelist": Rule(family, once, lists, acts_on_list),
+        f"{name}_add": Rule(family, once, adds, adds),
+        f"{name}_change": Rule(family, each, sees, rule.changes),
+        f"{name}_delete": Rule(family, each, deletes, deletes),
         # Django's redirect from the object's bare URL to its change page.
-        f"admin/{opts.app_label}/{opts.model_name}/<path:object_id>/": Rule(family, each, seen),
+        f"admin/{opts.app_label}/{opts.model_name}/<path:object_id>/": Rule(family, each, sees),
         # History is read-only: it is read like the object, and never written through.
-        f"{name}_history": Rule("history", each, seen),
-        f"{name}_simple_history": Rule("history", versions_of(model), seen, post_forbidden=True),
+        f"{name}_history": Rule("history", each, sees),
+        f"{name}_simple_history": Rule("history", versions_of(model), sees, post_forbidden=True),
     }
 
 
@@ -369,11 +374,11 @@ SITE = {
 }
 
 ADMIN = {
-    "admin:index": Rule("admin site", once, lambda user, obj: staff(user)),
+    "admin:index": Rule("admin site", once, staff),
     "admin:login": Rule("sign-in", once, anyone, anyone),
     "admin:logout": Rule("sign-in", once, anyone, anyone),
-    "admin:password_change": Rule("admin site", once, lambda u, o: staff(u), lambda u, o: staff(u)),
-    "admin:password_change_done": Rule("admin site", once, lambda user, obj: staff(user)),
+    "admin:password_change": Rule("admin site", once, staff, staff),
+    "admin:password_change_done": Rule("admin site", once, staff),
     "admin:jsi18n": Rule("admin site", once, anyone),
     # Django's catch-all: a 404, or a redirect to sign in first.
     "admin/(?P<url>.*)$": Rule(

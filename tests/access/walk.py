@@ -23,15 +23,16 @@ from tracker.models import Transition
 from . import rules
 from .world import CASE_MARKER, ITEM_MARKER
 
-# Rows a legitimate read writes: sessions, django-axes' sign-in records, and the
-# custody events that record a view or a download.
+# Sessions and django-axes' records of sign-ins change with any request.
 UNWATCHED_TABLES = {
     "django_session",
     "axes_accessattempt",
     "axes_accesslog",
     "axes_accessfailurelog",
 }
-UNWATCHED_ROWS = {"evidence_custodyevent": "action NOT IN ('viewed', 'downloaded')"}
+# Rows a legitimate read writes: the custody events of a view or a download. Only a
+# page the user may read may write them.
+READ_RECORDS = {"evidence_custodyevent": "action IN ('viewed', 'downloaded')"}
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 UNSUBSCRIBE_LINK = "/digests/unsubscribe/"
 # A "malicious" POST: the page's own form with these fields changed (in inline
@@ -230,18 +231,27 @@ class WriteWatch:
 
 
 def fingerprint():
-    """Every watched table's row count and a hash of its rows."""
-    quote = connection.ops.quote_name
+    """Every watched table's row count and a hash of its rows; the rows a read writes
+    are hashed apart, as "<table> read records"."""
     prints = {}
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names(cursor):
             if table in UNWATCHED_TABLES:
                 continue
-            where = f" WHERE {UNWATCHED_ROWS[table]}" if table in UNWATCHED_ROWS else ""
-            cursor.execute(f"SELECT * FROM {quote(table)}{where}")  # noqa: S608 - table names
-            rows = sorted(map(repr, cursor.fetchall()))
-            prints[table] = (len(rows), hash(tuple(rows)))
+            table_sql = connection.ops.quote_name(table)
+            if table in READ_RECORDS:
+                prints[f"{table} read records"] = rows_print(
+                    cursor, f"SELECT * FROM {table_sql} WHERE {READ_RECORDS[table]}"
+                )
+                table_sql += f" WHERE NOT ({READ_RECORDS[table]})"
+            prints[table] = rows_print(cursor, f"SELECT * FROM {table_sql}")
     return prints
+
+
+def rows_print(cursor, sql):
+    cursor.execute(sql)
+    rows = sorted(map(repr, cursor.fetchall()))
+    return len(rows), hash(tuple(rows))
 
 
 class Walk:
@@ -271,8 +281,13 @@ class Walk:
                     Visit(self, clients[role], role, user, key, rule, target, url, hidden).run()
         return self.report
 
-    def changed_tables(self):
-        return [table for table, print_ in fingerprint().items() if self.baseline[table] != print_]
+    def changed_tables(self, reads_allowed=False):
+        return [
+            table
+            for table, print_ in fingerprint().items()
+            if self.baseline[table] != print_
+            and not (reads_allowed and table.endswith(" read records"))
+        ]
 
     def workflow_breaches(self):
         """The review steps recorded since the world was built that README's workflow
@@ -360,7 +375,8 @@ class Visit:
             if shown := [marker for marker in self.hidden if marker in body]:
                 problems.append(f"showed what the user may not see: {', '.join(shown)}")
         if wrote:
-            if verdict != rules.WRITE and (changed := self.walk.changed_tables()):
+            reads_allowed = verdict != rules.FORBIDDEN
+            if verdict != rules.WRITE and (changed := self.walk.changed_tables(reads_allowed)):
                 problems.append(f"changed rows it may not write: {', '.join(changed)}")
             problems += self.walk.workflow_breaches()
             if not rules.reviewers_and_admins(self.user) and (regraded := self.walk.regraded()):

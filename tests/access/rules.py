@@ -1,0 +1,433 @@
+"""README's "Roles" and "Who sees what", URL pattern by URL pattern.
+
+A rule names the objects its pattern is walked with and decides, for a user, an
+object and a method, one of three verdicts:
+
+- FORBIDDEN: the answer must not be 200 and no row may change (a redirect to the
+  sign-in page, another redirect, 403, 404 and 405 are all fine);
+- READ: any answer but a 5xx, and no row may change;
+- WRITE: any answer but a 5xx.
+
+A GET is never more than READ. A pattern is known by its URL name, or by its route
+when it has none; a pattern without a rule fails the walk, naming it. To cover a new
+page, add its rule to SITE or ADMIN below; a model newly registered in the admin gets
+its pages from one line in ADMIN_MODELS.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
+
+from evidence.models import CustodyEvent, EvidenceItem, Source, StoredFile
+from tracker import roles
+from tracker.models import Case, Reminder, SanctionsProvision, State, Subscription, WeaponSystem
+
+FORBIDDEN, READ, WRITE = "forbidden", "read", "write"
+ADMINISTRATOR = "Administrator"
+
+
+# Who the user is.
+
+
+def roles_of(user):
+    """The user's roles: their groups, and Administrator for a superuser."""
+    if user is None or not user.is_active:
+        return frozenset()
+    if not hasattr(user, "_walk_roles"):
+        names = set(user.groups.values_list("name", flat=True))
+        user._walk_roles = frozenset(names | ({ADMINISTRATOR} if user.is_superuser else set()))
+    return user._walk_roles
+
+
+def anyone(user, obj=None):
+    return True
+
+
+def nobody(user, obj=None):
+    return False
+
+
+def signed_in(user, obj=None):
+    return user is not None and user.is_active
+
+
+def staff(user, obj=None):
+    return signed_in(user) and user.is_staff
+
+
+def is_admin(user, obj=None):
+    return ADMINISTRATOR in roles_of(user)
+
+
+def is_monitor(user):
+    return roles.MONITOR in roles_of(user)
+
+
+def is_reviewer(user):
+    return roles.REVIEWER in roles_of(user)
+
+
+def in_team(user, obj=None):
+    """Monitors, reviewers and administrators: the people who log and check cases."""
+    return is_monitor(user) or is_reviewer(user) or is_admin(user)
+
+
+def has_a_role(user, obj=None):
+    return bool(roles_of(user))
+
+
+def monitors_and_admins(user, obj=None):
+    return is_monitor(user) or is_admin(user)
+
+
+def reviewers_and_admins(user, obj=None):
+    return is_reviewer(user) or is_admin(user)
+
+
+# Cases: README's "Who sees what" and the review workflow.
+
+
+def sees_case(user, case):
+    """A draft is its author's; once submitted, monitors and reviewers see it;
+    stakeholders see approved cases only; administrators see everything."""
+    if is_admin(user):
+        return True
+    if is_monitor(user) or is_reviewer(user):
+        return case.state != State.DRAFT or case.created_by_id == user.pk
+    if roles.STAKEHOLDER in roles_of(user):
+        return case.state == State.APPROVED
+    return False
+
+
+def edits_case(user, case):
+    """Its creator, a monitor, while a draft or sent back for changes; administrators."""
+    if is_admin(user):
+        return True
+    return (
+        is_monitor(user)
+        and case.created_by_id == user.pk
+        and case.state in (State.DRAFT, State.CHANGES_REQUESTED)
+    )
+
+
+OPEN = {State.DRAFT, State.SUBMITTED, State.IN_REVIEW, State.CHANGES_REQUESTED}
+# action: (who takes it, the states it leaves)
+WORKFLOW = {
+    "submit": ("author", {State.DRAFT, State.CHANGES_REQUESTED}),
+    "withdraw": ("author", OPEN),
+    "start_review": ("reviewer", {State.SUBMITTED}),
+    "request_changes": ("reviewer", {State.IN_REVIEW}),
+    "approve": ("reviewer", {State.IN_REVIEW}),
+    "reject": ("reviewer", {State.IN_REVIEW}),
+    "reopen": ("administrator", {State.APPROVED, State.REJECTED, State.WITHDRAWN}),
+}
+# The monitors' pages take only the author's steps; reviewing is in the admin.
+PAGE_ACTIONS = {"submit", "withdraw"}
+
+
+@dataclass(frozen=True)
+class Step:
+    """A workflow action asked of a case, by URL."""
+
+    case: Case
+    action: str
+
+
+def may_act(user, step):
+    """Whether the user is one who takes this action on this case, in whatever state."""
+    if step.action not in WORKFLOW or not signed_in(user):
+        return False
+    who = WORKFLOW[step.action][0]
+    own = step.case.created_by_id == user.pk
+    if who == "author":
+        return own or is_admin(user)
+    if who == "reviewer":
+        # The four-eyes rule holds for administrators too.
+        return reviewers_and_admins(user) and not own
+    return is_admin(user)
+
+
+def may_take(user, step, state=None):
+    """Whether the user may take the step now, or from ``state``."""
+    return may_act(user, step) and (state or step.case.state) in WORKFLOW[step.action][1]
+
+
+def manages_subscriptions(user, obj=None):
+    return ADMIN_MODELS[Subscription].sees(user, None)
+
+
+# The admin, model by model: who sees the list and an object, adds, changes, deletes.
+
+
+@dataclass(frozen=True)
+class ModelRule:
+    sees: Any  # (user, object or None for the list) -> bool
+    adds: Any = nobody
+    changes: Any = nobody
+    deletes: Any = nobody
+    acts_on_list: Any = None  # bulk actions; by default Django's "delete selected"
+
+    def writes_from_list(self, user):
+        return (self.acts_on_list or self.deletes)(user, None)
+
+
+def case_bound(case_of, who=has_a_role):
+    """Seen by ``who`` when they see the case it belongs to."""
+    return lambda user, obj: who(user) and (obj is None or sees_case(user, case_of(obj)))
+
+
+ADMINISTRATORS_ONLY = ModelRule(sees=is_admin, adds=is_admin, changes=is_admin, deletes=is_admin)
+# Weapon systems and sanctions provisions: the team reads them, administrators edit them.
+REFERENCE_DATA = ModelRule(sees=in_team, adds=is_admin, changes=is_admin, deletes=is_admin)
+
+ADMIN_MODELS = {
+    # Cases are withdrawn, never deleted; reviewing happens through bulk actions too.
+    Case: ModelRule(
+        sees=case_bound(lambda case: case),
+        adds=monitors_and_admins,
+        changes=edits_case,
+        acts_on_list=reviewers_and_admins,
+    ),
+    # Evidence is added and edited on its case and never deleted; custody events,
+    # stored files and reminders are written by the application alone.
+    EvidenceItem: ModelRule(sees=case_bound(lambda item: item.case)),
+    CustodyEvent: ModelRule(sees=case_bound(lambda event: event.item.case, in_team)),
+    StoredFile: ModelRule(
+        sees=lambda user, file: (
+            in_team(user)
+            and (file is None or any(sees_case(user, item.case) for item in file.items.all()))
+        )
+    ),
+    Reminder: ModelRule(sees=is_admin),
+    # Monitors propose sources, reviewers grade them (Walk.regraded checks the grades).
+    Source: ModelRule(
+        sees=has_a_role, adds=monitors_and_admins, changes=reviewers_and_admins, deletes=is_admin
+    ),
+    WeaponSystem: REFERENCE_DATA,
+    SanctionsProvision: REFERENCE_DATA,
+    Subscription: ADMINISTRATORS_ONLY,
+    get_user_model(): ADMINISTRATORS_ONLY,
+    Group: ADMINISTRATORS_ONLY,
+    AccessAttempt: ADMINISTRATORS_ONLY,
+    AccessLog: ADMINISTRATORS_ONLY,
+    AccessFailureLog: ADMINISTRATORS_ONLY,
+}
+ADMIN_APPS = {model._meta.app_label for model in ADMIN_MODELS}
+
+
+# Rules, and the objects each pattern is walked with.
+
+
+@dataclass(frozen=True)
+class Target:
+    obj: Any = None
+    args: tuple = ()
+    query: str = ""
+
+
+@dataclass(frozen=True)
+class Rule:
+    family: str
+    targets: Any  # world -> iterable of Target
+    sees: Any  # (user, obj) -> bool
+    writes: Any = nobody  # (user, obj) -> bool, for a POST
+    post_forbidden: bool = False  # read-only pages whose POST would write (history forms)
+
+    def verdict(self, user, obj, method):
+        if not self.sees(user, obj):
+            return FORBIDDEN
+        if method == "GET":
+            return READ
+        if self.post_forbidden:
+            return FORBIDDEN
+        return WRITE if self.writes(user, obj) else READ
+
+
+def once(world):
+    return [Target()]
+
+
+def each_case(world):
+    return [Target(case, (case.pk,)) for case in world.cases]
+
+
+def each_step(world):
+    actions = [*WORKFLOW, "no_such_action"]
+    return [Target(Step(case, a), (case.pk, a)) for case in world.cases for a in actions]
+
+
+def each_file(world):
+    return [Target(item, (item.pk,)) for item in world.of(EvidenceItem) if item.file_id]
+
+
+def each_subscription(world):
+    return [Target(s, (s.pk,)) for s in world.of(Subscription)]
+
+
+def each_unsubscribe_token(world):
+    tokens = [(s, s.unsubscribe_token()) for s in world.of(Subscription)]
+    return [Target(s, (token,)) for s, token in [*tokens, (None, "not-a-token")]]
+
+
+def each_user(world):
+    return [Target(user, (user.pk,)) for user in world.of(get_user_model())]
+
+
+def each_case_shortcut(world):
+    content_type = ContentType.objects.get_for_model(Case)
+    return [Target(case, (content_type.pk, case.pk)) for case in world.cases]
+
+
+def each_app(world):
+    return [Target(label, (label,)) for label in sorted(ADMIN_APPS)]
+
+
+def each_relation(world):
+    """Every forward relation to a model in the admin: the autocomplete view answers
+    for any of them, not only for the fields the admin declares."""
+    return [
+        Target(
+            field.related_model,
+            query=f"?app_label={model._meta.app_label}&model_name={model._meta.model_name}"
+            f"&field_name={field.name}",
+        )
+        for model in apps.get_models()
+        if not model.__name__.startswith("Historical")
+        for field in model._meta.get_fields()
+        if field.concrete and field.is_relation and admin.site.is_registered(field.related_model)
+    ]
+
+
+def objects_of(model):
+    return lambda world: [Target(obj, (obj.pk,)) for obj in world.of(model)]
+
+
+def versions_of(model):
+    """Each object with its latest historical version, for simple-history's form."""
+    return lambda world: [
+        Target(obj, (obj.pk, obj.history.latest("history_id").history_id))
+        for obj in world.of(model)
+    ]
+
+
+def admin_rules(model, rule):
+    """The rules of the pages the admin makes for a model."""
+    opts = model._meta
+    name = f"admin:{opts.app_label}_{opts.model_name}"
+    family = f"admin: {opts.verbose_name_plural}"
+    each = objects_of(model)
+
+    def lists(user, obj=None):
+        return staff(user) and rule.sees(user, None)
+
+    def acts_on_list(user, obj=None):
+        return rule.writes_from_list(user)
+
+    def adds(user, obj=None):
+        return staff(user) and rule.adds(user)
+
+    def sees(user, obj):
+        return staff(user) and rule.sees(user, obj)
+
+    def deletes(user, obj):
+        return staff(user) and rule.deletes(user, obj)
+
+    return {
+        f"{name}_changelist": Rule(family, once, lists, acts_on_list),
+        f"{name}_add": Rule(family, once, adds, adds),
+        f"{name}_change": Rule(family, each, sees, rule.changes),
+        f"{name}_delete": Rule(family, each, deletes, deletes),
+        # Django's redirect from the object's bare URL to its change page.
+        f"admin/{opts.app_label}/{opts.model_name}/<path:object_id>/": Rule(family, each, sees),
+        # History is read-only: it is read like the object, and never written through.
+        f"{name}_history": Rule("history", each, sees),
+        f"{name}_simple_history": Rule("history", versions_of(model), sees, post_forbidden=True),
+    }
+
+
+SITE = {
+    "login": Rule("sign-in", once, anyone, anyone),
+    "logout": Rule("sign-in", once, anyone, anyone),
+    "tracker:dashboard": Rule("site pages", once, signed_in),
+    "tracker:case_list": Rule("site pages", once, signed_in),
+    "tracker:case_export": Rule("site pages", once, signed_in),
+    "tracker:case_create": Rule("site pages", once, monitors_and_admins, monitors_and_admins),
+    "tracker:case": Rule("case pages", each_case, sees_case),
+    "tracker:case_edit": Rule("case pages", each_case, edits_case, edits_case),
+    "tracker:evidence_add": Rule("case pages", each_case, edits_case, edits_case),
+    "tracker:case_transition": Rule(
+        "case pages",
+        each_step,
+        lambda user, step: step.action in PAGE_ACTIONS and may_act(user, step),
+        may_take,
+    ),
+    "evidence:download": Rule("evidence download", each_file, lambda u, i: sees_case(u, i.case)),
+    "tracker:digest_preview": Rule("digests", each_subscription, manages_subscriptions),
+    # The signed token in the link is the subscriber's authority; no sign-in.
+    "tracker:digest_unsubscribe": Rule("digests", each_unsubscribe_token, anyone, anyone),
+}
+
+ADMIN = {
+    "admin:index": Rule("admin site", once, staff),
+    "admin:login": Rule("sign-in", once, anyone, anyone),
+    "admin:logout": Rule("sign-in", once, anyone, anyone),
+    "admin:password_change": Rule("admin site", once, staff, staff),
+    "admin:password_change_done": Rule("admin site", once, staff),
+    "admin:jsi18n": Rule("admin site", once, anyone),
+    # Django's catch-all: a 404, or a redirect to sign in first.
+    "admin/(?P<url>.*)$": Rule(
+        "admin site", lambda world: [Target(args=("no/such/page/",))], anyone
+    ),
+    "admin:app_list": Rule(
+        "admin site",
+        each_app,
+        lambda user, label: (
+            staff(user)
+            and any(
+                rule.sees(user, None)
+                for model, rule in ADMIN_MODELS.items()
+                if model._meta.app_label == label
+            )
+        ),
+    ),
+    "admin:autocomplete": Rule(
+        "admin site",
+        each_relation,
+        lambda user, model: staff(user) and ADMIN_MODELS[model].sees(user, None),
+    ),
+    # Redirects to the case's own page, which checks again.
+    "admin:view_on_site": Rule(
+        "admin site", each_case_shortcut, lambda user, case: staff(user) and sees_case(user, case)
+    ),
+    "admin:auth_user_password_change": Rule("admin: users", each_user, is_admin, is_admin),
+    # The review panel's buttons: who may act shows the form; the state decides a POST.
+    "admin:tracker_case_transition": Rule(
+        "review in the admin",
+        each_step,
+        lambda user, step: staff(user) and sees_case(user, step.case) and may_act(user, step),
+        may_take,
+    ),
+}
+for _model, _rule in ADMIN_MODELS.items():
+    ADMIN.update(admin_rules(_model, _rule))
+
+RULES = {**SITE, **ADMIN}
+
+
+def case_of(obj):
+    """The case an object belongs to, if any: for reporting the state walked."""
+    if isinstance(obj, Case):
+        return obj
+    if isinstance(obj, Step):
+        return obj.case
+    if isinstance(obj, (EvidenceItem, Reminder)):
+        return obj.case
+    if isinstance(obj, CustodyEvent):
+        return obj.item.case
+    return None

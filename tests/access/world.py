@@ -1,0 +1,139 @@
+"""The world the access walk runs in: one user of each role, and cases in every review
+state by a monitor, by a user who is both monitor and reviewer, and by an
+administrator, each with an evidence item and its file, custody, review steps, a
+reminder and field history."""
+
+import datetime
+from dataclasses import dataclass, field
+
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.files.base import ContentFile
+from django.utils import timezone
+
+from evidence.custody import add_evidence
+from evidence.models import CustodyEvent, EvidenceItem, Source, StoredFile
+from tests import factories
+from tracker import roles
+from tracker.models import (
+    Case,
+    DigestDelivery,
+    Reminder,
+    SanctionsProvision,
+    State,
+    Subscription,
+    WeaponSystem,
+)
+
+# Each case's and each item's title carries a marker, so a page that shows something
+# its reader may not see is caught by the text alone. Hyphens never occur in the
+# random tokens a page carries (CSRF), so a marker cannot turn up by chance.
+CASE_MARKER = "marker-case-{:02d}"
+ITEM_MARKER = "marker-item-{:02d}"
+
+
+@dataclass
+class World:
+    users: dict  # role -> User, None for the anonymous visitor
+    objects: dict = field(default_factory=dict)  # model -> the instances the walk visits
+
+    @property
+    def cases(self):
+        return self.objects[Case]
+
+    def of(self, model):
+        return self.objects.get(model, [])
+
+
+def build(case_factory):
+    """``case_factory`` is the fixture of tests/conftest.py, which moves a case
+    through the workflow into a state."""
+    users = {
+        "anonymous": None,
+        "monitor": factories.monitor("monitor"),
+        "other monitor": factories.monitor("monitor2"),
+        "reviewer": factories.reviewer("reviewer"),
+        "reviewing monitor": factories.monitor("revmon"),
+        "stakeholder": factories.stakeholder("stakeholder"),
+        "stakeholder with staff status": factories.UserFactory(
+            username="stakeholder2", role=roles.STAKEHOLDER
+        ),
+        "administrator": get_user_model().objects.create_superuser(
+            "admin", "admin@example.org", "pw"
+        ),
+    }
+    users["reviewing monitor"].groups.add(Group.objects.get(name=roles.REVIEWER))
+    sources = (
+        factories.SourceFactory(name="ROK National Intelligence Service", reliability="B"),
+        factories.SourceFactory(name="Reuters", reliability="F"),
+    )
+    reference_data = (
+        WeaponSystem.objects.create(name="Hwasong-11 (KN-23/KN-24) ballistic missile"),
+        SanctionsProvision.objects.create(resolution="1718 (2006)", paragraph="8 (a)"),
+    )
+    authors = [
+        (users["monitor"], list(State)),
+        (users["reviewing monitor"], list(State)),
+        # An administrator's own case, waiting for someone else's review.
+        (users["administrator"], [State.IN_REVIEW]),
+    ]
+    cases = []
+    for author, states in authors:
+        for state in states:
+            title = f"Shells by rail, {CASE_MARKER.format(len(cases))}"
+            case = case_factory(
+                state, created_by=author, by_reviewer=users["reviewer"], title=title
+            )
+            cases.append(case)
+            equip(case, len(cases) - 1, users["administrator"], sources, reference_data)
+
+    Subscription.objects.create(email="stakeholder@example.org", user=users["stakeholder"])
+    committee = Subscription.objects.create(email="committee@example.org", countries=["UA"])
+    DigestDelivery.objects.create(subscription=committee, period_end=datetime.date(2024, 10, 14))
+    access = {"username": "monitor", "ip_address": "192.0.2.1", "user_agent": "walk"}
+    AccessAttempt.objects.create(failures_since_start=1, **access)
+    AccessLog.objects.create(**access)
+    AccessFailureLog.objects.create(**access)
+
+    world = World(users=users, objects={Case: cases})
+    for model in (
+        EvidenceItem,
+        StoredFile,
+        Reminder,
+        Source,
+        WeaponSystem,
+        SanctionsProvision,
+        Subscription,
+        Group,
+        get_user_model(),
+        AccessAttempt,
+        AccessLog,
+        AccessFailureLog,
+    ):
+        world.objects[model] = list(model.objects.order_by("pk"))
+    # One custody event an item: the others share its visibility.
+    first_events = CustodyEvent.objects.order_by("item", "pk")
+    world.objects[CustodyEvent] = list({e.item_id: e for e in first_events}.values())
+    return world
+
+
+def equip(case, number, administrator, sources, reference_data):
+    """An evidence item with its file (added by an administrator, who may in every
+    state), the reference data and a reminder."""
+    weapon, provision = reference_data
+    case.weapon_systems.add(weapon)
+    case.sanctions_provisions.add(provision)
+    source, outlet = sources
+    add_evidence(
+        case,
+        administrator,
+        upload=ContentFile(f"Rail manifest of {case.reference}\n".encode()),
+        original_filename="manifest.txt",
+        source=source,
+        reporting_outlet=outlet,
+        kind="document",
+        stance="supports",
+        title=f"Manifest, {ITEM_MARKER.format(number)}",
+    )
+    Reminder.objects.create(case=case, date=timezone.localdate(), kind="reminder")

@@ -12,10 +12,11 @@ import qrcode
 from django.conf import settings
 from django.db import transaction
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 from qrcode.image.svg import SvgPathImage
 
 RECOVERY_CODE_COUNT = 10
+SECRET_TO_CONFIRM = "accounts.secret_to_confirm"
 
 
 def must_use_two_factor(user):
@@ -32,11 +33,12 @@ def authenticator(user):
     return TOTPDevice.objects.devices_for_user(user, confirmed=True).first()
 
 
-def authenticator_to_confirm(user):
+def authenticator_to_confirm(user, session):
     """The authenticator the user is setting up: the same secret on every visit of the
-    set-up page until a code from the app confirms it."""
-    device = TOTPDevice.objects.devices_for_user(user, confirmed=False).first()
-    return device or TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+    set-up page, kept in the session, so that looking at the page writes no row; it is
+    saved once a code from the app confirms it."""
+    key = session.setdefault(SECRET_TO_CONFIRM, default_key())
+    return TOTPDevice(user=user, name="Authenticator app", key=key, confirmed=False)
 
 
 def secret(device):
@@ -51,12 +53,13 @@ def qr_code(device):
     return "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
 
 
-def confirm(device):
+def confirm(device, session):
     """Turn two-factor sign-in on with ``device`` (whose code the user just gave);
     return the first recovery codes."""
     with transaction.atomic():
         device.confirmed = True
-        device.save(update_fields=["confirmed"])
+        device.save()
+        session.pop(SECRET_TO_CONFIRM, None)
         return new_recovery_codes(device.user)
 
 

@@ -85,10 +85,10 @@ def two_factor_setup(request):
     if two_factor.authenticator(request.user):
         messages.info(request, "Two-factor sign-in is already on for your account.")
         return redirect("accounts:account")
-    device = two_factor.authenticator_to_confirm(request.user)
+    device = two_factor.authenticator_to_confirm(request.user, request.session)
     form = EnrolmentForm(device, request.POST or None)
     if form.is_valid():
-        codes = two_factor.confirm(device)
+        codes = two_factor.confirm(device, request.session)
         django_otp.login(request, device)
         return render(request, "accounts/recovery_codes.html", {"codes": codes, "enrolled": True})
     return render(

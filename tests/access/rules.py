@@ -23,6 +23,8 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from evidence.models import CustodyEvent, EvidenceItem, Source, StoredFile
 from tracker import roles
@@ -217,6 +219,9 @@ ADMIN_MODELS = {
     AccessAttempt: ADMINISTRATORS_ONLY,
     AccessLog: ADMINISTRATORS_ONLY,
     AccessFailureLog: ADMINISTRATORS_ONLY,
+    # Second factors: administrators remove a lost phone; nobody reads a secret.
+    TOTPDevice: ADMINISTRATORS_ONLY,
+    StaticDevice: ADMINISTRATORS_ONLY,
 }
 ADMIN_APPS = {model._meta.app_label for model in ADMIN_MODELS}
 
@@ -354,6 +359,13 @@ def admin_rules(model, rule):
 SITE = {
     "login": Rule("sign-in", once, anyone, anyone),
     "logout": Rule("sign-in", once, anyone, anyone),
+    # The second step of signing in; it answers only after a correct password.
+    "accounts:sign_in_code": Rule("sign-in", once, anyone, anyone),
+    # A user's own second factor and password: every signed-in user, for themselves.
+    "accounts:account": Rule("account", once, signed_in),
+    "accounts:two_factor_setup": Rule("account", once, signed_in, signed_in),
+    "accounts:recovery_codes": Rule("account", once, signed_in, signed_in),
+    "accounts:password_change": Rule("account", once, signed_in, signed_in),
     "tracker:dashboard": Rule("site pages", once, signed_in),
     "tracker:case_list": Rule("site pages", once, signed_in),
     "tracker:case_export": Rule("site pages", once, signed_in),
@@ -376,6 +388,15 @@ SITE = {
 ADMIN = {
     "admin:index": Rule("admin site", once, staff),
     "admin:login": Rule("sign-in", once, anyone, anyone),
+    # The site's own two-step sign-in, in front of the admin's password-only one.
+    "admin/login/": Rule("sign-in", once, anyone, anyone),
+    # django-otp's pages for a device's secret: refused to everyone.
+    "admin:otp_totp_totpdevice_config": Rule(
+        "admin: second factors", objects_of(TOTPDevice), nobody
+    ),
+    "admin:otp_totp_totpdevice_qrcode": Rule(
+        "admin: second factors", objects_of(TOTPDevice), nobody
+    ),
     "admin:logout": Rule("sign-in", once, anyone, anyone),
     "admin:password_change": Rule("admin site", once, staff, staff),
     "admin:password_change_done": Rule("admin site", once, staff),

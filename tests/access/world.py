@@ -11,6 +11,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from evidence.custody import add_evidence
 from evidence.models import CustodyEvent, EvidenceItem, Source, StoredFile
@@ -95,6 +97,9 @@ def build(case_factory):
     AccessAttempt.objects.create(failures_since_start=1, **access)
     AccessLog.objects.create(**access)
     AccessFailureLog.objects.create(**access)
+    # The reviewer's phone and recovery codes: only administrators manage them.
+    TOTPDevice.objects.create(user=users["reviewer"], name="phone", confirmed=True)
+    StaticDevice.objects.create(user=users["reviewer"], name="recovery codes", confirmed=True)
 
     world = World(users=users, objects={Case: cases})
     for model in (
@@ -110,6 +115,8 @@ def build(case_factory):
         AccessAttempt,
         AccessLog,
         AccessFailureLog,
+        TOTPDevice,
+        StaticDevice,
     ):
         world.objects[model] = list(model.objects.order_by("pk"))
     # One custody event an item: the others share its visibility.

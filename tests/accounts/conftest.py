@@ -23,7 +23,8 @@ def enrol():
     (authenticator device, recovery codes)."""
 
     def make(user):
-        device = two_factor.authenticator_to_confirm(user)
-        return device, two_factor.confirm(device)
+        session = {}
+        device = two_factor.authenticator_to_confirm(user, session)
+        return device, two_factor.confirm(device, session)
 
     return make

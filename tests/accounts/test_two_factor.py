@@ -41,6 +41,7 @@ def test_enrolling_shows_a_qr_code_and_takes_the_apps_code(client, reviewer):
     assert "data:" in page["Content-Security-Policy"].split("img-src")[1].split(";")[0]
     assert "style=" not in html and "<script" not in html
     assert secret in client.get(SETUP).content.decode()  # the same until confirmed
+    assert not TOTPDevice.objects.exists()  # looking at the page writes nothing
 
     response = client.post(SETUP, {"code": code_for_secret(secret)})
 

@@ -19,7 +19,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    """Mark the browser tests and run them last.
+    """Run the browser tests last (their modules mark them ``browser``).
 
     Once Playwright's event loop runs, Django's connections are looked up per context,
     so a test after it gets a fresh connection object without the state the database
@@ -28,7 +28,6 @@ def pytest_collection_modifyitems(config, items):
     here = Path(__file__).parent
     browser_tests = [item for item in items if here in Path(item.fspath).parents]
     for item in browser_tests:
-        item.add_marker(pytest.mark.browser)
         if not CHROMIUM.exists() and not os.environ.get("CI"):
             item.add_marker(pytest.mark.skip(reason=f"needs {CHROMIUM} (CI installs it)"))
     items[:] = [item for item in items if item not in browser_tests] + browser_tests

@@ -9,7 +9,7 @@ from tracker.models import Case
 PASSWORD = "correct horse battery staple"
 
 # The live server reads what the test writes, so the test's writes are committed.
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def sign_in(page, url, username):

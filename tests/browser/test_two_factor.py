@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 from tests.accounts.conftest import PASSWORD, code_for_secret
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_reviewer_enrols_with_the_qr_code_and_then_signs_in_with_a_code(

@@ -96,11 +96,25 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+# The session's worker consumes WORKER_QUEUE only. Tests that do not ask for the worker
+# enqueue onto UNCONSUMED_QUEUE, so the worker never runs their tasks late, during a
+# later test (a task's transaction once deadlocked with that test's TRUNCATE).
+WORKER_QUEUE = "tracker-tests"
+UNCONSUMED_QUEUE = "tracker-tests-unconsumed"
+
+
+@pytest.fixture(autouse=True)
+def tasks_wait_unless_the_worker_is_asked_for():
+    celery_app.conf.task_default_queue = UNCONSUMED_QUEUE
+    yield
+    celery_app.conf.task_default_queue = WORKER_QUEUE
+
+
 @pytest.fixture(scope="session", autouse=True)
 def celery_test_queue(tmp_path_factory):
     """Keep the tests' tasks away from a running demo or deployment: their own queue
     on Redis, their own folder with the filesystem broker."""
-    celery_app.conf.task_default_queue = "tracker-tests"
+    celery_app.conf.task_default_queue = WORKER_QUEUE
     if not django_settings.REDIS_URL:
         folder = str(tmp_path_factory.mktemp("broker"))
         celery_app.conf.broker_transport_options = {
@@ -204,10 +218,14 @@ def celery_worker_thread(django_db_setup, django_db_blocker):
     with ExitStack() as stack:
         # Starting runs Django's system checks, which query the database.
         with django_db_blocker.unblock():
-            celery_app.control.purge()  # tasks an earlier, interrupted run left behind
+            # Tasks an earlier, interrupted run left behind.
+            with celery_app.connection_for_write() as broker:
+                for queue in (WORKER_QUEUE, UNCONSUMED_QUEUE):
+                    broker.default_channel.queue_purge(queue)
             worker = stack.enter_context(
                 start_worker(
                     celery_app,
+                    queues=[WORKER_QUEUE],
                     pool="solo",
                     concurrency=1,
                     perform_ping_check=False,
@@ -223,6 +241,7 @@ def celery_worker(celery_worker_thread, mailbox):
     """The worker, sending to this test's mailbox: Redis in CI, the filesystem broker
     otherwise. Tests using it need ``django_db(transaction=True)``: the worker runs on
     its own database connection and sees only what the test committed."""
+    celery_app.conf.task_default_queue = WORKER_QUEUE
     return celery_worker_thread
 
 

@@ -108,3 +108,17 @@ def multipart(fields, file_field, filename, content, boundary="----evidence-uplo
     )
     body = b"".join(parts) + f"--{boundary}--\r\n".encode()
     return {"data": body, "content_type": f"multipart/form-data; boundary={boundary}"}
+
+
+def case_form(case, **changes):
+    """What a case's edit form posts: its fields as they are, with ``changes``."""
+    return {
+        "title": case.title,
+        "summary": case.summary,
+        "incident_type": case.incident_type,
+        "incident_start": case.incident_start.isoformat(),
+        "date_precision": case.date_precision,
+        "place_name": case.place_name,
+        "country": case.country.code,
+        **changes,
+    }

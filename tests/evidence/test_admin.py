@@ -14,13 +14,7 @@ PDF = b"%PDF-1.7\n" + bytes(range(256)) * 5000  # over a megabyte: several uploa
 def case_form(case, **evidence):
     """The admin change form of ``case`` with one new evidence item."""
     data = {
-        "title": case.title,
-        "summary": case.summary,
-        "incident_type": case.incident_type,
-        "incident_start": case.incident_start.isoformat(),
-        "date_precision": case.date_precision,
-        "place_name": case.place_name,
-        "country": case.country.code,
+        **factories.case_form(case),
         "transitions-TOTAL_FORMS": "0",
         "transitions-INITIAL_FORMS": "0",
         "evidence-TOTAL_FORMS": "1",

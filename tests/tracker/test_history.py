@@ -22,20 +22,6 @@ def version_url(obj, record):
     )
 
 
-def case_form(case, **changes):
-    """What the case's form posts: its fields as they are, with ``changes``."""
-    return {
-        "title": case.title,
-        "summary": case.summary,
-        "incident_type": case.incident_type,
-        "incident_start": case.incident_start.isoformat(),
-        "date_precision": case.date_precision,
-        "place_name": case.place_name,
-        "country": case.country.code,
-        **changes,
-    }
-
-
 def test_another_monitors_draft_has_no_history_pages(client, case_factory, other_monitor):
     draft = case_factory("draft", title="Unpublished lead: rail cars at Tumangang")
     record = draft.history.get()
@@ -44,7 +30,9 @@ def test_another_monitors_draft_has_no_history_pages(client, case_factory, other
     for response in [
         client.get(history_url(draft)),
         client.get(version_url(draft, record)),
-        client.post(version_url(draft, record), case_form(draft, title="Rewritten by monitor2")),
+        client.post(
+            version_url(draft, record), factories.case_form(draft, title="Rewritten by monitor2")
+        ),
     ]:
         assert response.status_code == 404
         assert b"Tumangang" not in response.content
@@ -70,7 +58,7 @@ def test_no_one_rewrites_an_approved_case_through_its_history(client, case_facto
 
     response = client.post(
         version_url(case, case.history.earliest()),
-        case_form(case, title="Fabricated: no DPRK missiles found"),
+        factories.case_form(case, title="Fabricated: no DPRK missiles found"),
     )
 
     assert response.status_code == 405

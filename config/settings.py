@@ -95,8 +95,11 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "simple_history",
     "accounts",
+    "mailer",
     "tracker",
     "evidence",
+    "digests",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -355,7 +358,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=0, hour=REMINDER_HOUR),
     },
     "send-digests": {
-        "task": "tracker.tasks.send_digests",
+        "task": "digests.tasks.send_digests",
         "schedule": crontab(minute=0, hour=DIGEST_HOUR, day_of_week=DIGEST_DAY),
     },
     # Re-checks every stored evidence file against its SHA-256 digest.

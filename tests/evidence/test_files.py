@@ -85,7 +85,11 @@ def test_stored_files_are_read_only(evidence_root, db):
         ("photo.jpg", b"\xff\xd8\xff\xe0 <!DOCTYPE html><body onload=x()>", "HTML or SVG markup"),
         ("report.pdf", PDF_HEADER + bytes(1100) + b"<html><script>x()</script>", "<html"),
         ("photo.gif", b"GIF89a" + bytes(3000) + b"<svg/onload=alert(1)>", '"<svg" tag'),
-        ("map.txt", b"<!-- " + b"notes " * 2000 + b"-->\n<svg onload=x()>", "starts like a web page"),
+        (
+            "map.txt",
+            b"<!-- " + b"notes " * 2000 + b"-->\n<svg onload=x()>",
+            "starts like a web page",
+        ),
         ("page.txt", "\ufeff<html><body>x</body></html>".encode("utf-16"), '"<html" tag'),
         ("page.txt", "<HTML>\n<SCRIPT>x()</SCRIPT>".encode("utf-16-be"), '"<html" tag'),
         ("page.txt", b"\xef\xbb\xbf \n\t<SvG\tonload=x()>", '"<svg" tag'),

@@ -8,7 +8,7 @@ RUN := $(UV) run --frozen
 # The demo runs without a phone: two-factor sign-in is not required (anyone may still enrol).
 DEMO_ENV := DEBUG=1 REQUIRE_2FA=0
 
-.PHONY: install demo demo-data test bench lint clean
+.PHONY: install demo demo-data test bench lint check-imports clean
 
 $(UV):
 	python3 -m venv .tools
@@ -16,7 +16,6 @@ $(UV):
 
 install: $(UV)
 	$(UV) sync --frozen
-	mkdir -p var/mail var/celery/broker var/celery/processed var/celery/control
 
 # Migrates, loads the demo and runs the web server, a Celery worker and beat on
 # SQLite and the filesystem broker. Ctrl-C stops all three.
@@ -35,9 +34,13 @@ test: install
 bench: install
 	$(RUN) python -m bench $(BENCH_ARGS)
 
-lint: install
+lint: check-imports
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+
+# The import contracts of pyproject.toml: imports flow one way (docs/architecture.md).
+check-imports: install
+	$(RUN) lint-imports
 
 clean:
 	rm -rf .venv .tools var

@@ -125,7 +125,7 @@ def run(args, workdir, smtp):
 
     from bench import dataset, measure
     from config.celery import app
-    from tracker.models import DigestDelivery
+    from digests.models import DigestDelivery
 
     call_command("migrate", verbosity=0)
     start = time.perf_counter()

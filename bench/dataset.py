@@ -13,9 +13,10 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
+from digests.models import Subscription
 from evidence.models import EvidenceItem, Source, SourceKind, Stance
 from tracker import roles
-from tracker.models import Case, IncidentType, State, Subscription, Transition, WeaponSystem
+from tracker.models import Case, IncidentType, State, Transition, WeaponSystem
 
 BATCH = 5000
 COUNTRY_PAIRS = [("KP", "RU"), ("KP", "SY"), ("IR", "RU"), ("KP", "IR"), ("BY", "RU"), ("KP", "")]

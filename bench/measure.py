@@ -18,8 +18,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tracker import digests, reminders
-from tracker.models import DeliveryStatus, DigestDelivery, Subscription
+from digests import weekly
+from digests.models import DigestDelivery, Subscription
+from digests.tasks import enqueue_digests
+from mailer.models import DeliveryStatus
+from tracker import reminders
 
 
 def percentiles(samples_ms):
@@ -99,7 +102,7 @@ def digest_run(smtp, worker_env, period_end, timeout=900):
     sample = Subscription.objects.filter(incident_types=[], countries=[]).first()
     cache.clear()  # the first digest of a run, before the shared state counts exist
     with CaptureQueriesContext(connection) as queries:
-        message = digests.digest_message(sample, period_end)
+        message = weekly.digest_message(sample, period_end)
     per_digest_queries = len(queries.captured_queries)
 
     worker = subprocess.Popen(
@@ -125,7 +128,7 @@ def digest_run(smtp, worker_env, period_end, timeout=900):
         _wait_for_worker()
         received_before = smtp.count
         start = time.perf_counter()
-        queued = digests.send_digests(period_end)
+        queued = enqueue_digests(period_end)
         deadline = start + timeout
         while (
             DigestDelivery.objects.filter(period_end=period_end, status=DeliveryStatus.SENT).count()

@@ -17,6 +17,13 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 
 
+def made(folder):
+    """A folder the embedded defaults keep files in, created when missing, so a
+    checkout runs with any VAR_DIR (the mail and evidence code make their own)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def envbool(name, default):
     value = os.environ.get(name, "").strip().lower()
     if not value:
@@ -95,8 +102,11 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "simple_history",
     "accounts",
+    "mailer",
     "tracker",
     "evidence",
+    "digests",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -138,7 +148,7 @@ TEMPLATES = [
 # Database: PostgreSQL in production and CI, SQLite under var/ by default.
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'tracker.sqlite3'}"),
+        os.environ.get("DATABASE_URL") or f"sqlite:///{made(VAR_DIR) / 'tracker.sqlite3'}",
         # Persistent connections: a page or a task does not pay for connecting first.
         conn_max_age=envint("DB_CONN_MAX_AGE", 60),
         conn_health_checks=True,
@@ -324,15 +334,15 @@ if REDIS_URL:
         * max(MAIL_RETRY_BACKOFF_MAX, CELERY_TASK_TIME_LIMIT, EVIDENCE_CHECK_TIME_LIMIT),
     }
 else:
-    _broker_dir = VAR_DIR / "celery" / "broker"
+    _broker_dir = made(VAR_DIR / "celery" / "broker")
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
-        "processed_folder": str(VAR_DIR / "celery" / "processed"),
+        "processed_folder": str(made(VAR_DIR / "celery" / "processed")),
         "store_processed": False,
         # Exchange bindings; kombu's default is a "control" folder in the current one.
-        "control_folder": str(VAR_DIR / "celery" / "control"),
+        "control_folder": str(made(VAR_DIR / "celery" / "control")),
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
@@ -343,7 +353,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
+CELERY_BEAT_SCHEDULE_FILENAME = str(made(VAR_DIR / "celery") / "beat-schedule")
 REMINDER_HOUR = envhour("REMINDER_HOUR", 8)
 DIGEST_DAY = envweekday("DIGEST_DAY", "monday")
 DIGEST_HOUR = envhour("DIGEST_HOUR", 7)
@@ -355,7 +365,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=0, hour=REMINDER_HOUR),
     },
     "send-digests": {
-        "task": "tracker.tasks.send_digests",
+        "task": "digests.tasks.send_digests",
         "schedule": crontab(minute=0, hour=DIGEST_HOUR, day_of_week=DIGEST_DAY),
     },
     # Re-checks every stored evidence file against its SHA-256 digest.

@@ -17,5 +17,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("accounts.urls")),
     path("", include("tracker.urls")),
+    path("digests/", include("digests.urls")),
     path("evidence/", include("evidence.urls")),
 ]

@@ -3,7 +3,8 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from tracker.admin_base import HistoryAdmin, QuickChangeListAdmin, ReadOnly, ReadOnlyInline
+from common.admin import HistoryAdmin, ReadOnly, ReadOnlyInline
+from tracker.admin_base import QuickChangeListAdmin
 
 from . import custody, files
 from .forms import EvidenceItemForm

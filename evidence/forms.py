@@ -1,7 +1,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from tracker.forms import DateInput
+from common.forms import DateInput
 
 from .models import EvidenceItem, Source
 

@@ -2,8 +2,7 @@
 
 from dataclasses import dataclass
 
-from tracker import mail
-from tracker.models import administrators
+from mailer import mail
 
 from . import custody
 from .files import path_of, sha256_of_path
@@ -57,6 +56,6 @@ def _check(stored):
 
 
 def notify_administrators(failures):
-    addresses = [user.email for user in administrators() if user.email]
+    addresses = mail.addresses_of(mail.administrators())
     if addresses:
         mail.send(mail.email_message("integrity_failure", {"failures": failures}, to=addresses))

@@ -5,6 +5,8 @@ from django.utils import timezone
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
+from tracker.models import Case
+
 
 class SourceKind(models.TextChoices):
     GOVERNMENT = "government", "Government body"
@@ -154,15 +156,13 @@ class StoredFile(models.Model):
 
 class EvidenceItemQuerySet(models.QuerySet):
     def visible_to(self, user):
-        from tracker.models import Case
-
         return self.filter(case__in=Case.objects.visible_to(user))
 
 
 class EvidenceItem(models.Model):
     """One piece of evidence on a case, attributed to the source that originated it."""
 
-    case = models.ForeignKey("tracker.Case", on_delete=models.PROTECT, related_name="evidence")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="evidence")
     source = models.ForeignKey(
         Source,
         on_delete=models.PROTECT,

@@ -3,7 +3,7 @@ from dataclasses import asdict
 from celery import shared_task
 from django.conf import settings
 
-from tracker.tasks import RETRY_ON_TRANSIENT_FAILURE
+from mailer.tasks import MailTask
 
 from .integrity import IntegrityFailure, notify_administrators, verify_all
 
@@ -21,6 +21,6 @@ def verify_evidence():
     return len(failures)
 
 
-@shared_task(**RETRY_ON_TRANSIENT_FAILURE)
+@shared_task(base=MailTask)
 def notify_integrity_failures(failures):
     notify_administrators([IntegrityFailure(**failure) for failure in failures])

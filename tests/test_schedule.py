@@ -12,9 +12,9 @@ def test_beat_runs_reminders_daily_and_digests_and_the_evidence_check_weekly(set
     }
 
     assert schedule["tracker.tasks.send_reminders"] == crontab(minute=0, hour=8)
-    assert schedule["tracker.tasks.send_digests"] == crontab(minute=0, hour=7, day_of_week=1)
+    assert schedule["digests.tasks.send_digests"] == crontab(minute=0, hour=7, day_of_week=1)
     assert schedule["evidence.tasks.verify_evidence"] == crontab(minute=0, hour=3, day_of_week=0)
-    assert {"tracker.tasks.send_reminders", "tracker.tasks.send_digests"} <= set(app.tasks)
+    assert {"tracker.tasks.send_reminders", "digests.tasks.send_digests"} <= set(app.tasks)
 
 
 def test_a_misspelt_digest_day_stops_start_up_with_a_message():

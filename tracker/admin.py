@@ -15,20 +15,18 @@ from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django_countries import countries
 
+from common.admin import HistoryAdmin, ReadOnly, ReadOnlyInline
 from evidence.admin import EvidenceItemInline, save_evidence_formset
 from evidence.corroboration import summarize, with_corroboration
 from evidence.files import accept_evidence_files
 from evidence.models import EvidenceItem
 
 from . import workflow
-from .admin_base import HistoryAdmin, QuickChangeListAdmin, ReadOnly, ReadOnlyInline
+from .admin_base import QuickChangeListAdmin
 from .models import (
     Case,
-    DigestDelivery,
-    IncidentType,
     Reminder,
     SanctionsProvision,
-    Subscription,
     Transition,
     WeaponSystem,
 )
@@ -350,58 +348,6 @@ class CaseAdmin(QuickChangeListAdmin, HistoryAdmin):
     approve_selected = _make_bulk_action(workflow.APPROVE)
     reject_selected = _make_bulk_action(workflow.REJECT)
     del _make_bulk_action
-
-
-class SubscriptionForm(forms.ModelForm):
-    incident_types = forms.MultipleChoiceField(
-        choices=IncidentType.choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="Leave all unticked for every type.",
-    )
-    countries = forms.MultipleChoiceField(
-        choices=list(countries),
-        required=False,
-        help_text="Where the incident happened. Select none for every country.",
-    )
-
-    class Meta:
-        model = Subscription
-        fields = ["email", "user", "active", "incident_types", "countries"]
-
-
-class DigestDeliveryInline(admin.TabularInline):
-    model = DigestDelivery
-    fields = ["period_end", "status", "attempts", "sent_at", "last_error", "message_id"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    max_num = 0
-    verbose_name_plural = "Digests sent"
-
-
-@admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
-    form = SubscriptionForm
-    list_display = ["email", "user", "active", "filters", "preview"]
-    list_filter = ["active"]
-    search_fields = ["email", "user__username"]
-    autocomplete_fields = ["user"]
-    readonly_fields = ["preview"]
-    inlines = [DigestDeliveryInline]
-
-    @admin.display(description="Filters")
-    def filters(self, subscription):
-        types = [IncidentType(value).label for value in subscription.incident_types]
-        places = [countries.name(code) for code in subscription.countries]
-        return "; ".join(filter(None, [", ".join(types), ", ".join(places)])) or "everything"
-
-    @admin.display(description="Digest")
-    def preview(self, subscription):
-        if subscription.pk is None:
-            return "-"
-        url = reverse("tracker:digest_preview", args=[subscription.pk])
-        return format_html('<a href="{}">Preview this week\'s digest</a>', url)
 
 
 @admin.register(Reminder)

@@ -3,7 +3,6 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.postgres.search import SearchQuery, SearchVectorField
-from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, connection, models, transaction
@@ -12,6 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
+
+from mailer.models import Delivery
 
 
 class State(models.TextChoices):
@@ -88,6 +89,19 @@ class SanctionsProvision(models.Model):
         return f"{label}, para. {self.paragraph}" if self.paragraph else label
 
 
+def review_sla():
+    """How long a case may wait for its next step (``REVIEW_SLA_DAYS``)."""
+    return timedelta(days=settings.REVIEW_SLA_DAYS)
+
+
+def overdue(now):
+    """The one rule for "overdue", as a filter: waiting the review SLA or longer.
+
+    ``Case.is_overdue`` says the same of one case; a test holds the two together.
+    """
+    return Q(state__in=WAITING_STATES, state_changed_at__lte=now - review_sla())
+
+
 class CaseQuerySet(models.QuerySet):
     def visible_to(self, user):
         """The cases this user may see at all.
@@ -121,9 +135,6 @@ class CaseQuerySet(models.QuerySet):
             | Q(reference__iexact=text)
         )
 
-    def awaiting_review(self):
-        return self.filter(state__in=[State.SUBMITTED, State.IN_REVIEW])
-
     def waiting(self):
         return self.filter(state__in=WAITING_STATES)
 
@@ -140,10 +151,9 @@ class CaseQuerySet(models.QuerySet):
         # index in waiting order instead of every case ever moved.
         return self.filter(next_step_is_mine, state__in=OPEN_STATES)
 
-    def stale(self, days=None):
-        """Waiting cases nobody has moved for longer than the review SLA."""
-        days = settings.REVIEW_SLA_DAYS if days is None else days
-        return self.waiting().filter(state_changed_at__lt=timezone.now() - timedelta(days=days))
+    def overdue(self, now=None):
+        """Waiting cases nobody has moved for the review SLA or longer."""
+        return self.filter(overdue(now or timezone.now()))
 
 
 class Case(models.Model):
@@ -360,6 +370,10 @@ class Case(models.Model):
             return [self.created_by]
         return []
 
+    def is_overdue(self, now):
+        """Whether the case has waited the review SLA or longer; see ``overdue``."""
+        return self.state in WAITING_STATES and now - self.state_changed_at >= review_sla()
+
     @property
     def incident_period(self):
         """The incident date as a reader should see it, with its precision."""
@@ -410,32 +424,6 @@ def reviewers():
     )
 
 
-def administrators():
-    return get_user_model().objects.filter(is_active=True, is_superuser=True)
-
-
-class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
-
-
-class Delivery(models.Model):
-    """One email that must go out exactly once; see tracker.mail.send_once."""
-
-    status = models.CharField(
-        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
-    )
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    message_id = models.CharField("Message-ID", max_length=255, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        abstract = True
-
-
 class ReminderKind(models.TextChoices):
     REMINDER = "reminder", "Reminder"
     ESCALATION = "escalation", "Escalation to administrators"
@@ -456,72 +444,3 @@ class Reminder(Delivery):
 
     def __str__(self):
         return f"{self.get_kind_display()} about {self.case.reference} on {self.date}"
-
-
-class Subscription(models.Model):
-    """Someone who receives the weekly digest; most stakeholders have no login."""
-
-    UNSUBSCRIBE_SALT = "tracker.subscription.unsubscribe"
-
-    email = models.EmailField(unique=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="subscriptions",
-    )
-    active = models.BooleanField(default=True)
-    # Lists of IncidentType values and ISO country codes; empty means all. A list in
-    # a JSON column works the same on SQLite and PostgreSQL.
-    incident_types = models.JSONField(default=list, blank=True)
-    countries = models.JSONField(default=list, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["email"]
-
-    def __str__(self):
-        return self.email
-
-    def filter_cases(self, cases):
-        """Narrow a Case queryset to what this subscriber asked for."""
-        if self.incident_types:
-            cases = cases.filter(incident_type__in=self.incident_types)
-        if self.countries:
-            cases = cases.filter(country__in=self.countries)
-        return cases
-
-    def unsubscribe_token(self):
-        return signing.dumps(self.pk, salt=self.UNSUBSCRIBE_SALT)
-
-    @classmethod
-    def from_unsubscribe_token(cls, token):
-        """The subscription a token was made for; raises BadSignature or DoesNotExist."""
-        return cls.objects.get(pk=signing.loads(token, salt=cls.UNSUBSCRIBE_SALT))
-
-    def get_unsubscribe_url(self):
-        return settings.SITE_URL + reverse(
-            "tracker:digest_unsubscribe", args=[self.unsubscribe_token()]
-        )
-
-
-class DigestDelivery(Delivery):
-    """The digest of one subscription for the week before ``period_end``."""
-
-    subscription = models.ForeignKey(
-        Subscription, on_delete=models.CASCADE, related_name="deliveries"
-    )
-    period_end = models.DateField()
-
-    class Meta:
-        ordering = ["-period_end", "subscription"]
-        verbose_name_plural = "digest deliveries"
-        constraints = [
-            models.UniqueConstraint(
-                fields=["subscription", "period_end"], name="one_digest_per_subscription_and_period"
-            )
-        ]
-
-    def __str__(self):
-        return f"Digest for {self.subscription} up to {self.period_end}"

@@ -2,7 +2,8 @@
 
 from django.urls import reverse
 
-from . import mail
+from mailer import mail
+
 from .models import State
 
 DECISIONS = (State.APPROVED, State.REJECTED, State.CHANGES_REQUESTED)
@@ -21,7 +22,7 @@ def notify(transition):
         url = case.get_absolute_url()
     else:
         return
-    addresses = [user.email for user in recipients if user.email]
+    addresses = mail.addresses_of(recipients)
     if not addresses:
         return
     context = {

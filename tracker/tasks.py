@@ -1,31 +1,30 @@
 """Celery tasks. Each takes ids and dates, loads what it needs and calls one function.
 
-Mail tasks retry with exponential backoff on transient SMTP, network and database
-failures (``mail.DeliveryDeferred``, ``OperationalError``); a permanent SMTP rejection
-is recorded on the delivery row, or fails the task, and is never retried.
+The domain never imports this module: the workflow announces each transition with
+the ``workflow.case_moved`` signal, which the receiver below turns into a task (the
+app's ``ready()`` connects it), and the reminder fan-out lives here. Mail tasks retry
+transient failures (``mailer.tasks.MailTask``).
 """
 
-from datetime import date, datetime
+from datetime import datetime
 
 from celery import shared_task
-from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.dispatch import receiver
 from django.utils import timezone
 
-from . import digests, notifications, reminders
-from .mail import DeliveryDeferred
-from .models import Case, Subscription, Transition
+from mailer.tasks import MailTask
 
-RETRY_ON_TRANSIENT_FAILURE = {
-    "autoretry_for": (DeliveryDeferred, OperationalError, InterfaceError),
-    "retry_backoff": settings.MAIL_RETRY_BACKOFF,
-    "retry_backoff_max": settings.MAIL_RETRY_BACKOFF_MAX,
-    "retry_jitter": True,
-    "max_retries": settings.MAIL_MAX_RETRIES,
-}
+from . import notifications, reminders, workflow
+from .models import Case, Transition
 
 
-@shared_task(**RETRY_ON_TRANSIENT_FAILURE)
+@receiver(workflow.case_moved)
+def notify_when_committed(sender, transition, **kwargs):
+    # Mail only once the transition is committed: a rolled-back one sends nothing.
+    notify_transition.delay_on_commit(transition.pk)
+
+
+@shared_task(base=MailTask)
 def notify_transition(transition_id):
     transition = Transition.objects.select_related(
         "case__created_by", "case__assigned_reviewer", "actor"
@@ -33,23 +32,22 @@ def notify_transition(transition_id):
     notifications.notify(transition)
 
 
-@shared_task(**RETRY_ON_TRANSIENT_FAILURE)
+def enqueue_reminders(now):
+    """Enqueue a reminder job for each overdue case not yet reminded about today.
+    Returns how many were enqueued."""
+    count = 0
+    for case_id in reminders.overdue_cases(now).iterator():
+        send_reminder.delay_on_commit(case_id, now.isoformat())
+        count += 1
+    return count
+
+
+@shared_task(base=MailTask)
 def send_reminders():
-    reminders.send_reminders(timezone.now())
+    enqueue_reminders(timezone.now())
 
 
-@shared_task(**RETRY_ON_TRANSIENT_FAILURE)
+@shared_task(base=MailTask)
 def send_reminder(case_id, as_of):
     case = Case.objects.select_related("created_by", "assigned_reviewer").get(pk=case_id)
     reminders.remind(case, datetime.fromisoformat(as_of))
-
-
-@shared_task(**RETRY_ON_TRANSIENT_FAILURE)
-def send_digests(period_end=None):
-    digests.send_digests(date.fromisoformat(period_end) if period_end else timezone.localdate())
-
-
-@shared_task(**RETRY_ON_TRANSIENT_FAILURE)
-def send_digest(subscription_id, period_end):
-    subscription = Subscription.objects.get(pk=subscription_id)
-    digests.deliver_digest(subscription, date.fromisoformat(period_end))

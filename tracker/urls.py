@@ -13,10 +13,4 @@ urlpatterns = [
     path("cases/<int:pk>/edit/", views.case_edit, name="case_edit"),
     path("cases/<int:pk>/evidence/new/", views.evidence_add, name="evidence_add"),
     path("cases/<int:pk>/<str:action>/", views.case_transition, name="case_transition"),
-    path(
-        "digests/preview/<int:subscription_id>/",
-        views.digest_preview,
-        name="digest_preview",
-    ),
-    path("digests/unsubscribe/<str:token>/", views.unsubscribe, name="digest_unsubscribe"),
 ]

@@ -7,16 +7,14 @@ from datetime import date
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.core.signing import BadSignature
 from django.db.models import Count, Prefetch
 from django.db.models.functions import TruncMonth
-from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_POST
 
 from evidence.corroboration import summarize, with_corroboration
 from evidence.custody import add_evidence, check_may_add_evidence
@@ -24,10 +22,10 @@ from evidence.files import UploadRejected, accepts_evidence_files
 from evidence.forms import MonitorEvidenceItemForm
 from evidence.models import EvidenceItem, Stance
 
-from . import digests, mail, workflow
+from . import workflow
 from .filters import CaseFilter
-from .forms import CaseForm, DigestPreviewForm
-from .models import Case, State, Subscription
+from .forms import CaseForm
+from .models import Case, State
 from .spreadsheet import SafeCsvWriter
 
 PAGE_SIZES = (25, 50, 100)
@@ -90,7 +88,7 @@ def dashboard(request):
             "chart_width": BAR_WIDTH * len(months),
             "sla_days": settings.REVIEW_SLA_DAYS,
             **first_and_total("waiting_for_me", visible.waiting_for(request.user)),
-            **first_and_total("stale", visible.stale()),
+            **first_and_total("stale", visible.overdue()),
         },
     )
 
@@ -305,37 +303,3 @@ def case_transition(request, pk, action):
     else:
         messages.success(request, f"{case.reference} {action.past_tense}.")
     return redirect(case)
-
-
-@permission_required("tracker.view_subscription", raise_exception=True)
-def digest_preview(request, subscription_id):
-    """A subscription's digest for any week, as the email would show it, without the
-    subscriber's unsubscribe link."""
-    subscription = get_object_or_404(Subscription, pk=subscription_id)
-    form = DigestPreviewForm(request.GET)
-    if not form.is_valid():
-        return HttpResponseBadRequest(
-            form.errors.as_text(), content_type="text/plain; charset=utf-8"
-        )
-    context = digests.digest_context(subscription, form.cleaned_data["period_end"], preview=True)
-    subject, text, html = mail.render_email("digest", context)
-    if form.cleaned_data["format"] == "text":
-        return HttpResponse(f"{subject}\n\n{text}", content_type="text/plain; charset=utf-8")
-    return HttpResponse(html)
-
-
-# Mail clients unsubscribe with a bare POST (RFC 8058 one-click) that cannot carry a
-# CSRF token; the signed token in the URL is what authorises it.
-@csrf_exempt
-@require_http_methods(["GET", "POST"])
-def unsubscribe(request, token):
-    """GET asks for confirmation (link scanners must not unsubscribe anyone); POST
-    unsubscribes. No login: most subscribers have none."""
-    try:
-        subscription = Subscription.from_unsubscribe_token(token)
-    except (BadSignature, Subscription.DoesNotExist):
-        return render(request, "tracker/unsubscribe.html", {"invalid": True}, status=404)
-    if request.method == "POST":
-        subscription.active = False
-        subscription.save(update_fields=["active"])
-    return render(request, "tracker/unsubscribe.html", {"subscription": subscription})

@@ -14,12 +14,17 @@ and whether the case is in a state the action applies to, writes the new state a
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from evidence.corroboration import summarize
 
-from . import tasks
 from .models import OPEN_STATES, Case, State, Transition
+
+# Sent with ``transition=`` inside the transition's database transaction, whenever a
+# case changes state. The workflow's only way out to other work: tracker.tasks turns
+# it into mail once the transition is committed.
+case_moved = Signal()
 
 
 class TransitionError(Exception):
@@ -165,8 +170,7 @@ def perform(case, action, actor, comment="", justification=""):
             comment=comment,
             justification=justification,
         )
-        # Mail only once the transition is committed: a rolled-back one sends nothing.
-        tasks.notify_transition.delay_on_commit(record.pk)
+        case_moved.send(sender=Transition, transition=record)
 
     for field in update_fields:
         setattr(case, field, getattr(current, field))

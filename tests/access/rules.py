@@ -26,9 +26,10 @@ from django.contrib.contenttypes.models import ContentType
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from digests.models import Subscription
 from evidence.models import CustodyEvent, EvidenceItem, Source, StoredFile
 from tracker import roles
-from tracker.models import Case, Reminder, SanctionsProvision, State, Subscription, WeaponSystem
+from tracker.models import Case, Reminder, SanctionsProvision, State, WeaponSystem
 
 FORBIDDEN, READ, WRITE = "forbidden", "read", "write"
 ADMINISTRATOR = "Administrator"
@@ -380,9 +381,9 @@ SITE = {
         may_take,
     ),
     "evidence:download": Rule("evidence download", each_file, lambda u, i: sees_case(u, i.case)),
-    "tracker:digest_preview": Rule("digests", each_subscription, manages_subscriptions),
+    "digests:preview": Rule("digests", each_subscription, manages_subscriptions),
     # The signed token in the link is the subscriber's authority; no sign-in.
-    "tracker:digest_unsubscribe": Rule("digests", each_unsubscribe_token, anyone, anyone),
+    "digests:unsubscribe": Rule("digests", each_unsubscribe_token, anyone, anyone),
 }
 
 ADMIN = {

@@ -14,19 +14,12 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from digests.models import DigestDelivery, Subscription
 from evidence.custody import add_evidence
 from evidence.models import CustodyEvent, EvidenceItem, Source, StoredFile
 from tests import factories
 from tracker import roles
-from tracker.models import (
-    Case,
-    DigestDelivery,
-    Reminder,
-    SanctionsProvision,
-    State,
-    Subscription,
-    WeaponSystem,
-)
+from tracker.models import Case, Reminder, SanctionsProvision, State, WeaponSystem
 
 # Each case's and each item's title carries a marker, so a page that shows something
 # its reader may not see is caught by the text alone. Hyphens never occur in the

@@ -1,5 +1,5 @@
 """The admin's History pages (django-simple-history, through
-tracker.admin_base.HistoryAdmin): shown only to those who may see the object, and
+common.admin.HistoryAdmin): shown only to those who may see the object, and
 never a way to change it."""
 
 import pytest

@@ -9,8 +9,9 @@ from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from digests.models import Subscription
 from tracker.filters import CaseFilter
-from tracker.models import SanctionsProvision, Subscription, WeaponSystem
+from tracker.models import SanctionsProvision, WeaponSystem
 
 CASE_LIST_PARAMETERS = [*CaseFilter.base_filters, "page", "page_size"]
 PREVIEW_PARAMETERS = ["period_end", "format"]

@@ -12,6 +12,7 @@ from django.utils import timezone
 from tests.conftest import wait_until
 from tracker import reminders
 from tracker.models import Case, Reminder
+from tracker.tasks import enqueue_reminders
 
 # Mid-morning, so "three hours later" is still the same day whenever the suite runs.
 NOW = timezone.make_aware(datetime.combine(timezone.localdate(), time(8)))
@@ -50,7 +51,7 @@ def test_overdue_cases_remind_whoever_must_act_once_a_day(
     waiting_since(case_factory("submitted"), days=1)  # within the SLA, tomorrow too
     waiting_since(case_factory("draft"), days=30)  # nobody but its author is waiting
 
-    assert reminders.send_reminders(NOW) == 3
+    assert enqueue_reminders(NOW) == 3
     sent = mailbox.wait_for(3, subject="Reminder:")
     recipients = {message["Subject"].split()[1]: addresses(message) for message in sent}
     assert recipients == {
@@ -60,10 +61,10 @@ def test_overdue_cases_remind_whoever_must_act_once_a_day(
     }
     wait_for_reminders_sent(3)
 
-    assert reminders.send_reminders(NOW + timedelta(hours=3)) == 0
+    assert enqueue_reminders(NOW + timedelta(hours=3)) == 0
     assert Reminder.objects.count() == 3
 
-    assert reminders.send_reminders(NOW + timedelta(days=1)) == 3
+    assert enqueue_reminders(NOW + timedelta(days=1)) == 3
     mailbox.wait_for(6, subject="Reminder:")
     wait_for_reminders_sent(6)
     assert len(mailbox.wait_for(6, subject="Reminder:")) == 6
@@ -76,7 +77,7 @@ def test_a_case_waiting_twice_the_sla_escalates_to_the_administrators(
     escalated = waiting_since(case_factory("in_review", by_reviewer=reviewer), days=6)
     reminded = waiting_since(case_factory("in_review", by_reviewer=reviewer), days=5.9)
 
-    assert reminders.send_reminders(NOW) == 2
+    assert enqueue_reminders(NOW) == 2
 
     [escalation] = mailbox.wait_for(1, subject="Escalation:")
     assert escalated.reference in escalation["Subject"]
@@ -114,7 +115,7 @@ def test_a_case_acted_on_since_the_scan_gets_no_reminder(mailbox, case_factory, 
 def test_the_scan_costs_the_same_queries_however_many_cases_are_overdue(case_factory):
     def scan_queries():
         with CaptureQueriesContext(connection) as queries:
-            reminders.send_reminders(NOW)
+            enqueue_reminders(NOW)
         return len(queries)
 
     waiting_since(case_factory("submitted"), days=4)

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from tracker.reminders import send_reminders
+from tracker.tasks import enqueue_reminders
 
 
 class Command(BaseCommand):
@@ -11,5 +11,5 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        count = send_reminders(timezone.now())
+        count = enqueue_reminders(timezone.now())
         self.stdout.write(f"Queued {count} reminder(s).")

@@ -15,10 +15,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from digests import weekly
+from digests.models import DigestDelivery, Subscription
+from digests.tasks import enqueue_digests
 from tests import factories
 from tests.conftest import wait_until
-from tracker import digests, workflow
-from tracker.models import DigestDelivery, IncidentType, Subscription, Transition
+from tracker import workflow
+from tracker.models import IncidentType, Transition
 
 # The week before PERIOD_END includes today.
 PERIOD_END = timezone.localdate() + timedelta(days=1)
@@ -103,7 +106,7 @@ def test_each_subscriber_gets_one_digest_of_approved_cases_and_a_second_run_none
 
     assert "Queued 0 digest(s)" in capsys.readouterr().out
     # A job for the same period that slipped through anyway sends nothing either.
-    assert digests.deliver_digest(committee, PERIOD_END).status == "sent"
+    assert weekly.deliver_digest(committee, PERIOD_END).status == "sent"
     assert len(mailbox.wait_for(2, subject="Weekly digest")) == 2
     assert DigestDelivery.objects.count() == 2
 
@@ -117,7 +120,7 @@ def test_two_workers_racing_for_one_digest_send_it_once(mailbox, approved_case):
     def deliver():
         try:
             start.wait()
-            results.append(digests.deliver_digest(subscription, PERIOD_END))
+            results.append(weekly.deliver_digest(subscription, PERIOD_END))
         finally:
             connection.close()
 
@@ -135,7 +138,7 @@ def test_two_workers_racing_for_one_digest_send_it_once(mailbox, approved_case):
 @transactional
 def test_the_unsubscribe_link_in_the_digest_stops_later_digests(celery_worker, mailbox, client):
     subscription = Subscription.objects.create(email="committee@example.org")
-    digests.send_digests(PERIOD_END)
+    enqueue_digests(PERIOD_END)
     [message] = mailbox.wait_for(1, subject="Weekly digest")
     wait_for_delivery(subscription, "sent")
     assert "No cases were newly approved this week." in text_of(message)
@@ -159,8 +162,8 @@ def test_the_unsubscribe_link_in_the_digest_stops_later_digests(celery_worker, m
     subscription.refresh_from_db()
     assert not subscription.active
 
-    assert digests.send_digests(PERIOD_END + timedelta(days=7)) == 0
-    assert digests.deliver_digest(subscription, PERIOD_END + timedelta(days=7)) is None
+    assert enqueue_digests(PERIOD_END + timedelta(days=7)) == 0
+    assert weekly.deliver_digest(subscription, PERIOD_END + timedelta(days=7)) is None
     assert len(mailbox.messages) == 1
 
 
@@ -204,7 +207,7 @@ def test_a_subscriber_gets_only_the_incident_types_and_countries_they_chose(
         email="analyst@example.org", incident_types=[battlefield], countries=["UA"]
     )
 
-    digests.deliver_digest(analyst, PERIOD_END)
+    weekly.deliver_digest(analyst, PERIOD_END)
 
     [message] = mailbox.messages
     text = text_of(message)
@@ -218,7 +221,7 @@ def test_a_temporary_smtp_failure_is_retried_until_delivered(celery_worker, mail
     subscription = Subscription.objects.create(email="committee@example.org")
     mailbox.refuse("451 4.7.1 Greylisted, please try again later", 2, to=subscription.email)
 
-    digests.send_digests(PERIOD_END)
+    enqueue_digests(PERIOD_END)
 
     wait_for_delivery(subscription, "sent")
     delivery = delivery_of(subscription)
@@ -235,7 +238,7 @@ def test_a_permanent_smtp_rejection_is_recorded_and_not_retried(
     subscription = Subscription.objects.create(email="nobody@example.org")
     mailbox.refuse("550 5.1.1 No such mailbox", 10, to=subscription.email)
 
-    digests.send_digests(PERIOD_END)
+    enqueue_digests(PERIOD_END)
 
     wait_for_delivery(subscription, "failed")
     # Longer than the first retry could possibly wait (tests back off 1-2 s).
@@ -244,7 +247,7 @@ def test_a_permanent_smtp_rejection_is_recorded_and_not_retried(
     assert delivery.attempts == 1
     assert "550" in delivery.last_error and "No such mailbox" in delivery.last_error
     assert mailbox.refusals == 1
-    assert digests.send_digests(PERIOD_END) == 0, "a refused digest is not queued again"
+    assert enqueue_digests(PERIOD_END) == 0, "a refused digest is not queued again"
 
 
 def test_a_digest_costs_the_same_queries_however_many_cases_it_lists(case_factory, reviewer):
@@ -253,7 +256,7 @@ def test_a_digest_costs_the_same_queries_however_many_cases_it_lists(case_factor
     def digest_queries():
         cache.clear()  # the state counts are shared between digests for minutes
         with CaptureQueriesContext(connection) as queries:
-            digests.digest_message(subscription, PERIOD_END)
+            weekly.digest_message(subscription, PERIOD_END)
         return len(queries)
 
     case_factory("approved", by_reviewer=reviewer)
@@ -339,7 +342,7 @@ def test_only_who_may_see_subscriptions_may_preview(client, reviewer, stakeholde
 
 def test_subscriptions_are_managed_in_the_admin_with_their_filters(admin_client):
     response = admin_client.post(
-        "/admin/tracker/subscription/add/",
+        "/admin/digests/subscription/add/",
         {
             "email": "analyst@example.org",
             "active": "on",
@@ -353,8 +356,8 @@ def test_subscriptions_are_managed_in_the_admin_with_their_filters(admin_client)
     assert response.status_code == 302
     subscription = Subscription.objects.get()
     assert subscription.incident_types == ["battlefield_use", "depot_strike"]
-    assert sorted(subscription.countries) == ["RU", "UA"]
-    listing = admin_client.get("/admin/tracker/subscription/")
+    assert sorted(country.code for country in subscription.countries) == ["RU", "UA"]
+    listing = admin_client.get("/admin/digests/subscription/")
     assert f"/digests/preview/{subscription.pk}/" in listing.content.decode()
     assert "Battlefield use of transferred weapons, Strike on a depot" in listing.content.decode()
 
@@ -371,7 +374,7 @@ def test_digests_with_the_same_filters_share_their_listing_but_not_other_filters
 
     def digest_queries(subscription):
         with CaptureQueriesContext(connection) as queries:
-            context = digests.digest_context(subscription, PERIOD_END)
+            context = weekly.digest_context(subscription, PERIOD_END)
         return len(queries), context["approved_total"]
 
     first, listed = digest_queries(committee)

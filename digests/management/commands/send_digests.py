@@ -3,7 +3,8 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from tracker.digests import PERIOD, send_digests
+from digests.tasks import enqueue_digests
+from digests.weekly import PERIOD
 
 
 class Command(BaseCommand):
@@ -23,7 +24,7 @@ class Command(BaseCommand):
             end = date.fromisoformat(period_end) if period_end else timezone.localdate()
         except ValueError:
             raise CommandError(f"--period-end must be YYYY-MM-DD, not {period_end!r}") from None
-        count = send_digests(end)
+        count = enqueue_digests(end)
         self.stdout.write(
             f"Queued {count} digest(s) for {end - PERIOD} to {end} (the end excluded)."
         )

@@ -3,7 +3,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from tracker.models import Case, SanctionsProvision, Subscription, Transition, WeaponSystem
+from digests.models import Subscription
+from tracker.models import Case, SanctionsProvision, Transition, WeaponSystem
 
 pytestmark = pytest.mark.django_db
 

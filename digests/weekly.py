@@ -1,30 +1,24 @@
 """The weekly digest for stakeholders: what was approved in the week, never a draft.
 
-``send_digests`` decides who gets one and enqueues one job per subscription;
-``deliver_digest`` is that job: it renders and sends, exactly once per subscription
-and period thanks to the ``DigestDelivery`` row.
+``subscriptions_due`` chooses who gets one (``digests.tasks.enqueue_digests`` enqueues
+one job per subscription); ``deliver_digest`` is that job: it renders and sends,
+exactly once per subscription and period thanks to the ``DigestDelivery`` row.
 """
 
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
 from evidence.corroboration import with_corroboration
+from mailer import mail
+from mailer.models import DeliveryStatus
+from tracker.models import WAITING_STATES, Case, State, Transition, overdue
 
-from . import mail, tasks
-from .models import (
-    WAITING_STATES,
-    Case,
-    DeliveryStatus,
-    DigestDelivery,
-    State,
-    Subscription,
-    Transition,
-)
+from .models import DigestDelivery, Subscription
 
 PERIOD = timedelta(days=7)
 # The period ends a digest can cover: a day's margin keeps the week before, in any
@@ -40,22 +34,16 @@ MAX_LISTED_CASES = 100
 SHARED_TTL = 10 * 60
 
 
-def send_digests(period_end):
-    """Enqueue a digest job for each active subscription not yet served for the
-    week before ``period_end``. Returns how many were enqueued."""
+def subscriptions_due(period_end):
+    """Ids of the active subscriptions not yet served for the week before ``period_end``."""
     served = DigestDelivery.objects.filter(
         subscription=OuterRef("pk"), period_end=period_end
     ).exclude(status=DeliveryStatus.PENDING)
-    subscriptions = (
+    return (
         Subscription.objects.filter(active=True)
         .exclude(Exists(served))
         .values_list("pk", flat=True)
     )
-    count = 0
-    for subscription_id in subscriptions.iterator():
-        tasks.send_digest.delay_on_commit(subscription_id, period_end.isoformat())
-        count += 1
-    return count
 
 
 def deliver_digest(subscription, period_end):
@@ -113,7 +101,7 @@ def shared_by_filters(subscription, name, day, compute):
     """
     key = (
         f"digest:{name}:{sorted(subscription.incident_types)}:"
-        f"{sorted(subscription.countries)}:{day:%Y-%m-%d}"
+        f"{sorted(country.code for country in subscription.countries)}:{day:%Y-%m-%d}"
     )
     return cache.get_or_set(key, compute, SHARED_TTL)
 
@@ -126,15 +114,11 @@ def state_counts(subscription, now):
 
 
 def _state_counts(subscription, now):
-    overdue = Q(
-        state__in=WAITING_STATES,
-        state_changed_at__lte=now - timedelta(days=settings.REVIEW_SLA_DAYS),
-    )
     rows = (
         subscription.filter_cases(Case.objects.exclude(state=State.DRAFT))
         .order_by()
         .values("state")
-        .annotate(cases=Count("pk"), overdue=Count("pk", filter=overdue))
+        .annotate(cases=Count("pk"), overdue=Count("pk", filter=overdue(now)))
     )
     return {row["state"]: row for row in rows}
 

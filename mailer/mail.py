@@ -1,8 +1,11 @@
-"""Every email the tracker sends: rendering, sending and exactly-once delivery.
+"""Every email the project sends: rendering, sending and exactly-once delivery.
 
-Each email is three templates, ``templates/emails/<name>.subject.txt``, ``.txt`` and
-``.html``, rendered by ``render_email``. ``send`` tells a transient SMTP failure
-(retry later) from a permanent rejection (give up).
+This module knows templates, SMTP and delivery records, and no domain app: the apps
+that send mail (tracker's notifications and reminders, digests, evidence's integrity
+check) compose their messages and call it. Each email is three templates,
+``templates/emails/<name>.subject.txt``, ``.txt`` and ``.html``, rendered by
+``render_email``. ``send`` tells a transient SMTP failure (retry later) from a
+permanent rejection (give up).
 """
 
 import email.policy
@@ -13,6 +16,7 @@ from urllib.parse import urlsplit
 
 import css_inline
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template import Context, Engine
@@ -64,6 +68,16 @@ def email_message(name, context, to, cc=(), headers=None):
     message = Email(subject, text, to=to, cc=cc, headers=headers)
     message.attach_alternative(html, "text/html")
     return message
+
+
+def administrators():
+    """Active superusers: who hears of escalations and failures."""
+    return get_user_model().objects.filter(is_active=True, is_superuser=True)
+
+
+def addresses_of(users):
+    """The email addresses of ``users``, leaving out those who gave none."""
+    return [user.email for user in users if user.email]
 
 
 def absolute_url(path):

@@ -1,6 +1,5 @@
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
@@ -11,7 +10,6 @@ from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.timesince import timesince
-from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django_countries import countries
 
@@ -21,7 +19,7 @@ from evidence.files import accept_evidence_files
 from evidence.models import EvidenceItem
 
 from . import workflow
-from .admin_base import HistoryAdmin, QuickChangeListAdmin, ReadOnly, ReadOnlyInline
+from .admin_base import HistoryAdmin, ReadOnly, ReadOnlyInline
 from .models import (
     Case,
     DigestDelivery,
@@ -129,7 +127,7 @@ class TransferFilter(admin.SimpleListFilter):
 
 
 @admin.register(Case)
-class CaseAdmin(QuickChangeListAdmin, HistoryAdmin):
+class CaseAdmin(HistoryAdmin):
     list_display = [
         "reference",
         "title",
@@ -196,16 +194,6 @@ class CaseAdmin(QuickChangeListAdmin, HistoryAdmin):
         "reject_selected",
     ]
     change_form_template = "admin/tracker/case/change_form.html"
-
-    # The admin renders this box through a widget template, about a third of the
-    # changelist's time for 50 rows; the same markup, written directly.
-    def action_checkbox(self, case):
-        return format_html(
-            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
-            helpers.ACTION_CHECKBOX_NAME,
-            case.pk,
-            format_html(gettext("Select this object for an action - {}"), case),
-        )
 
     # Codes, in one column: the admin's display of a country field looks through all
     # 250 countries for every cell, and a country's name costs a translation lookup.

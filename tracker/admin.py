@@ -1,7 +1,9 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
+from django.db.models import Max, Min
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -126,6 +128,33 @@ class TransferFilter(admin.SimpleListFilter):
         return queryset.filter(supplier_country=supplier, recipient_country=recipient)
 
 
+class IncidentYearFilter(admin.SimpleListFilter):
+    """The year of the incident, each year from the first case's to the last's. It
+    replaces Django's date hierarchy, whose list of years is a DISTINCT over every
+    filtered case (a quarter of the list's time at 100,000 cases); the first and last
+    dates are two index lookups."""
+
+    title = "incident year"
+    parameter_name = "incident_year"
+
+    def lookups(self, request, model_admin):
+        span = Case.objects.visible_to(request.user).aggregate(
+            first=Min("incident_start"), last=Max("incident_start")
+        )
+        if span["first"] is None:
+            return []
+        years = range(span["last"].year, span["first"].year - 1, -1)
+        return [(str(year), str(year)) for year in years]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        year = self.value()
+        if not (year.isdecimal() and 1 <= int(year) <= 9999):
+            raise IncorrectLookupParameters(f"No such year: {year}")
+        return queryset.filter(incident_start__year=int(year))
+
+
 @admin.register(Case)
 class CaseAdmin(HistoryAdmin):
     list_display = [
@@ -145,6 +174,7 @@ class CaseAdmin(HistoryAdmin):
         "state",
         "incident_type",
         TransferFilter,
+        IncidentYearFilter,
         "weapon_systems",
     ]
     list_select_related = ["assigned_reviewer"]
@@ -154,7 +184,6 @@ class CaseAdmin(HistoryAdmin):
     show_full_result_count = False
     list_per_page = 50
     search_fields = ["reference", "title", "summary", "place_name"]
-    date_hierarchy = "incident_start"
     autocomplete_fields = ["weapon_systems", "sanctions_provisions"]
     readonly_fields = ["reference", "state", "state_changed_at", "created_by", "created_at"]
     fieldsets = [

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGETS = {
     "page_p95_ms": 50,
     "page_queries": 8,
-    # With --compare: this code's p95 over the other commit's, and the same queries.
+    # With --compare: this code's p95 over the other commit's, and no more queries.
     "compare_p95_ratio": 1.25,
     "digest_total_s": 30,
     "digest_peak_mb": 300,
@@ -358,7 +358,7 @@ def print_comparison(r):
                 f"{this['median_ms']} / {this['p95_ms']} ms, {this['queries']} q",
                 f"{that['median_ms']} / {that['p95_ms']} ms, {that['queries']} q",
                 f"{this['median_ms'] / that['median_ms']:.2f}× / {ratio:.2f}×",
-                verdict(ratio <= limit and this["queries"] == that["queries"]),
+                verdict(ratio <= limit and this["queries"] <= that["queries"]),
             )
         )
     print_rows(
@@ -367,7 +367,7 @@ def print_comparison(r):
             "this code: median / p95",
             f"{other['rev'][:10]}: median / p95",
             "ratio median / p95",
-            f"p95 ≤ {limit}×, same queries",
+            f"p95 ≤ {limit}×, no more queries",
         ),
         rows,
     )

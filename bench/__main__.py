@@ -4,7 +4,8 @@ a table and write the figures to a JSON file.
 
 Runs against a database of its own (dropped and made anew) on the local PostgreSQL,
 and Redis databases 14 (queue) and 12 (cache), so it never touches the demo's or the
-tests' data.
+tests' data. With ``--compare REV`` the pages are also served by another commit's code,
+checked out in a temporary folder, in turns with this code's on the same data.
 """
 
 import argparse
@@ -12,16 +13,21 @@ import json
 import os
 import platform
 import socket
+import subprocess
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
+
 TARGETS = {
     "page_p95_ms": 50,
-    "page_ratio_p95": 2.0,
     "page_queries": 8,
+    # With --compare: this code's p95 over the other commit's, and no more queries.
+    "compare_p95_ratio": 1.25,
     "digest_total_s": 30,
     "digest_peak_mb": 300,
     "reminders_ms": 200,
@@ -45,7 +51,56 @@ def parse_args():
     parser.add_argument(
         "--reuse", action="store_true", help="measure the data set an earlier run built"
     )
+    parser.add_argument(
+        "--compare",
+        metavar="REV",
+        help="also serve the pages with the code of this commit (its migrations must match "
+        "this code's), in turns with this code's, and print both and their ratio",
+    )
+    parser.add_argument(
+        "--pages-only",
+        action="store_true",
+        help="measure the pages only, not the digests, the reminders scan or ingestion",
+    )
     return parser.parse_args()
+
+
+# The pages measured, as a reviewer. A place (one case in seven), and words most
+# cases hold: search's worst case, as every match is counted.
+PAGES = {
+    "case_list": "/cases/?state=approved&supplier_country=KP&incident_from=2023-01-01"
+    "&page_size=50&sort=-date",
+    "case_search": "/cases/?q=Kharkiv&page_size=50",
+    "case_search_common_words": "/cases/?q=missile+debris&page_size=50",
+    # The sidebar's state and supplier → recipient filters.
+    "admin_changelist": "/admin/tracker/case/?state__exact=approved&transfer=KP-RU",
+}
+
+
+def git(*args):
+    return subprocess.run(
+        ["git", *args], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+@contextmanager
+def checkout(rev):
+    """The code of ``rev`` in a temporary folder (a detached git worktree), removed
+    afterwards. Its migrations must be this code's: both codes read the same data."""
+    sha = git("rev-parse", "--verify", f"{rev}^{{commit}}")
+    differing = git("diff", "--name-only", sha, "--", ":(glob)**/migrations/**")
+    if differing:
+        raise SystemExit(
+            f"--compare {rev}: its migrations differ from this code's, so it cannot read "
+            f"the same data:\n{differing}"
+        )
+    with tempfile.TemporaryDirectory(prefix="tracker-bench-compare-") as parent:
+        directory = Path(parent) / "code"
+        git("worktree", "add", "--detach", str(directory), sha)
+        try:
+            yield sha, directory
+        finally:
+            git("worktree", "remove", "--force", str(directory))
 
 
 class CountingMailbox:
@@ -107,7 +162,11 @@ def main():
         configure(args, workdir, smtp.handler.port)
         if not args.reuse:
             recreate_database(args)
-        results = run(args, workdir, smtp.handler)
+        if args.compare:
+            with checkout(args.compare) as other:
+                results = run(args, workdir, smtp.handler, other)
+        else:
+            results = run(args, workdir, smtp.handler)
     smtp.stop()
 
     Path(args.output).write_text(json.dumps(results, indent=2, default=str) + "\n")
@@ -115,7 +174,7 @@ def main():
     print(f"\nFigures written to {args.output}")
 
 
-def run(args, workdir, smtp):
+def run(args, workdir, smtp, other=None):
     import django
 
     django.setup()
@@ -127,6 +186,8 @@ def run(args, workdir, smtp):
     from config.celery import app
     from digests.models import DigestDelivery
 
+    calibration = measure.calibration()
+    print(calibration_line(calibration), flush=True)
     call_command("migrate", verbosity=0)
     start = time.perf_counter()
     if args.reuse:
@@ -146,10 +207,20 @@ def run(args, workdir, smtp):
     build_s = time.perf_counter() - start
     app.control.purge()
 
-    reviewer = users["reviewer"]
-    filters = "state=approved&supplier_country=KP&incident_from=2023-01-01"
-    return {
+    codes = [measure.Code("this", ROOT)]
+    if other:
+        codes.append(measure.Code(other[0][:10], other[1]))
+    try:
+        pages = {
+            name: measure.pages(users["reviewer"], url, codes, args.repeat)
+            for name, url in PAGES.items()
+        }
+    finally:
+        for code in codes:
+            code.close()
+    results = {
         "machine": machine(),
+        "calibration": calibration,
         "dataset": {
             "cases": args.cases,
             "evidence_items": args.evidence,
@@ -158,29 +229,31 @@ def run(args, workdir, smtp):
             "build_s": round(build_s, 1),
         },
         "targets": TARGETS,
-        "case_list": measure.page(
-            reviewer, f"/cases/?{filters}&page_size=50&sort=-date", args.repeat
-        ),
-        # A place (one case in seven), and words most cases hold: search's worst case,
-        # as every match is counted.
-        "case_search": measure.page(reviewer, "/cases/?q=Kharkiv&page_size=50", args.repeat),
-        "case_search_common_words": measure.page(
-            reviewer, "/cases/?q=missile+debris&page_size=50", args.repeat
-        ),
-        "admin_changelist": measure.page(
-            reviewer,
-            "/admin/tracker/case/?state__exact=approved&transfer=KP-RU",
-            args.repeat,
-        ),
-        "digests": measure.digest_run(
-            smtp, dict(os.environ), timezone.localdate() + timedelta(days=1)
-        ),
-        "reminders_scan": measure.reminders_scan(args.repeat),
-        "ingest": [
-            measure.ingest(size, workdir)
-            for size in sorted({max(args.ingest_mb // 8, 1), args.ingest_mb})
-        ],
+        **{name: figures[0] for name, figures in pages.items()},
     }
+    if other:
+        results["compare"] = {
+            "rev": other[0],
+            **{name: figures[1] for name, figures in pages.items()},
+        }
+    if args.pages_only:
+        return results
+    results["digests"] = measure.digest_run(
+        smtp, dict(os.environ), timezone.localdate() + timedelta(days=1)
+    )
+    results["reminders_scan"] = measure.reminders_scan(args.repeat)
+    results["ingest"] = [
+        measure.ingest(size, workdir)
+        for size in sorted({max(args.ingest_mb // 8, 1), args.ingest_mb})
+    ]
+    return results
+
+
+def calibration_line(c):
+    return (
+        f"calibration: SHA-256 {c['sha256_mb_s']} MB/s (in process, 256 MiB), "
+        f"SQL probe {c['sql_probe_ms']} ms ({c['sql_probe']}, best of 3)"
+    )
 
 
 def machine():
@@ -211,44 +284,47 @@ def verdict(ok):
 
 
 def print_table(r):
+    print(calibration_line(r["calibration"]))
     t = r["targets"]
     rows = []
-    for name in ("case_list", "case_search", "case_search_common_words", "admin_changelist"):
+    for name in PAGES:
         p = r[name]
-        ok = (
-            p["p95_ms"] <= t["page_p95_ms"]
-            and p["ratio_p95"] <= t["page_ratio_p95"]
-            and p["queries"] <= t["page_queries"]
-        )
         rows.append(
             (
                 name.replace("_", " "),
                 f"median {p['median_ms']} ms, p95 {p['p95_ms']} ms, {p['queries']} queries",
                 f"SQL p95 {p['floor_p95_ms']} ms",
-                f"{p['ratio_p95']}×",
-                f"p95 ≤ {t['page_p95_ms']} ms, ≤ {t['page_ratio_p95']}×, ≤ {t['page_queries']} q",
-                verdict(ok),
+                f"p95 ≤ {t['page_p95_ms']} ms, ≤ {t['page_queries']} q",
+                verdict(p["p95_ms"] <= t["page_p95_ms"] and p["queries"] <= t["page_queries"]),
             )
         )
+    if "digests" in r:
+        rows += other_rows(r)
+    print_rows(("measure", "figure", "SQL or floor", "target", ""), rows)
+    if "compare" in r:
+        print()
+        print_comparison(r)
+
+
+def other_rows(r):
+    t = r["targets"]
     d = r["digests"]
     peak = d["worker_peak_rss_mb"]["max_process"]
-    rows.append(
+    rows = [
         (
             f"digests ({d['subscriptions']})",
             f"{d['total_s']} s, {d['per_digest_queries']} queries each, peak {peak} MB/process",
-            f"SMTP {d['smtp_floor_s']} s",
-            f"{d['ratio']}×",
+            f"SMTP {d['smtp_floor_s']} s ({d['ratio']}×)",
             f"≤ {t['digest_total_s']} s, ≤ {t['digest_peak_mb']} MB",
             verdict(d["total_s"] <= t["digest_total_s"] and peak <= t["digest_peak_mb"]),
         )
-    )
+    ]
     s = r["reminders_scan"]
     rows.append(
         (
             "reminders scan",
             f"median {s['median_ms']} ms, p95 {s['p95_ms']} ms ({s['overdue_cases']} overdue)",
-            f"SQL {s['floor_median_ms']} ms",
-            f"{s['ratio_median']}×",
+            f"SQL {s['floor_median_ms']} ms ({s['ratio_median']}×)",
             f"≤ {t['reminders_ms']} ms",
             verdict(s["p95_ms"] <= t["reminders_ms"]),
         )
@@ -260,13 +336,44 @@ def print_table(r):
             (
                 f"ingest {i['size_mb']} MB",
                 f"{i['ingest_s']} s (best of 3), memory +{i['growth_mb']} MB",
-                f"sha256sum {i['sha256sum_s']} s (best of 3)",
-                f"{i['ratio']}×",
+                f"sha256sum {i['sha256sum_s']} s (best of 3; {i['ratio']}×)",
                 f"≤ {t['ingest_ratio']}×, flat memory",
                 verdict(i["ratio"] <= t["ingest_ratio"] and flat),
             )
         )
-    headers = ("measure", "figure", "floor", "ratio", "target", "")
+    return rows
+
+
+def print_comparison(r):
+    """Each page under this code and under the other commit's, measured in turns."""
+    other = r["compare"]
+    limit = r["targets"]["compare_p95_ratio"]
+    rows = []
+    for name in PAGES:
+        this, that = r[name], other[name]
+        ratio = this["p95_ms"] / that["p95_ms"]
+        rows.append(
+            (
+                name.replace("_", " "),
+                f"{this['median_ms']} / {this['p95_ms']} ms, {this['queries']} q",
+                f"{that['median_ms']} / {that['p95_ms']} ms, {that['queries']} q",
+                f"{this['median_ms'] / that['median_ms']:.2f}× / {ratio:.2f}×",
+                verdict(ratio <= limit and this["queries"] <= that["queries"]),
+            )
+        )
+    print_rows(
+        (
+            "page",
+            "this code: median / p95",
+            f"{other['rev'][:10]}: median / p95",
+            "ratio median / p95",
+            f"p95 ≤ {limit}×, no more queries",
+        ),
+        rows,
+    )
+
+
+def print_rows(headers, rows):
     widths = [max(len(str(row[n])) for row in [headers, *rows]) for n in range(len(headers))]
     for row in [headers, *rows]:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))

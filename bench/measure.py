@@ -1,6 +1,7 @@
 """The benchmark's measurements, each against its floor measured in the same run."""
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -14,7 +15,6 @@ from pathlib import Path
 
 from django.core.cache import cache
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -54,25 +54,73 @@ def run_sql(statements):
                 cursor.fetchall()
 
 
-def page(user, url, repeat):
-    """Server time of one page (the whole Django stack, in process) and its SQL floor."""
-    client = Client()
-    client.force_login(user)
-    response = client.get(url)
-    assert response.status_code == 200, (url, response.status_code)
-    with CaptureQueriesContext(connection) as queries:
-        client.get(url)
-    statements = [bare(q["sql"]) for q in queries.captured_queries]
-    server = percentiles(timed(lambda: client.get(url), repeat))
-    floor = percentiles(timed(lambda: run_sql(statements), repeat))
-    return {
-        "url": url,
-        "queries": len(statements),
-        **server,
-        "floor_median_ms": floor["median_ms"],
-        "floor_p95_ms": floor["p95_ms"],
-        "ratio_p95": round(server["p95_ms"] / floor["p95_ms"], 2),
-    }
+class Code:
+    """A checkout of the project's code serving pages in a process of its own
+    (bench/page_worker.py), on the benchmark's database and cache."""
+
+    def __init__(self, label, directory):
+        self.label = label
+        self.process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("page_worker.py")), str(directory)],
+            cwd=directory,
+            env=os.environ,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def get(self, user, url, queries=False):
+        self.process.stdin.write(json.dumps({"user": user, "url": url, "queries": queries}) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the {self.label} code's page worker stopped (see above)")
+        answer = json.loads(line)
+        assert answer["status"] == 200, (self.label, url, answer["status"])
+        return answer
+
+    def close(self):
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
+
+
+def pages(user, url, codes, repeat):
+    """Server time of one page (the whole Django stack, in process) under each code,
+    request by request in turns (ABBA…), so the machine's drift weighs on every code
+    alike; and the SQL of the first code's request, run bare, for reference."""
+    for code in codes:
+        for _ in range(3):  # warm the code's caches and the connection
+            code.get(user.username, url)
+    statements = {code: code.get(user.username, url, queries=True)["sql"] for code in codes}
+    samples = {code: [] for code in codes}
+    for n in range(repeat):
+        for code in codes if n % 2 == 0 else reversed(codes):
+            samples[code].append(code.get(user.username, url)["ms"])
+    floor = percentiles(timed(lambda: run_sql(map(bare, statements[codes[0]])), repeat))
+    return [
+        {
+            "url": url,
+            "queries": len(statements[code]),
+            **percentiles(samples[code]),
+            "floor_median_ms": floor["median_ms"],
+            "floor_p95_ms": floor["p95_ms"],
+        }
+        for code in codes
+    ]
+
+
+def calibration():
+    """This machine's speed, so runs on different machines can be put side by side:
+    SHA-256 in process over 256 MiB, and a fixed aggregate on PostgreSQL (best of 3)."""
+    block = bytes(1 << 20)
+    digest = hashlib.sha256()
+    start = time.perf_counter()
+    for _ in range(256):
+        digest.update(block)
+    sha_mb_s = 256 * 1.048576 / (time.perf_counter() - start)
+    probe = "SELECT sum(i * i) FROM generate_series(1::bigint, 2000000) AS i"
+    sql_ms = min(timed(lambda: run_sql([probe]), 3))
+    return {"sha256_mb_s": round(sha_mb_s), "sql_probe_ms": round(sql_ms, 1), "sql_probe": probe}
 
 
 def reminders_scan(repeat):

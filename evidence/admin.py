@@ -4,7 +4,6 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from common.admin import HistoryAdmin, ReadOnly, ReadOnlyInline
-from tracker.admin_base import QuickChangeListAdmin
 
 from . import custody, files
 from .forms import EvidenceItemForm
@@ -153,7 +152,7 @@ class CustodyEventInline(ReadOnlyInline):
 
 
 @admin.register(EvidenceItem)
-class EvidenceItemAdmin(QuickChangeListAdmin, ReadOnly, HistoryAdmin):
+class EvidenceItemAdmin(ReadOnly, HistoryAdmin):
     """Items are added and edited on their case; here they are read with their custody."""
 
     list_display = ["title", "case", "source", "stance", "kind", "credibility", "published_on"]
@@ -202,7 +201,7 @@ class EvidenceItemAdmin(QuickChangeListAdmin, ReadOnly, HistoryAdmin):
 
 
 @admin.register(CustodyEvent)
-class CustodyEventAdmin(QuickChangeListAdmin, ReadOnly, admin.ModelAdmin):
+class CustodyEventAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["at", "action", "item", "actor", "sha256"]
     list_filter = ["action"]
     list_select_related = ["item", "actor"]

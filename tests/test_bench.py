@@ -15,15 +15,20 @@ pytestmark = [
 ]
 
 
-def test_a_tiny_benchmark_run_measures_every_figure(tmp_path):
+PAGES = ("case_list", "case_search", "case_search_common_words", "admin_changelist")
+
+
+def run_bench(tmp_path, database_name, *options):
+    """A tiny run; its figures."""
     database = settings.DATABASES["default"]
     postgres = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}"
     output = tmp_path / "bench.json"
-    subprocess.run(
+    run = subprocess.run(
         [
             sys.executable,
             "-m",
             "bench",
+            *options,
             "--cases",
             "300",
             "--evidence",
@@ -37,7 +42,7 @@ def test_a_tiny_benchmark_run_measures_every_figure(tmp_path):
             "--repeat",
             "3",
             "--database",
-            "tracker_bench_smoke",
+            database_name,
             "--postgres",
             postgres,
             "--redis-url",
@@ -53,9 +58,15 @@ def test_a_tiny_benchmark_run_measures_every_figure(tmp_path):
         timeout=600,
         cwd=settings.BASE_DIR,
     )
-    figures = json.loads(output.read_text())
+    return run.stdout, json.loads(output.read_text())
 
-    for page in ("case_list", "case_search", "case_search_common_words", "admin_changelist"):
+
+def test_a_tiny_benchmark_run_measures_every_figure(tmp_path):
+    stdout, figures = run_bench(tmp_path, "tracker_bench_smoke")
+
+    assert stdout.startswith("calibration: SHA-256 ")
+    assert figures["calibration"]["sha256_mb_s"] > 0 and figures["calibration"]["sql_probe_ms"] > 0
+    for page in PAGES:
         assert figures[page]["queries"] > 0
         assert figures[page]["p95_ms"] >= figures[page]["median_ms"] > 0
         assert figures[page]["floor_p95_ms"] > 0
@@ -65,3 +76,24 @@ def test_a_tiny_benchmark_run_measures_every_figure(tmp_path):
     assert figures["reminders_scan"]["median_ms"] > 0
     assert [run["size_mb"] for run in figures["ingest"]] == [1, 8]
     assert all(run["sha256sum_s"] > 0 for run in figures["ingest"])
+
+
+def test_compare_serves_the_pages_with_another_commits_code_too(tmp_path):
+    # HEAD's migrations are this checkout's, as --compare requires.
+    stdout, figures = run_bench(
+        tmp_path, "tracker_bench_compare_smoke", "--compare", "HEAD", "--pages-only"
+    )
+
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=settings.BASE_DIR
+    ).stdout.strip()
+    assert figures["compare"]["rev"] == head
+    for page in PAGES:
+        assert figures["compare"][page]["queries"] == figures[page]["queries"] > 0
+        assert figures["compare"][page]["p95_ms"] >= figures["compare"][page]["median_ms"] > 0
+    assert f"{head[:10]}: median / p95" in stdout
+    assert "digests" not in figures
+    worktrees = subprocess.run(
+        ["git", "worktree", "list"], capture_output=True, text=True, cwd=settings.BASE_DIR
+    ).stdout
+    assert "tracker-bench-compare-" not in worktrees  # the checkout is removed afterwards

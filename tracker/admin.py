@@ -1,17 +1,16 @@
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
+from django.db.models import Max, Min
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
-from django.utils.html import format_html
 from django.utils.timesince import timesince
-from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django_countries import countries
 
@@ -22,7 +21,6 @@ from evidence.files import accept_evidence_files
 from evidence.models import EvidenceItem
 
 from . import workflow
-from .admin_base import QuickChangeListAdmin
 from .models import (
     Case,
     Reminder,
@@ -126,8 +124,35 @@ class TransferFilter(admin.SimpleListFilter):
         return queryset.filter(supplier_country=supplier, recipient_country=recipient)
 
 
+class IncidentYearFilter(admin.SimpleListFilter):
+    """The year of the incident, each year from the first case's to the last's. It
+    replaces Django's date hierarchy, whose list of years is a DISTINCT over every
+    filtered case (a quarter of the list's time at 100,000 cases); the first and last
+    dates are two index lookups."""
+
+    title = "incident year"
+    parameter_name = "incident_year"
+
+    def lookups(self, request, model_admin):
+        span = Case.objects.visible_to(request.user).aggregate(
+            first=Min("incident_start"), last=Max("incident_start")
+        )
+        if span["first"] is None:
+            return []
+        years = range(span["last"].year, span["first"].year - 1, -1)
+        return [(str(year), str(year)) for year in years]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        year = self.value()
+        if not (year.isdecimal() and 1 <= int(year) <= 9999):
+            raise IncorrectLookupParameters(f"No such year: {year}")
+        return queryset.filter(incident_start__year=int(year))
+
+
 @admin.register(Case)
-class CaseAdmin(QuickChangeListAdmin, HistoryAdmin):
+class CaseAdmin(HistoryAdmin):
     list_display = [
         "reference",
         "title",
@@ -145,6 +170,7 @@ class CaseAdmin(QuickChangeListAdmin, HistoryAdmin):
         "state",
         "incident_type",
         TransferFilter,
+        IncidentYearFilter,
         "weapon_systems",
     ]
     list_select_related = ["assigned_reviewer"]
@@ -154,7 +180,6 @@ class CaseAdmin(QuickChangeListAdmin, HistoryAdmin):
     show_full_result_count = False
     list_per_page = 50
     search_fields = ["reference", "title", "summary", "place_name"]
-    date_hierarchy = "incident_start"
     autocomplete_fields = ["weapon_systems", "sanctions_provisions"]
     readonly_fields = ["reference", "state", "state_changed_at", "created_by", "created_at"]
     fieldsets = [
@@ -194,16 +219,6 @@ class CaseAdmin(QuickChangeListAdmin, HistoryAdmin):
         "reject_selected",
     ]
     change_form_template = "admin/tracker/case/change_form.html"
-
-    # The admin renders this box through a widget template, about a third of the
-    # changelist's time for 50 rows; the same markup, written directly.
-    def action_checkbox(self, case):
-        return format_html(
-            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
-            helpers.ACTION_CHECKBOX_NAME,
-            case.pk,
-            format_html(gettext("Select this object for an action - {}"), case),
-        )
 
     # Codes, in one column: the admin's display of a country field looks through all
     # 250 countries for every cell, and a country's name costs a translation lookup.

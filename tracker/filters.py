@@ -5,77 +5,10 @@ import functools
 
 import django_filters
 from django import forms
-from django.forms.utils import flatatt
-from django.utils.html import escape, format_html, format_html_join
-from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django_countries import countries
 
 from .models import Case, IncidentType, SanctionsProvision, State, WeaponSystem
-
-
-class QuickSelect(forms.Select):
-    """A select written in one pass. Django renders every option through a template
-    of its own: the filter form's selects took a sixth of the case list's time."""
-
-    def render(self, name, value, attrs=None, renderer=None):
-        selected = set(self.format_value(value))
-        attrs = flatatt(self.build_attrs(self.attrs, attrs))
-        return format_html(
-            '<select name="{}"{}>{}</select>', name, attrs, self.options_html(selected)
-        )
-
-    def options_html(self, selected):
-        return format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            (
-                (value, " selected" if str(value) in selected else "", label)
-                for value, label in self.choices
-            ),
-        )
-
-
-class CountrySelect(QuickSelect):
-    """Some 250 countries, their names translated and escaped once per language."""
-
-    def options_html(self, selected):
-        return mark_safe(
-            "".join(
-                f'<option value="{code}"{" selected" if code in selected else ""}>{label}</option>'
-                for code, label in country_options(get_language())
-            )
-        )
-
-
-class QuickCheckboxes(forms.CheckboxSelectMultiple):
-    """Checkboxes written in one pass, in Django's markup (see QuickSelect)."""
-
-    def render(self, name, value, attrs=None, renderer=None):
-        checked = set(self.format_value(value))
-        element_id = self.build_attrs(self.attrs, attrs).get("id", "")
-        boxes = format_html_join(
-            "",
-            '<div><label{}><input type="checkbox" name="{}" value="{}"{}{}> {}</label></div>',
-            (
-                (
-                    format_html(' for="{}_{}"', element_id, index) if element_id else "",
-                    name,
-                    option,
-                    format_html(' id="{}_{}"', element_id, index) if element_id else "",
-                    " checked" if str(option) in checked else "",
-                    label,
-                )
-                for index, (option, label) in enumerate(self.choices)
-            ),
-        )
-        return format_html("<div{}>{}</div>", flatatt({"id": element_id or None}), boxes)
-
-
-@functools.cache
-def country_options(language):
-    """(code, escaped name) of every country, with the empty choice first."""
-    return [("", "---------")] + [(code, escape(name)) for code, name in countries_in(language)]
 
 
 def country_choices():
@@ -88,6 +21,29 @@ def countries_in(language):
     translates and sorts its 250 names each time a form is checked, and a form copies
     a list of choices for each request; a callable is neither."""
     return list(countries)
+
+
+@functools.cache
+def country_codes(language):
+    return {code for code, _ in countries_in(language)}
+
+
+class CountrySelect(forms.Select):
+    """Django's select of some 250 countries, its markup kept once made for a language
+    and a chosen country (or none). Each option goes through Django's option template:
+    the two country selects took half the case list's time, and their markup changes
+    with nothing else. A value that is no country is rendered anew, never kept."""
+
+    rendered = {}
+
+    def render(self, name, value, attrs=None, renderer=None):
+        language = get_language()
+        if value not in ("", None) and value not in country_codes(language):
+            return super().render(name, value, attrs, renderer)
+        key = (name, value, language, tuple(sorted({**self.attrs, **(attrs or {})}.items())))
+        if key not in self.rendered:
+            self.rendered[key] = super().render(name, value, attrs, renderer)
+        return self.rendered[key]
 
 
 class SortFilter(django_filters.OrderingFilter):
@@ -105,11 +61,9 @@ class CaseFilter(django_filters.FilterSet):
     # case is linked to a given weapon system or provision once), and DISTINCT would
     # make PostgreSQL compute every matching case's corroboration to show one page.
     state = django_filters.MultipleChoiceFilter(
-        choices=State.choices, widget=QuickCheckboxes, distinct=False
+        choices=State.choices, widget=forms.CheckboxSelectMultiple, distinct=False
     )
-    incident_type = django_filters.ChoiceFilter(
-        choices=IncidentType.choices, label="Type", widget=QuickSelect
-    )
+    incident_type = django_filters.ChoiceFilter(choices=IncidentType.choices, label="Type")
     incident_from = django_filters.DateFilter(
         field_name="incident_start", lookup_expr="gte", label="Incident from"
     )
@@ -127,14 +81,12 @@ class CaseFilter(django_filters.FilterSet):
         queryset=WeaponSystem.objects.all(),
         label="Weapon system",
         distinct=False,
-        widget=QuickSelect,
     )
     sanctions_provision = django_filters.ModelChoiceFilter(
         field_name="sanctions_provisions",
         queryset=SanctionsProvision.objects.all(),
         label="Sanctions provision",
         distinct=False,
-        widget=QuickSelect,
     )
     # Needs the supporting_sources annotation of evidence.corroboration.with_corroboration.
     min_sources = django_filters.NumberFilter(
@@ -154,7 +106,6 @@ class CaseFilter(django_filters.FilterSet):
             ("state_changed_at", "changed"),
         ],
         label="Sort by",
-        widget=QuickSelect,
     )
 
     class Meta:

@@ -202,8 +202,8 @@ def test_changelist_query_count_does_not_grow_with_rows(
 ):
     client.force_login(reviewer)
     case_factory("submitted")
-    # user, permissions, count, page, the weapon-system and transfer filters and the
-    # date hierarchy (two); the session comes from the cache
+    # user, permissions, count, page, the weapon-system, transfer and incident-year
+    # filters; the session comes from the cache
     with django_assert_max_num_queries(8) as few:
         client.get(CHANGELIST)
     for _ in range(15):
@@ -212,22 +212,31 @@ def test_changelist_query_count_does_not_grow_with_rows(
         client.get(CHANGELIST)
 
 
-def test_the_date_hierarchy_offers_the_years_with_cases(client, case_factory, reviewer):
-    case_factory("submitted", incident_start=date(2022, 3, 1))
-    case_factory("submitted", incident_start=date(2024, 7, 9))
-    case_factory("approved", incident_start=date(2025, 1, 2))
+def test_the_incident_year_filter_lists_the_years_and_filters_by_one(
+    client, case_factory, reviewer
+):
+    case_factory("submitted", incident_start=date(2022, 3, 1), title="Rajin port")
+    case_factory("submitted", incident_start=date(2024, 7, 9), title="Kharkiv debris")
+    case_factory("approved", incident_start=date(2025, 1, 2), title="Bryansk depot")
     client.force_login(reviewer)
 
     page = client.get(CHANGELIST).content.decode()
-    years = re.findall(r'href="\?incident_start__year=(\d+)"', page)
-    assert years == ["2022", "2024", "2025"]  # no 2023: nothing happened then
+    assert re.findall(r'href="\?incident_year=(\d+)"', page) == ["2025", "2024", "2023", "2022"]
 
-    submitted = client.get(CHANGELIST, {"state__exact": "submitted"}).content.decode()
-    assert re.findall(r"incident_start__year=(\d+)", submitted) == ["2022", "2024"]
+    in_2024 = client.get(CHANGELIST, {"incident_year": "2024"}).content.decode()
+    assert "Kharkiv debris" in in_2024
+    assert "Rajin port" not in in_2024 and "Bryansk depot" not in in_2024
 
-    # One year's cases: Django's own hierarchy, by month.
-    in_2024 = client.get(CHANGELIST, {"incident_start__year": "2024"}).content.decode()
-    assert "incident_start__month=7" in in_2024
+
+@pytest.mark.parametrize("year", ["twenty", "0", "99999", "-1"])
+def test_an_incident_year_that_is_no_year_is_refused_without_an_error(
+    client, case_factory, reviewer, year
+):
+    case_factory("submitted", incident_start=date(2024, 7, 9))
+    client.force_login(reviewer)
+    response = client.get(CHANGELIST, {"incident_year": year})
+    assert response.status_code == 302
+    assert response.url.endswith("?e=1")
 
 
 def bulk(client, action, cases, **extra):

@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
@@ -10,7 +11,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.html import format_html
 from django.utils.timesince import timesince
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django_countries import countries
 
@@ -225,6 +228,18 @@ class CaseAdmin(HistoryAdmin):
     @admin.display(description="Supplier → recipient")
     def transfer(self, case):
         return f"{case.supplier_country.code or '?'} → {case.recipient_country.code or '?'}"
+
+    def action_checkbox(self, case):
+        # Django renders each row's box through the widget templates: 50 of them were
+        # about 6 ms of a 45 ms page, the one thing that kept the changelist more than
+        # 25% slower than before. The same markup, written directly; a test compares it
+        # with Django's own for awkward titles.
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            case.pk,
+            format_html(gettext("Select this object for an action - {}"), str(case)),
+        )
 
     @admin.display(description="Time in state", ordering="state_changed_at")
     def time_in_state(self, case):

@@ -2,9 +2,11 @@ import re
 from datetime import date
 
 import pytest
+from django.contrib import admin as django_admin
 from django.urls import reverse
 
 from tests import factories
+from tracker.admin import CaseAdmin
 from tracker.models import Case, State
 
 
@@ -304,3 +306,14 @@ def test_other_peoples_drafts_are_hidden(client, case_factory, request, user_fix
     assert "Private working draft" not in client.get(CHANGELIST).content.decode()
     assert client.get(change_url(draft)).status_code == 302  # admin: "doesn't exist"
     assert client.post(transition_url(draft, "submit")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "title", ['Strike on "Arsenal 67" & <depot>', "Перевозка снарядов", "Shells' transfer"]
+)
+def test_the_case_lists_checkboxes_are_djangos_own(case_factory, title):
+    case = case_factory(title=title)
+    case_admin = CaseAdmin(Case, django_admin.site)
+    assert case_admin.action_checkbox(case) == django_admin.ModelAdmin.action_checkbox(
+        case_admin, case
+    )

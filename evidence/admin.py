@@ -60,21 +60,14 @@ def save_evidence_formset(request, formset):
             continue
         item = form.save(commit=False)
         arriving = item._state.adding
-        if arriving:
-            item.added_by = request.user
         checked = getattr(form, "checked_upload", None)
-        if checked is not None:
-            item.file = files.store(form.cleaned_data["upload"], checked)
-            item.original_filename = checked.filename
-        item.save()
+        upload = form.cleaned_data["upload"] if checked else None
+        custody.save_with_file(item, request.user, upload, checked)
         form.save_m2m()
         if arriving:
-            custody.record_arrival(item, request.user)
             formset.new_objects.append(item)
-            continue
-        formset.changed_objects.append((item, form.changed_data))
-        if checked is not None:
-            custody.record(item, CustodyAction.UPLOADED, request.user, note=item.original_filename)
+        else:
+            formset.changed_objects.append((item, form.changed_data))
 
 
 class EvidenceItemInline(admin.StackedInline):

@@ -3,7 +3,7 @@
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
-from .files import ingest
+from . import files
 from .models import CustodyAction, CustodyEvent, EvidenceItem
 
 
@@ -43,13 +43,29 @@ def add_evidence(case, actor, *, upload=None, original_filename=None, **fields):
     proposing = source is not None and source._state.adding
     item = EvidenceItem(case=case, added_by=actor, **fields)
     item.full_clean(exclude=["file", "added_by", *(["source"] if proposing else [])])
+    checked = files.check(upload, original_filename) if upload is not None else None
     with transaction.atomic():
         if proposing:
             source.propose(actor)
+        return save_with_file(item, actor, upload, checked)
+
+
+def save_with_file(item, actor, upload=None, checked=None):
+    """Save an evidence item, storing the file it comes with, on record: the one way
+    an item and its file arrive, from the monitors' pages and from the admin.
+    ``checked`` is what ``files.check`` said of ``upload``."""
+    arriving = item._state.adding
+    with transaction.atomic():
+        if arriving:
+            item.added_by = actor
         if upload is not None:
-            item.file, item.original_filename = ingest(upload, original_filename)
+            item.file = files.store(upload, checked)
+            item.original_filename = checked.filename
         item.save()
-        record_arrival(item, actor)
+        if arriving:
+            record_arrival(item, actor)
+        elif upload is not None:
+            record(item, CustodyAction.UPLOADED, actor, note=item.original_filename)
     return item
 
 

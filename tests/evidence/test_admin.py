@@ -185,3 +185,32 @@ def test_custody_cannot_be_edited_or_deleted_in_the_admin(client, case_factory, 
     assert client.post(delete, {"post": "yes"}).status_code == 403
     event.refresh_from_db()
     assert event.note == ""
+
+
+def test_the_admin_and_the_monitors_page_record_an_arriving_file_alike(
+    client, case_factory, monitor, evidence_root
+):
+    """Both ways of adding evidence with a file store it once and write the same custody."""
+    source = factories.SourceFactory()
+    on_page, in_admin = case_factory("draft"), case_factory("draft")
+    client.force_login(monitor)
+    client.post(
+        reverse("tracker:evidence_add", args=[on_page.pk]),
+        {
+            **{k: v for k, v in evidence_fields(source, None).items() if k != "upload"},
+            "upload": SimpleUploadedFile("manifest.pdf", PDF),
+        },
+    )
+    client.post(
+        reverse("admin:tracker_case_change", args=[in_admin.pk]),
+        case_form(in_admin, **evidence_fields(source, SimpleUploadedFile("manifest.pdf", PDF))),
+    )
+
+    page_item, admin_item = (EvidenceItem.objects.get(case=case) for case in (on_page, in_admin))
+    assert page_item.file == admin_item.file
+    assert page_item.original_filename == admin_item.original_filename == "manifest.pdf"
+
+    def custody(item):
+        return list(item.custody.values_list("action", "actor", "sha256", "note"))
+
+    assert custody(page_item) == custody(admin_item)

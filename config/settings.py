@@ -226,6 +226,9 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+# Fixed by the DEBUG variable, not by settings.DEBUG, which the test runner turns off:
+# the tests, like the demo, read the files from the apps without collectstatic.
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "tracker:dashboard"

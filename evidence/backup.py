@@ -77,9 +77,10 @@ def backup(directory):
     missing = sorted(cited - {Path(relative).name for relative in files})
     if missing:
         raise BackupError(
-            f"{len(missing)} stored file(s) the database names vanished from the store "
-            f"during the backup (removed by evidence_orphans --delete?), e.g. {missing[0]}; "
-            "this backup is incomplete: run it again into an empty folder."
+            f"{len(missing)} stored file(s) the database names are not in the store, e.g. "
+            f"{missing[0]}, so this backup is unfinished. If evidence_orphans --delete ran "
+            "meanwhile, run the backup again into an empty folder; otherwise run "
+            "manage.py verify_evidence to see which items lost their files."
         )
     manifest = {
         "format": 1,

@@ -135,3 +135,16 @@ def test_backup_refuses_a_folder_that_is_not_empty(tmp_path):
         call_command("backup", tmp_path / "backup")
 
     assert (tmp_path / "backup" / "last-week.dump").read_bytes() == b"an older backup"
+
+
+@pytest.mark.postgres
+def test_backup_refuses_to_finish_when_a_file_the_database_names_is_gone(
+    demo, evidence_root, tmp_path
+):
+    [lost, *_] = evidence_root.glob("??/??/*")
+    lost.unlink()
+
+    with pytest.raises(CommandError, match=f"not in the store, e.g. {lost.name}"):
+        call_command("backup", tmp_path / "backup")
+
+    assert not (tmp_path / "backup" / "manifest.json").exists()

@@ -27,17 +27,6 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture
-def roles(transactional_db):
-    """The role groups, which each transactional test's flush removes, made again the
-    way the data migration makes them."""
-    from django.db.migrations.executor import MigrationExecutor
-
-    from tracker.roles import sync_roles
-
-    sync_roles(MigrationExecutor(connection).loader.project_state().apps)
-
-
-@pytest.fixture
 def monitor(db):
     return factories.monitor()
 

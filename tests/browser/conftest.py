@@ -34,8 +34,15 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
-def roles(roles):
-    return roles
+def roles(transactional_db):
+    """The role groups, which each transactional test's flush removes, made again the
+    way the data migration makes them."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from tracker.roles import sync_roles
+
+    sync_roles(MigrationExecutor(connection).loader.project_state().apps)
 
 
 @pytest.fixture(scope="session")

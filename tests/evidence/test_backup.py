@@ -14,8 +14,10 @@ from django.db import connection
 
 from evidence.models import CustodyEvent, EvidenceItem
 
-# pg_dump reads what the test wrote, so the test's writes are committed.
-pytestmark = pytest.mark.django_db(transaction=True)
+# pg_dump reads what the test wrote, so the test's writes are committed. The database's
+# initial rows (roles, content types) are restored before each test and emptied after,
+# as the migration test in test_grading.py expects of the tests before it.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 # The record that must survive a restore unchanged, row for row.
 RECORD = [
@@ -28,7 +30,7 @@ RECORD = [
 
 
 @pytest.fixture
-def demo(settings, roles):
+def demo(settings):
     settings.DEBUG = True  # load_demo refuses to run without it
     call_command("load_demo")
 

@@ -3,6 +3,7 @@ import threading
 import time
 from contextlib import ExitStack
 from email import message_from_bytes, policy
+from urllib.parse import quote
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -253,3 +254,28 @@ def empty_cache(settings):
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture
+def scratch_database(django_db_blocker):
+    """Make a new, empty PostgreSQL database next to the test database; dropped after
+    the test. ``scratch_database("restored")`` returns its DATABASE_URL."""
+    made = []
+
+    def make(suffix):
+        test_database = connection.settings_dict
+        name = f"{test_database['NAME']}_{suffix}"
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            cursor.execute(f'CREATE DATABASE "{name}"')
+        made.append(name)
+        password = f":{quote(test_database['PASSWORD'])}" if test_database["PASSWORD"] else ""
+        return (
+            f"postgres://{quote(test_database['USER'])}{password}@{test_database['HOST']}"
+            f":{test_database['PORT'] or 5432}/{name}"
+        )
+
+    yield make
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        for name in made:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -20,3 +20,5 @@ urlpatterns = [
     path("digests/", include("digests.urls")),
     path("evidence/", include("evidence.urls")),
 ]
+
+handler500 = "common.views.server_error"

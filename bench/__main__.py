@@ -189,6 +189,8 @@ def run(args, workdir, smtp, other=None):
     calibration = measure.calibration()
     print(calibration_line(calibration), flush=True)
     call_command("migrate", verbosity=0)
+    # As in production: hashed static files, which the pages name.
+    call_command("collectstatic", interactive=False, verbosity=0)
     start = time.perf_counter()
     if args.reuse:
         users = dataset.users()

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import filetype
 from django.conf import settings
+from django.core.exceptions import BadRequest
 from django.core.files.uploadedfile import TemporaryUploadedFile, UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
 from django.http.multipartparser import MultiPartParser
@@ -195,6 +196,8 @@ def check(fileobj, original_filename=None):
     if getattr(fileobj, "size", None) is not None and fileobj.size > limit:
         raise UploadRejected(_too_large(filename, fileobj.size, limit))
     if isinstance(fileobj, IncomingUpload):
+        if fileobj.write_error:
+            raise not_stored(filename, fileobj.write_error)
         sha256, size, markup = fileobj.sha256, fileobj.size, fileobj.markup
         fileobj.seek(0)
         head = fileobj.read(SNIFF_BYTES)
@@ -309,10 +312,20 @@ def _staged_path(fileobj, checked):
                 out.write(chunk)
             if hasher.hexdigest() != checked.sha256:
                 raise UploadRejected(f"{checked.filename} changed while it was being stored.")
+        except OSError as error:
+            os.unlink(out.name)
+            raise not_stored(checked.filename, error) from error
         except BaseException:
             os.unlink(out.name)
             raise
     return Path(out.name)
+
+
+def not_stored(filename, error):
+    return UploadRejected(
+        f"{filename} could not be stored: {error.strerror or error} on the server. Nothing "
+        "was kept; tell an administrator, and try again later."
+    )
 
 
 def _too_large(filename, size, limit):
@@ -360,6 +373,7 @@ class IncomingUpload(TemporaryUploadedFile):
         # The name exactly as the browser sent it: UploadedFile keeps only its last
         # path component, and a hostile name must be refused, not shortened.
         self.name_as_sent = name
+        self.write_error = None
 
 
 class HashingUploadHandler(FileUploadHandler):
@@ -387,25 +401,39 @@ class HashingUploadHandler(FileUploadHandler):
         self.hasher = BackgroundHasher()
         self.scanner = MarkupScanner()
         self.received = 0
+        self.write_error = None
 
     def receive_data_chunk(self, raw_data, start):
         self.received += len(raw_data)
-        if self.received <= settings.EVIDENCE_MAX_UPLOAD_BYTES:
+        if self.received <= settings.EVIDENCE_MAX_UPLOAD_BYTES and not self.write_error:
             self.hasher.update(raw_data)
             self.scanner.feed(raw_data)
-            self.file.write(raw_data)
+            try:
+                self.file.write(raw_data)
+            except OSError as error:
+                # A full disk: the rest of the body is read and dropped, the part
+                # written is given back at once, and the upload is refused with why.
+                self.write_error = error
+                self.file.truncate(0)
 
     def file_complete(self, file_size):
         self.file.seek(0)
         self.file.size = self.received
         self.file.sha256 = self.hasher.hexdigest()
         self.file.markup = self.scanner.found
+        self.file.write_error = self.write_error
         return self.file
 
     def upload_interrupted(self):
+        """The body ended inside the file (the connection was cut): what arrived is
+        removed, and the request is refused rather than saved without its file."""
         if hasattr(self, "file"):
             self.hasher.close()
             self.file.close()
+        raise BadRequest(
+            "The upload was cut off before the whole file arrived; nothing was saved. "
+            "Send it again."
+        )
 
 
 class NameKeepingMultiPartParser(MultiPartParser):

@@ -1,13 +1,24 @@
-"""Error pages that stay up when the database does not."""
+"""The error pages: in the site's layout, with the reason the code gave where it gave one,
+and up even when the database is not."""
 
 import sys
 
+from django.core.exceptions import BadRequest
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponseServerError
+from django.http import HttpResponseBadRequest, HttpResponseServerError
 from django.template import loader
 
 # Long enough for PostgreSQL to restart or fail over, short enough to be worth waiting.
 RETRY_AFTER_SECONDS = 30
+
+
+def bad_request(request, exception):
+    """Django's handler400, with the reason when it is one of ours (a BadRequest the
+    code raised with a message for the user); other malformed requests get none."""
+    reason = str(exception) if type(exception) is BadRequest else ""
+    return HttpResponseBadRequest(
+        render_or_plain("400.html", "The request could not be used", {"reason": reason})
+    )
 
 
 def server_error(request):

@@ -22,3 +22,4 @@ urlpatterns = [
 ]
 
 handler500 = "common.views.server_error"
+handler400 = "common.views.bad_request"

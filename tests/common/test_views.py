@@ -5,8 +5,8 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from tests import factories
 from tracker.models import Case
-
 
 CASE_FORM = {
     "title": "Shells by rail to Tikhoretsk",
@@ -62,3 +62,40 @@ def test_a_fault_of_ours_is_the_sites_500_page(settings):
     assert response.status_code == 500
     assert "Something went wrong" in response.content.decode()
     assert "Try again shortly" not in response.content.decode()
+
+
+def test_a_refusal_shows_the_reason_the_code_gave_in_the_sites_layout(client, stakeholder):
+    client.force_login(stakeholder)
+    response = client.get(reverse("tracker:case_create"))
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "Only monitors can log a case." in page
+    assert 'href="/static/' in page and "Evidence tracker" in page  # the site's layout
+
+
+def test_a_case_one_may_not_see_is_the_sites_404_page(client, case_factory, other_monitor):
+    draft = case_factory("draft")
+    client.force_login(other_monitor)
+    response = client.get(reverse("tracker:case", args=[draft.pk]))
+    assert response.status_code == 404
+    assert "There is nothing at this address that you may see." in response.content.decode()
+    assert draft.title not in response.content.decode()
+
+
+def test_a_form_sent_without_its_token_says_it_expired(monitor):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(monitor)
+    response = client.post(reverse("tracker:case_create"), CASE_FORM)
+    assert response.status_code == 403
+    assert "The form expired" in response.content.decode()
+    assert not Case.objects.exists()
+
+
+def test_a_bad_request_says_why_when_the_code_said_why(client, case_factory, monitor):
+    case = case_factory()
+    client.force_login(monitor)
+    whole = factories.multipart({"title": "Manifest"}, "upload", "scan.txt", b"line\n" * 50_000)
+    cut = {**whole, "data": whole["data"][: len(whole["data"]) // 2]}
+    response = client.post(reverse("tracker:evidence_add", args=[case.pk]), **cut)
+    assert response.status_code == 400
+    assert "The upload was cut off before the whole file arrived" in response.content.decode()

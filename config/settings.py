@@ -278,6 +278,9 @@ EVIDENCE_MAX_UPLOAD_BYTES = envint("EVIDENCE_MAX_UPLOAD_MB", 100) * 1024 * 1024
 # Review workflow: approval needs this many independent supporting sources, or a
 # written justification.
 CORROBORATION_MIN = envint("CORROBORATION_MIN", 2)
+# A case goes to review with at least this many evidence items: a reviewer has
+# nothing to check in an empty case.
+SUBMIT_MIN_EVIDENCE = envint("SUBMIT_MIN_EVIDENCE", 1)
 
 # Email. With EMAIL_HOST set, mail goes out over SMTP; without it, every message is
 # written as a file under EMAIL_FILE_PATH (var/mail/ by default), which is where the

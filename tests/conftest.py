@@ -65,6 +65,9 @@ def case_factory(db, monitor):
         case = factories.CaseFactory(created_by=creator, **fields)
         if state == "draft":
             return case
+        # A case goes to review with evidence (SUBMIT_MIN_EVIDENCE): here context from
+        # an ungraded source, which counts for neither side.
+        factories.context_for(case)
         workflow.submit(case, creator)
         if state == "submitted":
             return case

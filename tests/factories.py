@@ -84,6 +84,14 @@ class EvidenceItemFactory(factory.django.DjangoModelFactory):
     added_by = factory.LazyAttribute(lambda item: item.case.created_by)
 
 
+def context_for(case):
+    """An evidence item of context, from a proposed source: the least a case needs to
+    be submitted, counting for neither side."""
+    return EvidenceItemFactory(
+        case=case, stance="context", source=SourceFactory(proposed=True, name="Background")
+    )
+
+
 def corroborate(case, sources=2):
     """Give the case ``sources`` independent supporting sources."""
     for _ in range(sources):

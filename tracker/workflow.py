@@ -13,6 +13,7 @@ and whether the case is in a state the action applies to, writes the new state a
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
@@ -148,6 +149,8 @@ def perform(case, action, actor, comment="", justification=""):
             raise TransitionError(_wrong_state_message(action, current))
         if action.reason_required and not comment:
             raise TransitionError(f"Give a reason to {action.label.lower()} {current.reference}.")
+        if action is SUBMIT:
+            _check_evidence(current)
         if action is APPROVE:
             _check_corroboration(current, justification)
 
@@ -175,6 +178,17 @@ def perform(case, action, actor, comment="", justification=""):
     for field in update_fields:
         setattr(case, field, getattr(current, field))
     return record
+
+
+def _check_evidence(case):
+    """A case goes to review with at least SUBMIT_MIN_EVIDENCE evidence items."""
+    needed, items = settings.SUBMIT_MIN_EVIDENCE, case.evidence.count()
+    if items < needed:
+        has = "no evidence yet" if not items else f"only {items} evidence item(s)"
+        raise TransitionError(
+            f"{case.reference} has {has}: add at least {needed} (a statement, a report, "
+            "an image …) before submitting it for review."
+        )
 
 
 def _check_corroboration(case, justification):

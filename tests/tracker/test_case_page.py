@@ -82,6 +82,7 @@ def test_reviewers_get_no_buttons_here_but_a_link_to_the_admin(client, case_fact
 
 def test_submitting_moves_the_case_and_says_so(client, case_factory, monitor):
     case = case_factory()
+    factories.context_for(case)
     client.force_login(monitor)
     response = client.post(
         reverse("tracker:case_transition", args=[case.pk, "submit"]),

@@ -14,6 +14,7 @@ def test_reviewers_hear_of_a_submission_but_not_its_creator(
     celery_worker, mailbox, case_factory, monitor, reviewer, other_reviewer
 ):
     case = case_factory("draft", title="Debris in Kharkiv derives from a Hwasong-11")
+    factories.context_for(case)
 
     workflow.submit(case, monitor, "Two sources attached.")
 
@@ -59,6 +60,8 @@ def test_a_rolled_back_transition_sends_nothing(
 ):
     rolled_back = case_factory("draft", title="Rolled back")
     committed = case_factory("draft", title="Committed")
+    factories.context_for(rolled_back)
+    factories.context_for(committed)
 
     with pytest.raises(RuntimeError), transaction.atomic():
         workflow.submit(rolled_back, monitor)
@@ -81,6 +84,7 @@ def test_the_subject_says_what_the_monitor_typed_on_one_line(
         title='DPRK officers "highly likely" killed <near> Donetsk & Avdiivka'
         "\r\nBcc: x@example.net",
     )
+    factories.context_for(case)
 
     workflow.submit(case, monitor)
 

@@ -1,4 +1,5 @@
 import pytest
+from django.urls import reverse
 
 from tests import factories
 from tracker import workflow
@@ -58,6 +59,7 @@ def test_every_transition_is_allowed_only_from_its_source_states(
 
 def test_a_full_review_is_on_record_step_by_step(case_factory, monitor, reviewer):
     case = case_factory("draft")
+    factories.context_for(case)
     workflow.submit(case, monitor, "Two sources attached.")
     workflow.start_review(case, reviewer)
     workflow.request_changes(case, reviewer, "Add the NIS briefing.")
@@ -197,3 +199,26 @@ def test_available_actions_follow_role_and_state(case_factory, monitor, reviewer
     assert names(monitor) == ["withdraw"]
     assert names(reviewer) == ["start_review"]
     assert names(stakeholder) == []
+
+
+def test_a_case_without_evidence_cannot_be_submitted(client, case_factory, monitor):
+    case = case_factory("draft")
+    client.force_login(monitor)
+    response = client.post(
+        reverse("tracker:case_transition", args=[case.pk, "submit"]), follow=True
+    )
+    case.refresh_from_db()
+    assert case.state == "draft"
+    assert f"{case.reference} has no evidence yet: add at least 1" in response.content.decode()
+
+    factories.context_for(case)
+    workflow.submit(case, monitor)
+    assert case.state == "submitted"
+
+
+def test_the_evidence_needed_to_submit_is_a_setting(case_factory, monitor, settings):
+    settings.SUBMIT_MIN_EVIDENCE = 2
+    case = case_factory("draft")
+    factories.context_for(case)
+    with pytest.raises(workflow.TransitionError, match="has only 1 evidence item"):
+        workflow.submit(case, monitor)

@@ -26,6 +26,7 @@ from evidence.models import EvidenceItem
 from . import workflow
 from .models import (
     Case,
+    Notification,
     Reminder,
     SanctionsProvision,
     Transition,
@@ -388,3 +389,21 @@ class ReminderAdmin(ReadOnly, admin.ModelAdmin):
     list_filter = ["kind", "status", "date"]
     list_select_related = ["case"]
     search_fields = ["case__reference"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnly, admin.ModelAdmin):
+    """The record of transition notifications; written by the notification job only."""
+
+    list_display = [
+        "created_at",
+        "transition",
+        "address",
+        "status",
+        "attempts",
+        "unknown_outcomes",
+        "sent_at",
+    ]
+    list_filter = ["status", "transition__to_state"]
+    list_select_related = ["transition__case", "transition__actor"]
+    search_fields = ["transition__case__reference", "address"]

@@ -11,7 +11,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
@@ -185,7 +186,14 @@ class CaseAdmin(HistoryAdmin):
     list_per_page = 50
     search_fields = ["reference", "title", "summary", "place_name"]
     autocomplete_fields = ["weapon_systems", "sanctions_provisions"]
-    readonly_fields = ["reference", "state", "state_changed_at", "created_by", "created_at"]
+    readonly_fields = [
+        "reference",
+        "state",
+        "state_changed_at",
+        "created_by",
+        "created_at",
+        "notifications",
+    ]
     fieldsets = [
         (None, {"fields": ["reference", "title", "summary", "incident_type"]}),
         ("When", {"fields": ["incident_start", "incident_end", "date_precision"]}),
@@ -211,6 +219,7 @@ class CaseAdmin(HistoryAdmin):
                     "created_by",
                     "assigned_reviewer",
                     "created_at",
+                    "notifications",
                 ]
             },
         ),
@@ -240,6 +249,28 @@ class CaseAdmin(HistoryAdmin):
             helpers.ACTION_CHECKBOX_NAME,
             case.pk,
             format_html(gettext("Select this object for an action - {}"), str(case)),
+        )
+
+    @admin.display(description="Notifications")
+    def notifications(self, case):
+        """Who was emailed about the case's transitions, and whether it went out."""
+        sent = Notification.objects.filter(transition__case=case).select_related("transition")
+        return (
+            format_html_join(
+                mark_safe("<br>"),
+                "{} → {}: {} ({} attempt(s)) {}",
+                (
+                    (
+                        n.transition.to_state,
+                        n.address,
+                        n.get_status_display(),
+                        n.attempts,
+                        n.last_error,
+                    )
+                    for n in sent.order_by("created_at", "pk")
+                ),
+            )
+            or "-"
         )
 
     @admin.display(description="Time in state", ordering="state_changed_at")
@@ -385,7 +416,7 @@ class CaseAdmin(HistoryAdmin):
 class ReminderAdmin(ReadOnly, admin.ModelAdmin):
     """The record of reminders sent; written by the reminder job only."""
 
-    list_display = ["date", "case", "kind", "status", "attempts", "sent_at"]
+    list_display = ["date", "case", "kind", "status", "attempts", "unknown_outcomes", "sent_at"]
     list_filter = ["kind", "status", "date"]
     list_select_related = ["case"]
     search_fields = ["case__reference"]

@@ -150,3 +150,21 @@ def test_the_notification_record_is_read_only_in_the_admin(admin_client, case_fa
     assert response.status_code == 403
     notification.refresh_from_db()
     assert notification.status == "pending"
+
+
+def test_the_case_page_in_the_admin_shows_who_was_notified(admin_client, case_factory, reviewer):
+    case = case_factory("submitted")
+    Notification.objects.create(
+        transition=case.transitions.get(),
+        recipient=reviewer,
+        address=reviewer.email,
+        status="failed",
+        attempts=1,
+        last_error="SMTPDataError: (550, b'No such mailbox')",
+    )
+
+    page = admin_client.get(f"/admin/tracker/case/{case.pk}/change/")
+
+    assert page.status_code == 200
+    assert f"submitted → {reviewer.email}: Failed (1 attempt(s))" in page.text
+    assert "No such mailbox" in page.text

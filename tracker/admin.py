@@ -292,6 +292,17 @@ class CaseAdmin(HistoryAdmin):
             return queryset, False
         return queryset.search(search_term), False
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.user.has_perm("tracker.view_notification"):
+            return fieldsets
+        # Who was emailed (their addresses, the server's answers) is for those who
+        # may read the notifications' record.
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "notifications"]})
+            for name, options in fieldsets
+        ]
+
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if not request.user.is_superuser:

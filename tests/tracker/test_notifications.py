@@ -152,7 +152,9 @@ def test_the_notification_record_is_read_only_in_the_admin(admin_client, case_fa
     assert notification.status == "pending"
 
 
-def test_the_case_page_in_the_admin_shows_who_was_notified(admin_client, case_factory, reviewer):
+def test_the_case_page_in_the_admin_shows_who_was_notified_to_administrators_only(
+    admin_client, client, case_factory, reviewer
+):
     case = case_factory("submitted")
     Notification.objects.create(
         transition=case.transitions.get(),
@@ -168,3 +170,8 @@ def test_the_case_page_in_the_admin_shows_who_was_notified(admin_client, case_fa
     assert page.status_code == 200
     assert f"submitted → {reviewer.email}: Failed (1 attempt(s))" in page.text
     assert "No such mailbox" in page.text
+
+    client.force_login(reviewer)
+    page = client.get(f"/admin/tracker/case/{case.pk}/change/")
+    assert page.status_code == 200
+    assert "No such mailbox" not in page.text and "Notifications" not in page.text

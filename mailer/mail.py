@@ -26,6 +26,9 @@ from .models import DeliveryStatus, new_message_id
 
 logger = logging.getLogger(__name__)
 
+# A delivery in either status is never attempted again.
+DONE = (DeliveryStatus.SENT, DeliveryStatus.FAILED)
+
 
 class DeliveryDeferred(Exception):
     """The mail server or the network failed for now; the task retries later."""
@@ -153,9 +156,6 @@ def send_once(records, lookup, compose, defaults=None):
     if deferred:
         raise deferred
     return record
-
-
-DONE = (DeliveryStatus.SENT, DeliveryStatus.FAILED)
 
 
 def claim_attempt(records, pk):

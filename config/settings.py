@@ -322,6 +322,11 @@ REVIEW_SLA_DAYS = envint("REVIEW_SLA_DAYS", 3)
 MAIL_RETRY_BACKOFF = envint("MAIL_RETRY_BACKOFF", 60)
 MAIL_RETRY_BACKOFF_MAX = envint("MAIL_RETRY_BACKOFF_MAX", 60 * 60)
 MAIL_MAX_RETRIES = envint("MAIL_MAX_RETRIES", 10)
+# Every few minutes a sweep enqueues again the deliveries a failed or lost task left
+# unsent, once their last attempt is MAIL_SWEEP_AFTER_MINUTES old, for at most
+# MAIL_SWEEP_WITHIN_HOURS (then the admin's list of deliveries by status shows them).
+MAIL_SWEEP_AFTER_MINUTES = envint("MAIL_SWEEP_AFTER_MINUTES", 5)
+MAIL_SWEEP_WITHIN_HOURS = envint("MAIL_SWEEP_WITHIN_HOURS", 24)
 
 # Celery. REDIS_URL selects Redis; without it the broker is kombu's filesystem
 # transport under var/celery, which needs no server (fine for one machine, not for
@@ -387,6 +392,10 @@ CELERY_BEAT_SCHEDULE = {
     "send-digests": {
         "task": "digests.tasks.send_digests",
         "schedule": crontab(minute=0, hour=DIGEST_HOUR, day_of_week=DIGEST_DAY),
+    },
+    "sweep-mail": {
+        "task": "mailer.tasks.sweep_deliveries",
+        "schedule": crontab(minute="*/5"),
     },
     # Re-checks every stored evidence file against its SHA-256 digest.
     "verify-evidence": {

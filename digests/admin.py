@@ -10,7 +10,16 @@ from .models import DigestDelivery, Subscription
 
 class DigestDeliveryInline(admin.TabularInline):
     model = DigestDelivery
-    fields = ["period_end", "status", "attempts", "sent_at", "last_error", "message_id"]
+    fields = [
+        "period_end",
+        "status",
+        "attempts",
+        "unknown_outcomes",
+        "last_attempt_at",
+        "sent_at",
+        "last_error",
+        "message_id",
+    ]
     readonly_fields = fields
     extra = 0
     can_delete = False

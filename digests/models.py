@@ -79,5 +79,10 @@ class DigestDelivery(Delivery):
             )
         ]
 
+    delivery_task = "digests.tasks.send_digest"
+
     def __str__(self):
         return f"Digest for {self.subscription} up to {self.period_end}"
+
+    def delivery_task_args(self):
+        return [self.subscription_id, self.period_end.isoformat()]

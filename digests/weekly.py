@@ -5,6 +5,7 @@ one job per subscription); ``deliver_digest`` is that job: it renders and sends,
 exactly once per subscription and period thanks to the ``DigestDelivery`` row.
 """
 
+import logging
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
@@ -12,6 +13,8 @@ from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Subquery
 from django.urls import reverse
 from django.utils import timezone
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from evidence.corroboration import with_corroboration
 from mailer import mail
@@ -19,6 +22,12 @@ from mailer.models import DeliveryStatus
 from tracker.models import WAITING_STATES, Case, State, Transition, overdue
 
 from .models import DigestDelivery, Subscription
+
+logger = logging.getLogger(__name__)
+
+# What the cache raises when its server is down or unreachable (the Redis backend's
+# errors, and the socket's for any other backend).
+CACHE_FAILURES = (RedisConnectionError, RedisTimeoutError, OSError)
 
 PERIOD = timedelta(days=7)
 # The period ends a digest can cover: a day's margin keeps the week before, in any
@@ -38,7 +47,7 @@ def subscriptions_due(period_end):
     """Ids of the active subscriptions not yet served for the week before ``period_end``."""
     served = DigestDelivery.objects.filter(
         subscription=OuterRef("pk"), period_end=period_end
-    ).exclude(status=DeliveryStatus.PENDING)
+    ).filter(status__in=[DeliveryStatus.SENT, DeliveryStatus.FAILED])
     return (
         Subscription.objects.filter(active=True)
         .exclude(Exists(served))
@@ -97,13 +106,26 @@ def shared_by_filters(subscription, name, day, compute):
 
     One weekly run sends hundreds of digests a few minutes apart, most with the same
     few filter sets: the listing and the counts are computed once per filter set and
-    kept for ten minutes, so each digest costs little more than its rendering.
+    kept for ten minutes, so each digest costs little more than its rendering. The
+    cache only saves work: when it is down, each digest computes its own (slower, but
+    sent).
     """
     key = (
         f"digest:{name}:{sorted(subscription.incident_types)}:"
         f"{sorted(country.code for country in subscription.countries)}:{day:%Y-%m-%d}"
     )
-    return cache.get_or_set(key, compute, SHARED_TTL)
+    try:
+        shared = cache.get(key)
+    except CACHE_FAILURES as error:
+        logger.warning("Digest cache unavailable, computing %s: %s", key, error)
+        return compute()
+    if shared is None:
+        shared = compute()
+        try:
+            cache.set(key, shared, SHARED_TTL)
+        except CACHE_FAILURES as error:
+            logger.warning("Digest cache unavailable, not keeping %s: %s", key, error)
+    return shared
 
 
 def state_counts(subscription, now):

@@ -11,8 +11,7 @@ permanent rejection (give up).
 import email.policy
 import logging
 import smtplib
-from email.utils import make_msgid
-from urllib.parse import urlsplit
+from datetime import timedelta
 
 import css_inline
 from django.conf import settings
@@ -23,9 +22,12 @@ from django.template import Context, Engine
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from .models import DeliveryStatus
+from .models import DeliveryStatus, new_message_id
 
 logger = logging.getLogger(__name__)
+
+# A delivery in either status is never attempted again.
+DONE = (DeliveryStatus.SENT, DeliveryStatus.FAILED)
 
 
 class DeliveryDeferred(Exception):
@@ -61,10 +63,7 @@ class Email(EmailMultiAlternatives):
 
 def email_message(name, context, to, cc=(), headers=None):
     subject, text, html = render_email(name, context)
-    headers = {
-        "Message-ID": make_msgid(domain=urlsplit(settings.SITE_URL).hostname),
-        **(headers or {}),
-    }
+    headers = {"Message-ID": new_message_id(), **(headers or {})}
     message = Email(subject, text, to=to, cc=cc, headers=headers)
     message.attach_alternative(html, "text/html")
     return message
@@ -110,35 +109,81 @@ def send_once(records, lookup, compose, defaults=None):
     """Send the message for the delivery record ``lookup`` finds or creates, unless
     it went out (or was refused) before. Returns the record.
 
-    The record stays locked while the message goes to the SMTP server, so a second
-    worker racing for the same record waits and then sees it sent. A worker that dies
-    mid-send leaves it pending for the redelivered task: a duplicate is possible only
-    if it dies after the server accepted the message and before the commit.
-    ``compose(record)`` returns the message.
+    Every step is on record before the next starts, each committed on its own:
+
+    1. The record is created (``pending``) before anything else can fail, so a task
+       that fails for any reason leaves it for its retry or for the sweep.
+    2. The message is composed.
+    3. The attempt is claimed (``claim_attempt``): ``attempts`` goes up,
+       ``last_attempt_at`` is set and the status becomes ``sending``, committed
+       before the SMTP conversation starts. The message takes the record's own
+       Message-ID, so every copy of it carries the same one.
+    4. The message is sent, outside any transaction (no row stays locked while a
+       slow server answers), and the outcome written: ``sent``, ``failed`` (5xx) or
+       back to ``pending`` (a transient failure; the task retries).
+
+    The ``sending`` status is the claim: a second worker racing for the record finds
+    it and is told to try later (``DeliveryDeferred``), so two live workers never both
+    send. A claim older than ``CELERY_TASK_TIME_LIMIT`` belongs to a worker that is
+    gone (the time limit kills any task that runs longer): its outcome is unknown (the
+    server may have accepted that copy), so the next claim counts it in
+    ``unknown_outcomes`` and sends again. ``compose(record)`` returns the message.
     """
+    record, _ = records.get_or_create(**lookup, defaults=defaults)
+    if record.status in DONE:
+        return record
+    message = compose(record)
+    record = claim_attempt(records, record.pk)
+    if record.status in DONE:
+        return record
+    message.extra_headers["Message-ID"] = record.message_id
     deferred = None
-    with transaction.atomic():
-        record, _ = records.get_or_create(**lookup, defaults=defaults)
-        record = records.select_for_update().get(pk=record.pk)
-        if record.status != DeliveryStatus.PENDING:
-            return record
-        message = compose(record)
-        record.attempts += 1
-        try:
-            send(message)
-        except DeliveryRefused as error:
-            logger.warning("%s refused: %s", record, error)
-            record.status = DeliveryStatus.FAILED
-            record.last_error = str(error)
-        except DeliveryDeferred as error:
-            record.last_error = str(error)
-            deferred = error
-        else:
-            record.status = DeliveryStatus.SENT
-            record.message_id = message.extra_headers["Message-ID"]
-            record.sent_at = timezone.now()
-            record.last_error = ""
-        record.save()
+    try:
+        send(message)
+    except DeliveryRefused as error:
+        logger.warning("%s refused: %s", record, error)
+        record.status, record.last_error = DeliveryStatus.FAILED, str(error)
+    except DeliveryDeferred as error:
+        record.status, record.last_error = DeliveryStatus.PENDING, str(error)
+        deferred = error
+    else:
+        record.status, record.last_error = DeliveryStatus.SENT, ""
+        record.sent_at = timezone.now()
+    # Unless a later claim took over: then that attempt's outcome is the one to keep.
+    records.filter(pk=record.pk, attempts=record.attempts).update(
+        status=record.status, last_error=record.last_error, sent_at=record.sent_at
+    )
     if deferred:
         raise deferred
+    return record
+
+
+def claim_attempt(records, pk):
+    """Put an attempt on record and commit it; see ``send_once``. Returns the record,
+    ``sending``, or already done by another worker; raises DeliveryDeferred while
+    another worker's attempt is under way."""
+    with transaction.atomic():
+        record = records.select_for_update().get(pk=pk)
+        if record.status in DONE:
+            return record
+        now = timezone.now()
+        if record.status == DeliveryStatus.SENDING:
+            if now - record.last_attempt_at < timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT):
+                raise DeliveryDeferred(f"{record}: attempt {record.attempts} is under way")
+            logger.warning("%s: attempt %d ended with no outcome", record, record.attempts)
+            record.unknown_outcomes += 1
+        record.status = DeliveryStatus.SENDING
+        record.attempts += 1
+        record.last_attempt_at = now
+        # Records made before Message-IDs were fixed at creation have none yet.
+        record.message_id = record.message_id or new_message_id()
+        record.save(
+            update_fields=[
+                "status",
+                "attempts",
+                "unknown_outcomes",
+                "last_attempt_at",
+                "message_id",
+            ]
+        )
     return record

@@ -1,14 +1,26 @@
 """What every email that must go out exactly once records; see mailer.mail.send_once.
 
 Abstract: each app that sends such mail keeps its own table of deliveries, with the
-fields that say what the message is about (a case and a day, a subscription and a week).
+fields that say what the message is about (a case and a day, a subscription and a week),
+and names the task that delivers it (``delivery_task``, ``delivery_task_args``), which
+is what the sweep (``mailer.sweep``) re-enqueues when a delivery is left pending.
 """
 
+from email.utils import make_msgid
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.db import models
+
+
+def new_message_id():
+    return make_msgid(domain=urlsplit(settings.SITE_URL).hostname)
 
 
 class DeliveryStatus(models.TextChoices):
     PENDING = "pending", "Pending"
+    # An attempt is under way, or its worker died before recording the outcome.
+    SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
 
@@ -20,10 +32,23 @@ class Delivery(models.Model):
         max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
     )
     attempts = models.PositiveIntegerField(default=0)
+    # Attempts whose worker died between starting to send and recording the outcome:
+    # the server may have accepted the message, so each may be a duplicate.
+    unknown_outcomes = models.PositiveIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
-    message_id = models.CharField("Message-ID", max_length=255, blank=True)
+    # Fixed when the record is made, so a copy sent again carries the same Message-ID
+    # and mail clients show it once.
+    message_id = models.CharField("Message-ID", max_length=255, blank=True, default=new_message_id)
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # The name of the Celery task that delivers this kind of record.
+    delivery_task = None
+
     class Meta:
         abstract = True
+
+    def delivery_task_args(self):
+        """The arguments ``delivery_task`` takes to deliver this record."""
+        raise NotImplementedError

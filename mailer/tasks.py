@@ -5,14 +5,18 @@ A transient SMTP, network or database failure (``DeliveryDeferred``,
 after ``MAIL_RETRY_BACKOFF`` seconds, doubling up to ``MAIL_RETRY_BACKOFF_MAX``, at most
 ``MAIL_MAX_RETRIES`` times. The settings are read at each failure, not when the task is
 defined, so a deployment's (or a test's) settings always apply. A permanent rejection
-(``DeliveryRefused``) is not retried.
+(``DeliveryRefused``) is not retried. What a task leaves behind when its retries are
+spent, ``sweep_deliveries`` enqueues again (see ``mailer.sweep``).
 """
 
+from celery import shared_task
 from celery.contrib.django.task import DjangoTask
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
+from django.utils import timezone
 
+from . import sweep
 from .mail import DeliveryDeferred
 
 TRANSIENT_FAILURES = (DeliveryDeferred, OperationalError, InterfaceError)
@@ -32,3 +36,8 @@ class MailTask(DjangoTask):
             raise self.retry(
                 exc=error, countdown=countdown, max_retries=settings.MAIL_MAX_RETRIES
             ) from error
+
+
+@shared_task
+def sweep_deliveries():
+    sweep.sweep(timezone.now())

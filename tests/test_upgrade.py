@@ -16,6 +16,8 @@ from django.conf import settings
 # main just before the apps were split out (issue 11): tracker owned the digest and
 # the mail code. CI runs on a full clone, so the commit is there to check out.
 BEFORE_THE_SPLIT = "ae969252aab58653724b8cfc01405b338fe3db8c"
+# The split's last migration; it depends on all the others the split made.
+THE_SPLIT = ("digests", "0002_subscription_countries_as_country_field")
 
 # Changed by the move on purpose: the migration record grows, the content types of
 # the moved models are renamed, and a subscription's countries change their format.
@@ -140,7 +142,8 @@ def test_upgrading_from_before_the_split_keeps_every_row_and_file(database, old_
     before, files_before = table_contents(server, name), stored_files(var / "evidence")
     assert before["tracker_historicalcase"][0] > 0 and before["tracker_digestdelivery"][0] == 1
 
-    manage(settings.BASE_DIR, env, "migrate", "--no-input")
+    # Compared right after the move; later migrations change tables on purpose.
+    manage(settings.BASE_DIR, env, "migrate", "--no-input", *THE_SPLIT)
 
     after = table_contents(server, name)
     for table, (rows, digest) in before.items():
@@ -149,6 +152,7 @@ def test_upgrading_from_before_the_split_keeps_every_row_and_file(database, old_
         if table not in CHANGED_TABLES:
             assert after[table][1] == digest, f"{table} changed"
     assert stored_files(var / "evidence") == files_before
+    manage(settings.BASE_DIR, env, "migrate", "--no-input")
     countries, message_id, moved_permission = manage(
         settings.BASE_DIR, env, "shell", "-c", CHECKS
     ).splitlines()[-3:]

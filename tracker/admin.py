@@ -11,7 +11,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
@@ -26,6 +27,7 @@ from evidence.models import EvidenceItem
 from . import workflow
 from .models import (
     Case,
+    Notification,
     Reminder,
     SanctionsProvision,
     Transition,
@@ -184,7 +186,14 @@ class CaseAdmin(HistoryAdmin):
     list_per_page = 50
     search_fields = ["reference", "title", "summary", "place_name"]
     autocomplete_fields = ["weapon_systems", "sanctions_provisions"]
-    readonly_fields = ["reference", "state", "state_changed_at", "created_by", "created_at"]
+    readonly_fields = [
+        "reference",
+        "state",
+        "state_changed_at",
+        "created_by",
+        "created_at",
+        "notifications",
+    ]
     fieldsets = [
         (None, {"fields": ["reference", "title", "summary", "incident_type"]}),
         ("When", {"fields": ["incident_start", "incident_end", "date_precision"]}),
@@ -210,6 +219,7 @@ class CaseAdmin(HistoryAdmin):
                     "created_by",
                     "assigned_reviewer",
                     "created_at",
+                    "notifications",
                 ]
             },
         ),
@@ -241,6 +251,28 @@ class CaseAdmin(HistoryAdmin):
             format_html(gettext("Select this object for an action - {}"), str(case)),
         )
 
+    @admin.display(description="Notifications")
+    def notifications(self, case):
+        """Who was emailed about the case's transitions, and whether it went out."""
+        sent = Notification.objects.filter(transition__case=case).select_related("transition")
+        return (
+            format_html_join(
+                mark_safe("<br>"),
+                "{} → {}: {} ({} attempt(s)) {}",
+                (
+                    (
+                        n.transition.to_state,
+                        n.address,
+                        n.get_status_display(),
+                        n.attempts,
+                        n.last_error,
+                    )
+                    for n in sent.order_by("created_at", "pk")
+                ),
+            )
+            or "-"
+        )
+
     @admin.display(description="Time in state", ordering="state_changed_at")
     def time_in_state(self, case):
         return timesince(case.state_changed_at, timezone.now())
@@ -259,6 +291,17 @@ class CaseAdmin(HistoryAdmin):
         if not search_term.strip():
             return queryset, False
         return queryset.search(search_term), False
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.user.has_perm("tracker.view_notification"):
+            return fieldsets
+        # Who was emailed (their addresses, the server's answers) is for those who
+        # may read the notifications' record.
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "notifications"]})
+            for name, options in fieldsets
+        ]
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -384,7 +427,25 @@ class CaseAdmin(HistoryAdmin):
 class ReminderAdmin(ReadOnly, admin.ModelAdmin):
     """The record of reminders sent; written by the reminder job only."""
 
-    list_display = ["date", "case", "kind", "status", "attempts", "sent_at"]
+    list_display = ["date", "case", "kind", "status", "attempts", "unknown_outcomes", "sent_at"]
     list_filter = ["kind", "status", "date"]
     list_select_related = ["case"]
     search_fields = ["case__reference"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnly, admin.ModelAdmin):
+    """The record of transition notifications; written by the notification job only."""
+
+    list_display = [
+        "created_at",
+        "transition",
+        "address",
+        "status",
+        "attempts",
+        "unknown_outcomes",
+        "sent_at",
+    ]
+    list_filter = ["status", "transition__to_state"]
+    list_select_related = ["transition__case", "transition__actor"]
+    search_fields = ["transition__case__reference", "address"]

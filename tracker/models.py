@@ -442,5 +442,39 @@ class Reminder(Delivery):
             models.UniqueConstraint(fields=["case", "date"], name="one_reminder_per_case_and_day")
         ]
 
+    delivery_task = "tracker.tasks.send_reminder"
+
     def __str__(self):
         return f"{self.get_kind_display()} about {self.case.reference} on {self.date}"
+
+    def delivery_task_args(self):
+        # The job first ran at (about) the time it was due, which decides the day.
+        return [self.case_id, self.created_at.isoformat()]
+
+
+class Notification(Delivery):
+    """The email telling one person of one transition."""
+
+    transition = models.ForeignKey(
+        Transition, on_delete=models.CASCADE, related_name="notifications"
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    address = models.EmailField(help_text="Where it went: the recipient's address then.")
+
+    delivery_task = "tracker.tasks.notify_transition"
+
+    class Meta:
+        ordering = ["-created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["transition", "recipient"], name="one_notification_per_transition_and_user"
+            )
+        ]
+
+    def __str__(self):
+        return f"Notification of {self.transition} to {self.address}"
+
+    def delivery_task_args(self):
+        return [self.transition_id]

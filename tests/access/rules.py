@@ -29,7 +29,14 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from digests.models import Subscription
 from evidence.models import CustodyEvent, EvidenceItem, Source, StoredFile
 from tracker import roles
-from tracker.models import Case, Reminder, SanctionsProvision, State, WeaponSystem
+from tracker.models import (
+    Case,
+    Notification,
+    Reminder,
+    SanctionsProvision,
+    State,
+    WeaponSystem,
+)
 
 FORBIDDEN, READ, WRITE = "forbidden", "read", "write"
 ADMINISTRATOR = "Administrator"
@@ -208,6 +215,7 @@ ADMIN_MODELS = {
         )
     ),
     Reminder: ModelRule(sees=is_admin),
+    Notification: ModelRule(sees=is_admin),
     # Monitors propose sources, reviewers grade them (Walk.regraded checks the grades).
     Source: ModelRule(
         sees=has_a_role, adds=monitors_and_admins, changes=reviewers_and_admins, deletes=is_admin
@@ -452,4 +460,6 @@ def case_of(obj):
         return obj.case
     if isinstance(obj, CustodyEvent):
         return obj.item.case
+    if isinstance(obj, Notification):
+        return obj.transition.case
     return None

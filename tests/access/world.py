@@ -19,7 +19,15 @@ from evidence.custody import add_evidence
 from evidence.models import CustodyEvent, EvidenceItem, Source, StoredFile
 from tests import factories
 from tracker import roles
-from tracker.models import Case, Reminder, SanctionsProvision, State, WeaponSystem
+from tracker.models import (
+    Case,
+    Notification,
+    Reminder,
+    SanctionsProvision,
+    State,
+    Transition,
+    WeaponSystem,
+)
 
 # Each case's and each item's title carries a marker, so a page that shows something
 # its reader may not see is caught by the text alone. Hyphens never occur in the
@@ -94,11 +102,19 @@ def build(case_factory):
     TOTPDevice.objects.create(user=users["reviewer"], name="phone", confirmed=True)
     StaticDevice.objects.create(user=users["reviewer"], name="recovery codes", confirmed=True)
 
+    # Who heard of a submission: administrators only read it, beside the case or alone.
+    Notification.objects.create(
+        transition=Transition.objects.filter(to_state=State.SUBMITTED).first(),
+        recipient=users["reviewer"],
+        address=users["reviewer"].email,
+    )
+
     world = World(users=users, objects={Case: cases})
     for model in (
         EvidenceItem,
         StoredFile,
         Reminder,
+        Notification,
         Source,
         WeaponSystem,
         SanctionsProvision,

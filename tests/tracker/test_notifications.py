@@ -122,6 +122,7 @@ def test_a_refused_notification_is_recorded_failed_and_shown_in_the_admin(
     celery_worker, mailbox, case_factory, monitor, reviewer, other_reviewer, admin_client
 ):
     case = case_factory("draft")
+    factories.context_for(case)
     mailbox.refuse("550 5.1.1 No such mailbox", to=other_reviewer.email)
 
     workflow.submit(case, monitor)

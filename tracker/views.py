@@ -12,9 +12,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch
 from django.db.models.functions import TruncMonth
-from django.http import HttpResponseBadRequest, StreamingHttpResponse
+from django.http import HttpResponseBadRequest, HttpResponseNotAllowed, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from evidence.corroboration import summarize, with_corroboration
 from evidence.custody import add_evidence, check_may_add_evidence
@@ -287,13 +287,19 @@ def editable_case(request, pk):
     return case
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def case_transition(request, pk, action):
     action = workflow.ACTIONS.get(action)
     if action not in PAGE_ACTIONS:
         raise PermissionDenied("This action is taken in the review admin, not here.")
     case = get_object_or_404(Case.objects.visible_to(request.user), pk=pk)
+    # Withdrawing archives the case, so it is asked for on a page of its own and taken
+    # only once confirmed there; every other step is a POST from the case page.
+    if action is workflow.WITHDRAW and "confirmed" not in request.POST:
+        return confirm_withdrawal(request, case)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     try:
         workflow.perform(case, action, request.user, request.POST.get("comment", ""))
     except workflow.TransitionForbidden as error:
@@ -303,3 +309,13 @@ def case_transition(request, pk, action):
     else:
         messages.success(request, f"{case.reference} {action.past_tense}.")
     return redirect(case)
+
+
+def confirm_withdrawal(request, case):
+    refusal = workflow.WITHDRAW.refusal(request.user, case)
+    if refusal:
+        raise PermissionDenied(refusal)
+    if case.state not in workflow.WITHDRAW.sources:
+        messages.error(request, f"{case.reference} is {case.get_state_display().lower()}.")
+        return redirect(case)
+    return render(request, "tracker/confirm_withdraw.html", {"case": case})

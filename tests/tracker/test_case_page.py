@@ -107,10 +107,40 @@ def test_a_transition_that_no_longer_applies_is_explained(client, case_factory, 
 def test_only_the_creator_may_withdraw(client, case_factory, other_monitor):
     case = case_factory("submitted")
     client.force_login(other_monitor)
-    response = client.post(reverse("tracker:case_transition", args=[case.pk, "withdraw"]))
+    withdraw = reverse("tracker:case_transition", args=[case.pk, "withdraw"])
+    response = client.post(withdraw, {"confirmed": "yes"})
     assert response.status_code == 403
     case.refresh_from_db()
     assert case.state == "submitted"
+
+
+def test_withdrawing_asks_first_and_only_a_confirmation_withdraws(client, case_factory, monitor):
+    case = case_factory("submitted")
+    client.force_login(monitor)
+    withdraw = reverse("tracker:case_transition", args=[case.pk, "withdraw"])
+
+    page = client.get(reverse("tracker:case", args=[case.pk])).content.decode()
+    submit_form = page.split("<form", 1)[1].split("</form>", 1)[0] if "<form" in page else ""
+    assert withdraw not in submit_form  # not a button beside Submit
+    assert f'href="{withdraw}"' in page
+
+    for asking in (client.get(withdraw), client.post(withdraw, {"comment": "Duplicate."})):
+        assert asking.status_code == 200
+        assert f"Withdraw {case.reference}?" in asking.content.decode()
+    case.refresh_from_db()
+    assert case.state == "submitted"
+
+    client.post(withdraw, {"confirmed": "yes", "comment": "Logged twice."})
+    case.refresh_from_db()
+    assert case.state == "withdrawn"
+    assert case.transitions.last().comment == "Logged twice."
+
+
+def test_nobody_else_is_asked_to_withdraw(client, case_factory, other_monitor):
+    case = case_factory("submitted")
+    client.force_login(other_monitor)
+    response = client.get(reverse("tracker:case_transition", args=[case.pk, "withdraw"]))
+    assert response.status_code == 403
 
 
 @pytest.mark.parametrize("action", ["approve", "start_review", "reopen", "nonsense"])

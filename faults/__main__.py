@@ -13,11 +13,10 @@ import sys
 import tempfile
 import time
 from datetime import date
+from pathlib import Path
 
 from .scenarios import SCENARIOS, Outcome, Size
 from .services import ROOT, VENV_BIN, Mailbox, Postgres, Redis, Workers
-
-
 
 TEMPLATE = "faults_template"
 
@@ -35,16 +34,15 @@ class Harness:
         self.redis = Redis(workdir, appendonly=redis_appendonly)
         self.mailbox = Mailbox()
         self.workers = None
+        self.log = Path(workdir) / f"{name}-workers.log"
         self.period_end = date.today().isoformat()
-        self.env = environment(
-            postgres.url(self.database), self.redis, self.mailbox.port
-        )
+        self.env = environment(postgres.url(self.database), self.redis, self.mailbox.port)
 
     def sql(self, query, params=None):
         return self.postgres.execute(query, self.database, params)
 
     def start_workers(self):
-        self.workers = Workers(self.env)
+        self.workers = Workers(self.env, self.log)
 
     def close(self):
         if self.workers:
@@ -88,9 +86,7 @@ def main():
         if args.quick
         else Size(quick=False, digests=1000, kills=20, outage=5)
     )
-    chosen = args.scenarios or [
-        name for name, s in SCENARIOS.items() if s.quick or not args.quick
-    ]
+    chosen = args.scenarios or [name for name, s in SCENARIOS.items() if s.quick or not args.quick]
     started = time.monotonic()
     outcomes = {}
     with tempfile.TemporaryDirectory(prefix="faults-") as workdir:
@@ -129,8 +125,8 @@ def main():
 
 
 def table(outcomes):
-    header = ["scenario", "subs", "sent", "lost", "dup", "rows (status: n/attempts)", "fault",
-              "expected", "result"]  # fmt: skip
+    header = ["scenario", "subs", "sent", "lost", "dup (same Message-ID)",
+              "rows (status: n/attempts)", "fault", "expected", "result"]  # fmt: skip
     lines = [header]
     for name, o in outcomes.items():
         rows = ", ".join(
@@ -141,7 +137,17 @@ def table(outcomes):
         if o.demonstration:
             result = "shown" if o.lost else "nothing lost"
         lines.append(
-            [name, o.subscriptions, o.sent, o.lost, o.duplicated, rows, o.faults, o.expected, result]
+            [
+                name,
+                o.subscriptions,
+                o.sent,
+                o.lost,
+                f"{o.duplicated} ({o.same_message_id})",
+                rows,
+                o.faults,
+                o.expected,
+                result,
+            ]
         )
     return markdown(lines)
 
@@ -149,7 +155,7 @@ def table(outcomes):
 def markdown(lines):
     lines = [[str(cell) for cell in line] for line in lines]
     widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
-    out = ["| " + " | ".join(c.ljust(w) for c, w in zip(line, widths)) + " |" for line in lines]
+    out = ["| " + " | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) + " |" for line in lines]
     out.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
     return "\n".join(out)
 

@@ -56,9 +56,7 @@ class Postgres:
         subprocess.run([*self.sudo, *map(str, args)], check=True, capture_output=True)
 
     def _ctl(self, *args):
-        self._run(
-            PG_BIN / "pg_ctl", "-D", self.dir / "data", "-l", self.dir / "log", "-w", *args
-        )
+        self._run(PG_BIN / "pg_ctl", "-D", self.dir / "data", "-l", self.dir / "log", "-w", *args)
 
     def start(self):
         options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
@@ -160,16 +158,30 @@ class Workers:
     """Celery workers in prefork mode, as in production, pointed at the harness's
     services. ``kill_child()`` SIGKILLs one pool process at random."""
 
-    def __init__(self, env, count=1, concurrency=4):
+    def __init__(self, env, log, count=1, concurrency=4):
+        self.log = open(log, "ab")
         self.processes = [
             subprocess.Popen(
                 [
-                    VENV_BIN / "celery", "--app", "config", "worker", "--pool", "prefork",
-                    "--concurrency", str(concurrency), "--loglevel", "error",
-                    "--hostname", f"faults{index}-{os.getpid()}@%h", "--without-mingle",
+                    VENV_BIN / "celery",
+                    "--app",
+                    "config",
+                    "worker",
+                    "--pool",
+                    "prefork",
+                    "--concurrency",
+                    str(concurrency),
+                    "--loglevel",
+                    "warning",
+                    "--hostname",
+                    f"faults{index}-{os.getpid()}@%h",
+                    "--without-mingle",
                     "--without-gossip",
                 ],
-                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                cwd=ROOT,
+                env=env,
+                stdout=self.log,
+                stderr=self.log,
                 start_new_session=True,
             )  # fmt: skip
             for index in range(count)
@@ -201,3 +213,4 @@ class Workers:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+        self.log.close()

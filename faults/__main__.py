@@ -126,7 +126,8 @@ def main():
 
 def table(outcomes):
     header = ["scenario", "subs", "sent", "lost", "dup (same Message-ID)",
-              "rows (status: n/attempts)", "fault", "expected", "result"]  # fmt: skip
+              "rows (status: n/attempts)", "tasks failed / stranded", "fault", "expected",
+              "result"]  # fmt: skip
     lines = [header]
     for name, o in outcomes.items():
         rows = ", ".join(
@@ -144,6 +145,10 @@ def table(outcomes):
                 o.lost,
                 f"{o.duplicated} ({o.same_message_id})",
                 rows,
+                ", ".join(
+                    [f"{error}: {n}" for error, n in sorted(o.task_errors.items())]
+                    + ([f"unacked in Redis: {o.unacked}"] if o.unacked else [])
+                ),
                 o.faults,
                 o.expected,
                 result,

@@ -6,11 +6,14 @@ what it expected and whether that held. A digest scenario is a few lines:
 
 import json
 import random
+import re
 import subprocess
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+
+import redis
 
 from .services import ROOT, VENV_BIN
 
@@ -35,6 +38,11 @@ class Outcome:
     duplicated: int = 0
     # Duplicates carrying the Message-ID of the copy before: a mail client shows one.
     same_message_id: int = 0
+    # Tasks that failed for good, by exception, from the workers' log.
+    task_errors: dict = field(default_factory=dict)
+    # Messages Redis handed out and never got acknowledged: redelivered only after the
+    # visibility timeout (hours), not lost for good but late.
+    unacked: int = 0
     rows: dict = field(default_factory=dict)  # status -> (count, attempts)
     faults: str = ""
     # A scenario that shows what goes wrong without a setting does not fail the run.
@@ -96,9 +104,12 @@ def count_digests(harness, expected, passed=None, **details):
         lost=len(addresses - received.keys()),
         duplicated=sum(received.values()) - len(received),
         same_message_id=len(mail) - len(set(mail)),
+        task_errors=dict(Counter(re.findall(r"raised unexpected: (\S+)", harness.log.read_text()))),
         rows=delivery_rows(harness),
         **details,
     )
+    if harness.redis.answers():
+        outcome.unacked = redis.Redis.from_url(harness.redis.url(0)).hlen("unacked")
     outcome.passed = passed(outcome) if passed else outcome.lost == 0
     return outcome
 

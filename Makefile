@@ -8,7 +8,7 @@ RUN := $(UV) run --frozen
 # The demo runs without a phone: two-factor sign-in is not required (anyone may still enrol).
 DEMO_ENV := DEBUG=1 REQUIRE_2FA=0
 
-.PHONY: install demo demo-data test bench lint check-imports clean
+.PHONY: install demo demo-data test bench faults faults-quick lint check-imports clean
 
 $(UV):
 	python3 -m venv .tools
@@ -33,6 +33,16 @@ test: install
 # measures against Redis databases 14 and 12; see docs/benchmarks.md. Not part of `make test`.
 bench: install
 	$(RUN) python -m bench $(BENCH_ARGS)
+
+# Breaks the real processes (worker children SIGKILLed, Redis and PostgreSQL restarted,
+# the SMTP server refusing or down) while digests go out, on PostgreSQL, Redis and SMTP
+# servers of its own; prints what was sent, lost and duplicated (docs/reliability.md).
+# Run as root or as a user who may start PostgreSQL. Not part of `make test`.
+faults: install
+	$(RUN) python -m faults $(FAULTS_ARGS)
+
+faults-quick: install
+	$(RUN) python -m faults --quick
 
 lint: check-imports
 	$(RUN) ruff check .

@@ -1,0 +1,1 @@
+"""The fault harness (`make faults`); see __main__.py."""

@@ -331,8 +331,10 @@ MAIL_SWEEP_WITHIN_HOURS = envint("MAIL_SWEEP_WITHIN_HOURS", 24)
 # Celery. REDIS_URL selects Redis; without it the broker is kombu's filesystem
 # transport under var/celery, which needs no server (fine for one machine, not for
 # production).
-CELERY_TASK_TIME_LIMIT = 5 * 60
-CELERY_TASK_SOFT_TIME_LIMIT = 4 * 60
+# Also how long an email's claimed attempt is trusted to be under way (mailer.mail):
+# older than this, its worker died, and another may send it.
+CELERY_TASK_TIME_LIMIT = envint("TASK_TIME_LIMIT_SECONDS", 5 * 60)
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT * 4 // 5
 # Re-hashing every evidence file reads the whole store: it gets hours, not minutes.
 EVIDENCE_CHECK_TIME_LIMIT = envint("EVIDENCE_CHECK_TIME_LIMIT_MINUTES", 6 * 60) * 60
 REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -55,6 +55,16 @@ def subscriptions_due(period_end):
     )
 
 
+def open_deliveries(subscription_ids, period_end):
+    """Put the digests of these subscriptions for the week on record, pending, before
+    any job is queued: a job the broker then loses leaves its row behind for the mail
+    sweep (mailer.sweep) to send, instead of leaving no trace."""
+    DigestDelivery.objects.bulk_create(
+        [DigestDelivery(subscription_id=pk, period_end=period_end) for pk in subscription_ids],
+        ignore_conflicts=True,
+    )
+
+
 def deliver_digest(subscription, period_end):
     """Send the subscription's digest for the period unless it went out before."""
     if not subscription.active:

@@ -64,6 +64,8 @@ def environment(database_url, redis=None, smtp_port=None):
         "MAIL_RETRY_BACKOFF": "1",
         "MAIL_RETRY_BACKOFF_MAX": "4",
         "MAIL_MAX_RETRIES": "20",
+        # A killed worker's claimed attempt is given up after this long, not minutes.
+        "TASK_TIME_LIMIT_SECONDS": "10",
     }
     if redis:
         env.update(REDIS_URL=redis.url(0), CACHE_URL=redis.url(1))

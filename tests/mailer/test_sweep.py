@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from config.celery import app as celery_app
 from digests.models import DigestDelivery, Subscription
+from digests.tasks import enqueue_digests
 from mailer.sweep import delivery_models
 from tests.conftest import wait_until
 from tracker.models import Notification, Reminder
@@ -77,3 +78,28 @@ def test_beat_sweeps_every_five_minutes(settings):
         if entry["task"] == "mailer.tasks.sweep_deliveries"
     ]
     assert entry["schedule"].minute == set(range(0, 60, 5))
+
+
+@transactional
+def test_a_digest_job_the_broker_lost_is_on_record_and_the_sweep_sends_it(
+    celery_worker, mailbox, settings
+):
+    """The fan-out writes each digest's row before it queues the job, so a job lost
+    with the broker leaves a pending row behind, which the sweep sends."""
+    subscription = Subscription.objects.create(email="committee@example.org")
+    period_end = timezone.localdate()
+    # The jobs go to a queue no worker reads: as good as lost with the broker.
+    celery_app.conf.task_default_queue = "tracker-tests-lost"
+    assert enqueue_digests(period_end) == 1
+    celery_app.conf.task_default_queue = "tracker-tests"
+    row = DigestDelivery.objects.get(subscription=subscription, period_end=period_end)
+    assert (row.status, row.attempts) == ("pending", 0)
+
+    settings.MAIL_SWEEP_AFTER_MINUTES = 0
+    call_command("sweep_mail")
+
+    [message] = mailbox.wait_for(1, to="committee@example.org")
+    wait_until(lambda: DigestDelivery.objects.filter(pk=row.pk, status="sent").exists())
+    assert message["Message-ID"] == row.message_id
+    with celery_app.connection_for_write() as broker:
+        broker.default_channel.queue_purge("tracker-tests-lost")

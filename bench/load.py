@@ -4,7 +4,8 @@ Starts gunicorn (4 workers, production settings) on a free port of 127.0.0.1, on
 copy of the benchmark's data set, and runs Locust's users of bench/locustfile.py
 against it for a fixed time; gunicorn is stopped afterwards. With ``--steps`` it runs
 once per number of users and names the first at which the p95 of all requests passes
-500 ms. The figures (requests/s, p95 per endpoint, errors) go to a JSON file.
+500 ms (signing in aside: Argon2 is slow on purpose, and a short run signs the whole
+crowd in at once). The figures (requests/s, p95 per endpoint, errors) go to a JSON file.
 
 The database is made from ``--template`` (the one `make bench` builds) when it does
 not exist, and migrated; the load changes it (cases are logged and approved), so it is
@@ -184,11 +185,13 @@ def figures(prefix):
             for row in csv.DictReader(failures)
         ]
     total = next(row for row in rows if row["Name"] == "Aggregated")
+    pages = json.loads(Path(f"{prefix}_pages.json").read_text())
     return {
         "requests": int(total["Request Count"]),
         "failures": int(total["Failure Count"]),
         "requests_per_s": round(float(total["Requests/s"]), 1),
         "p95_ms": int(total["95%"]),
+        "pages_p95_ms": pages["p95_ms"],
         "errors": errors,
         "endpoints": {
             f"{row['Type']} {row['Name']}": {
@@ -204,14 +207,16 @@ def figures(prefix):
 
 
 def knee(steps):
-    """The fewest users at which the p95 of all requests passes the limit, or None."""
-    return next((step["users"] for step in steps if step["p95_ms"] > P95_LIMIT_MS), None)
+    """The fewest users at which the p95 of the pages (every request but signing in)
+    passes the limit, or None."""
+    return next((step["users"] for step in steps if step["pages_p95_ms"] > P95_LIMIT_MS), None)
 
 
 def print_step(step):
     print(
         f"\n{step['users']} users, {step['run_time']}: {step['requests']} requests, "
-        f"{step['requests_per_s']} requests/s, p95 {step['p95_ms']} ms, "
+        f"{step['requests_per_s']} requests/s, p95 {step['p95_ms']} ms "
+        f"(but signing in: {step['pages_p95_ms']} ms), "
         f"{step['failures']} failures"
     )
     for name, endpoint in step["endpoints"].items():
@@ -254,7 +259,7 @@ def main():
     for step in results:
         print_step(step)
     if args.steps:
-        print(f"\np95 of all requests passes {P95_LIMIT_MS} ms at: {report['knee_users']} users")
+        print(f"\nThe pages' p95 passes {P95_LIMIT_MS} ms at: {report['knee_users']} users")
     print(f"\nFigures written to {args.output}")
     if any(step["failures"] for step in results):
         sys.exit(1)

@@ -64,6 +64,7 @@ def record_pages_p95(environment, **kwargs):
 
 class SignedInUser(HttpUser):
     abstract = True
+    # A person reads a page for longer than this: each simulated user is a busy one.
     wait_time = between(1, 5)
     role = None
 

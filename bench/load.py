@@ -90,9 +90,8 @@ def environment(args, workdir):
     }
 
 
-def prepare(workdir):
-    """The accounts the users sign in with (new passwords each run) and what they work
-    on, written as the plan bench/locustfile.py reads."""
+def prepare():
+    """The accounts the users sign in with, with new passwords each run."""
     import django
 
     django.setup()
@@ -101,9 +100,7 @@ def prepare(workdir):
     from django.core.management import call_command
 
     from bench import dataset
-    from evidence.models import Source
     from tracker import roles
-    from tracker.models import Case, State
 
     call_command("migrate", verbosity=0)
     # Earlier runs' sign-ins must not count towards a lockout.
@@ -119,18 +116,27 @@ def prepare(workdir):
         user.set_password(password)
         user.save(update_fields=["password"])
         accounts[role] = {"username": user.username, "password": password}
+    return accounts
+
+
+def write_plan(accounts, path):
+    """What the users work on, as bench/locustfile.py reads it. Made anew before each
+    run: the cases in review are the ones the previous runs left."""
+    from evidence.models import Source
+    from tracker.models import Case, State
+
+    reviewer = accounts["reviewer"]["username"]
     plan = {
         "accounts": accounts,
         "in_review": list(
             Case.objects.filter(state=State.IN_REVIEW)
-            .exclude(created_by=users["reviewer"])
+            .exclude(created_by__username=reviewer)
             .values_list("pk", flat=True)[:5000]
         ),
         "sources": list(Source.objects.exclude(graded_by=None).values_list("pk", flat=True)[:50]),
     }
-    path = workdir / "plan.json"
     path.write_text(json.dumps(plan))
-    return path
+    return str(path)
 
 
 def serve(args, env, workdir, port):
@@ -158,8 +164,9 @@ def serve(args, env, workdir, port):
     raise SystemExit("gunicorn did not answer within a minute")
 
 
-def swarm(args, env, port, users, prefix):
+def swarm(args, env, port, users, prefix, accounts):
     """One Locust run, headless, ending by itself after --run-time."""
+    env = {**env, "LOAD_PLAN": write_plan(accounts, Path(f"{prefix}_plan.json"))}
     command = [
         *(sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless"),
         *("--host", f"http://127.0.0.1:{port}", "--users", str(users)),
@@ -236,11 +243,13 @@ def main():
         workdir = Path(folder)
         env = environment(args, workdir)
         os.environ.update(env)
-        env["LOAD_PLAN"] = str(prepare(workdir))
+        accounts = prepare()
         port = free_port()
         server = serve(args, env, workdir, port)
         try:
-            results = [swarm(args, env, port, users, workdir / f"step{users}") for users in steps]
+            results = [
+                swarm(args, env, port, users, workdir / f"step{users}", accounts) for users in steps
+            ]
         finally:
             server.terminate()
             server.wait(timeout=60)

@@ -8,7 +8,7 @@ RUN := $(UV) run --frozen
 # The demo runs without a phone: two-factor sign-in is not required (anyone may still enrol).
 DEMO_ENV := DEBUG=1 REQUIRE_2FA=0
 
-.PHONY: install demo demo-data test bench faults faults-quick lint check-imports clean
+.PHONY: install demo demo-data test bench load faults faults-quick lint check-imports clean
 
 $(UV):
 	python3 -m venv .tools
@@ -43,6 +43,12 @@ faults: install
 
 faults-quick: install
 	$(RUN) python -m faults --quick
+
+# 50 users for 5 minutes against gunicorn (4 workers, production settings) on a copy of
+# the bench's data (tracker_load, made from tracker_bench when missing), Redis databases
+# 13 and 3; see docs/reliability.md. Steps: LOAD_ARGS="--steps 10,25,50,75 --run-time 60s".
+load: install
+	$(RUN) python -m bench.load $(LOAD_ARGS)
 
 lint: check-imports
 	$(RUN) ruff check .

@@ -103,6 +103,8 @@ def prepare():
     from tracker import roles
 
     call_command("migrate", verbosity=0)
+    # As in production: the hashed static files the pages name, served by WhiteNoise.
+    call_command("collectstatic", interactive=False, verbosity=0)
     # Earlier runs' sign-ins must not count towards a lockout.
     call_command("axes_reset", verbosity=0)
     users = dataset.users()

@@ -25,7 +25,9 @@ class Size:
     quick: bool
     digests: int
     kills: int
-    outage: float  # seconds a service stays broken
+    outage: float  # seconds Redis or PostgreSQL stays down
+    smtp_4xx_for: float = 120  # seconds the SMTP server answers 451
+    smtp_down_for: float = 300  # seconds the SMTP server is down
 
 
 @dataclass
@@ -246,7 +248,9 @@ def smtp_replies(reply, outage):
 @scenario("smtp-4xx")
 def smtp_4xx(harness, size):
     harness.mailbox.reply = "451 4.3.0 Try again later"
-    done = run_digests(harness, 100, smtp_replies(harness.mailbox.reply, size.outage), stall=30)
+    done = run_digests(
+        harness, 100, smtp_replies(harness.mailbox.reply, size.smtp_4xx_for), stall=30
+    )
     return count_digests(harness, "all delivered after the 4xx", faults=done)
 
 
@@ -268,9 +272,9 @@ def smtp_down(harness, size):
     harness.mailbox.down()
 
     def come_back(harness, total):
-        time.sleep(size.outage)
+        time.sleep(size.smtp_down_for)
         harness.mailbox.up()
-        return f"SMTP server down for {size.outage:g} s"
+        return f"SMTP server down for {size.smtp_down_for:g} s"
 
     done = run_digests(harness, 100, come_back, stall=30)
     return count_digests(harness, "all delivered after it is back", faults=done)

@@ -20,6 +20,7 @@ from .models import Case, Transition
 
 @receiver(workflow.case_moved)
 def notify_when_committed(sender, transition, **kwargs):
+    notifications.open_notifications(transition)
     # Mail only once the transition is committed: a rolled-back one sends nothing.
     notify_transition.delay_on_commit(transition.pk)
 

@@ -144,9 +144,8 @@ def test_a_refused_notification_is_recorded_failed_and_shown_in_the_admin(
 
 def test_the_notification_record_is_read_only_in_the_admin(admin_client, case_factory, reviewer):
     case = case_factory("submitted")
-    notification = Notification.objects.create(
-        transition=case.transitions.get(), recipient=reviewer, address=reviewer.email
-    )
+    # Opened with the submission, for each reviewer.
+    notification = Notification.objects.get(transition=case.transitions.get(), recipient=reviewer)
 
     response = admin_client.post(
         f"/admin/tracker/notification/{notification.pk}/change/", {"status": "sent"}
@@ -161,13 +160,8 @@ def test_the_case_page_in_the_admin_shows_who_was_notified_to_administrators_onl
     admin_client, client, case_factory, reviewer
 ):
     case = case_factory("submitted")
-    Notification.objects.create(
-        transition=case.transitions.get(),
-        recipient=reviewer,
-        address=reviewer.email,
-        status="failed",
-        attempts=1,
-        last_error="SMTPDataError: (550, b'No such mailbox')",
+    Notification.objects.filter(transition=case.transitions.get(), recipient=reviewer).update(
+        status="failed", attempts=1, last_error="SMTPDataError: (550, b'No such mailbox')"
     )
 
     page = admin_client.get(f"/admin/tracker/case/{case.pk}/change/")
@@ -180,3 +174,18 @@ def test_the_case_page_in_the_admin_shows_who_was_notified_to_administrators_onl
     page = client.get(f"/admin/tracker/case/{case.pk}/change/")
     assert page.status_code == 200
     assert "No such mailbox" not in page.text and "Notifications" not in page.text
+
+
+@pytest.mark.django_db
+def test_a_transition_puts_whom_it_concerns_on_record_before_any_job_runs(
+    case_factory, monitor, reviewer, other_reviewer
+):
+    case = case_factory("draft")
+    factories.context_for(case)
+    transition = workflow.submit(case, monitor)
+    # No worker ran: the rows are there, pending, for the job or the sweep to send.
+    opened = Notification.objects.filter(transition=transition)
+    assert {(n.recipient, n.status) for n in opened} == {
+        (reviewer, "pending"),
+        (other_reviewer, "pending"),
+    }

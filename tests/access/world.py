@@ -25,7 +25,6 @@ from tracker.models import (
     Reminder,
     SanctionsProvision,
     State,
-    Transition,
     WeaponSystem,
 )
 
@@ -102,12 +101,8 @@ def build(case_factory):
     TOTPDevice.objects.create(user=users["reviewer"], name="phone", confirmed=True)
     StaticDevice.objects.create(user=users["reviewer"], name="recovery codes", confirmed=True)
 
-    # Who heard of a submission: administrators only read it, beside the case or alone.
-    Notification.objects.create(
-        transition=Transition.objects.filter(to_state=State.SUBMITTED).first(),
-        recipient=users["reviewer"],
-        address=users["reviewer"].email,
-    )
+    # Who heard of each submission (opened by the transitions above): administrators
+    # only read them, beside the case or alone.
 
     world = World(users=users, objects={Case: cases})
     for model in (

@@ -6,7 +6,7 @@ from django.contrib.postgres.search import SearchQuery, SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django_countries.fields import CountryField
@@ -134,6 +134,14 @@ class CaseQuerySet(models.QuerySet):
             | Q(place_name__icontains=text)
             | Q(reference__iexact=text)
         )
+
+    def with_changes_reason(self):
+        """Each case with ``changes_reason``: why a reviewer last sent it back, which its
+        monitor must read before anything else."""
+        reasons = Transition.objects.filter(
+            case=OuterRef("pk"), to_state=State.CHANGES_REQUESTED
+        ).order_by("-at", "-pk")
+        return self.annotate(changes_reason=Subquery(reasons.values("comment")[:1]))
 
     def waiting(self):
         return self.filter(state__in=WAITING_STATES)

@@ -87,7 +87,9 @@ def dashboard(request):
             "months": months,
             "chart_width": BAR_WIDTH * len(months),
             "sla_days": settings.REVIEW_SLA_DAYS,
-            **first_and_total("waiting_for_me", visible.waiting_for(request.user)),
+            **first_and_total(
+                "waiting_for_me", visible.waiting_for(request.user).with_changes_reason()
+            ),
             **first_and_total("stale", visible.overdue()),
         },
     )
@@ -204,7 +206,9 @@ def attribute(case, path):
 @login_required
 def case_detail(request, pk):
     case = get_object_or_404(
-        Case.objects.visible_to(request.user).select_related("created_by", "assigned_reviewer"),
+        Case.objects.visible_to(request.user)
+        .with_changes_reason()
+        .select_related("created_by", "assigned_reviewer"),
         pk=pk,
     )
     items = EvidenceItem.objects.filter(case=case).select_related(

@@ -188,3 +188,12 @@ def test_a_draft_of_another_monitor_cannot_be_submitted_or_guessed(
     client.force_login(other_monitor)
     response = client.post(reverse("tracker:case_transition", args=[case.pk, "submit"]))
     assert response.status_code == 404
+
+
+def test_the_reason_for_changes_is_the_first_thing_the_monitor_reads(client, case_factory, monitor):
+    case = case_factory("changes_requested")  # "Needs a second source."
+    client.force_login(monitor)
+    page = client.get(reverse("tracker:case", args=[case.pk])).content.decode()
+    assert page.index("Needs a second source.") < page.index("The incident")
+    dashboard = client.get(reverse("tracker:dashboard")).content.decode()
+    assert "Changes requested: Needs a second source." in dashboard

@@ -123,6 +123,8 @@ def test_withdrawing_asks_first_and_only_a_confirmation_withdraws(client, case_f
     submit_form = page.split("<form", 1)[1].split("</form>", 1)[0] if "<form" in page else ""
     assert withdraw not in submit_form  # not a button beside Submit
     assert f'href="{withdraw}"' in page
+    assert page.count(f'href="{withdraw}"') == 1
+    assert "Withdraw" not in page.split("<title>")[1].split("</title>")[0]
 
     for asking in (client.get(withdraw), client.post(withdraw, {"comment": "Duplicate."})):
         assert asking.status_code == 200

@@ -443,6 +443,9 @@ class Reminder(Delivery):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="reminders")
     date = models.DateField()
     kind = models.CharField(max_length=10, choices=ReminderKind.choices)
+    # When the daily run found the case overdue: the moment the reminder speaks of,
+    # also when the sweep sends it later. Empty on reminders made before it was kept.
+    due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-date", "case"]
@@ -456,8 +459,7 @@ class Reminder(Delivery):
         return f"{self.get_kind_display()} about {self.case.reference} on {self.date}"
 
     def delivery_task_args(self):
-        # The job first ran at (about) the time it was due, which decides the day.
-        return [self.case_id, self.created_at.isoformat()]
+        return [self.case_id, (self.due_at or self.created_at).isoformat()]
 
 
 class Notification(Delivery):

@@ -6,6 +6,7 @@ app's ``ready()`` connects it), and the reminder fan-out lives here. Mail tasks 
 transient failures (``mailer.tasks.MailTask``).
 """
 
+import itertools
 from datetime import datetime
 
 from celery import shared_task
@@ -16,6 +17,9 @@ from mailer.tasks import MailTask
 
 from . import notifications, reminders, workflow
 from .models import Case, Transition
+
+# Overdue cases put on record and enqueued together.
+BATCH = 1000
 
 
 @receiver(workflow.case_moved)
@@ -34,18 +38,21 @@ def notify_transition(transition_id):
 
 
 def enqueue_reminders(now):
-    """Enqueue a reminder job for each overdue case not yet reminded about today.
-    Returns how many were enqueued."""
+    """Enqueue a reminder job for each overdue case not yet reminded about today,
+    each one's reminder put on record first. Returns how many were enqueued."""
     count = 0
-    for case_id in reminders.overdue_cases(now).iterator():
-        send_reminder.delay_on_commit(case_id, now.isoformat())
-        count += 1
+    for batch in itertools.batched(reminders.overdue_cases(now).iterator(chunk_size=BATCH), BATCH):
+        reminders.open_reminders(batch, now)
+        for case_id, _ in batch:
+            send_reminder.delay_on_commit(case_id, now.isoformat())
+        count += len(batch)
     return count
 
 
 @shared_task(base=MailTask)
-def send_reminders():
-    enqueue_reminders(timezone.now())
+def send_reminders(as_of=None):
+    # ``as_of`` lets a run be replayed for a given moment; beat passes none.
+    enqueue_reminders(datetime.fromisoformat(as_of) if as_of else timezone.now())
 
 
 @shared_task(base=MailTask)

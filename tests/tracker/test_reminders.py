@@ -41,7 +41,10 @@ def sla_of_three_days(settings):
     settings.REVIEW_SLA_DAYS = 3
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+transactional = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@transactional
 def test_overdue_cases_remind_whoever_must_act_once_a_day(
     celery_worker, mailbox, case_factory, monitor, reviewer
 ):
@@ -70,7 +73,7 @@ def test_overdue_cases_remind_whoever_must_act_once_a_day(
     assert len(mailbox.wait_for(6, subject="Reminder:")) == 6
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@transactional
 def test_a_case_waiting_twice_the_sla_escalates_to_the_administrators(
     celery_worker, mailbox, case_factory, reviewer, admin_user
 ):
@@ -105,24 +108,65 @@ def test_a_second_reminder_job_the_same_day_sends_nothing(mailbox, case_factory,
     assert (second.status, second.attempts) == ("sent", 1)
 
 
-def test_a_case_acted_on_since_the_scan_gets_no_reminder(mailbox, case_factory, reviewer):
-    case = case_factory("submitted")
+def test_a_case_acted_on_since_the_scan_gets_no_reminder_and_keeps_none_pending(
+    mailbox, case_factory, reviewer
+):
+    case = waiting_since(case_factory("submitted"), days=4)
+    enqueue_reminders(NOW)
+    assert Reminder.objects.get(case=case).status == "pending"
+    case.state_changed_at = NOW  # a reviewer took it up before the job ran
 
     assert reminders.remind(case, NOW) is None
     assert mailbox.messages == []
+    assert not Reminder.objects.exists()
+
+
+def test_the_scan_puts_each_reminder_on_record_before_its_job_is_queued(case_factory, reviewer):
+    reminded = waiting_since(case_factory("submitted"), days=4)
+    escalated = waiting_since(case_factory("submitted"), days=7)
+
+    enqueue_reminders(NOW)
+
+    # A job the broker loses now leaves its row pending, for the mail sweep.
+    assert set(Reminder.objects.values_list("case", "date", "kind", "status", "due_at")) == {
+        (reminded.pk, NOW.date(), "reminder", "pending", NOW),
+        (escalated.pk, NOW.date(), "escalation", "pending", NOW),
+    }
+    [row] = Reminder.objects.filter(case=reminded)
+    assert row.delivery_task_args() == [reminded.pk, NOW.isoformat()]
+
+
+@transactional
+def test_a_reminder_whose_job_was_lost_is_sent_by_the_sweep_for_its_own_day(
+    celery_worker, mailbox, case_factory, reviewer, settings
+):
+    settings.MAIL_SWEEP_AFTER_MINUTES = 0
+    yesterday = NOW - timedelta(days=1)
+    case = waiting_since(case_factory("submitted"), days=4)
+    # The scan ran yesterday and its job never reached a worker.
+    reminders.open_reminders(reminders.overdue_cases(yesterday), yesterday)
+
+    call_command("sweep_mail")
+
+    [message] = mailbox.wait_for(1, subject="Reminder:")
+    assert case.reference in message["Subject"]
+    wait_for_reminders_sent(1)
+    assert Reminder.objects.get().date == yesterday.date()
 
 
 def test_the_scan_costs_the_same_queries_however_many_cases_are_overdue(case_factory):
     def scan_queries():
         with CaptureQueriesContext(connection) as queries:
             enqueue_reminders(NOW)
+        Reminder.objects.all().delete()
         return len(queries)
 
     waiting_since(case_factory("submitted"), days=4)
     few = scan_queries()
     for _ in range(10):
         waiting_since(case_factory("submitted"), days=4)
-    assert scan_queries() == few == 1
+    # One to find the overdue cases, one to put their reminders on record.
+    assert scan_queries() == few == 2
 
 
 def test_the_command_queues_the_overdue_cases(case_factory, capsys):

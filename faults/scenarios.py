@@ -4,16 +4,21 @@ up its work, breaks something while the work runs, and returns an ``Outcome`` sa
 what it expected and whether that held. A digest scenario is a few lines:
 ``run_digests(harness, subscriptions, fault=...)`` does the rest."""
 
+import functools
 import json
 import random
 import re
+import secrets
 import subprocess
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
 
 import redis
+from celery import Celery
 
 from .services import ROOT, VENV_BIN
 
@@ -280,22 +285,89 @@ def smtp_down(harness, size):
     return count_digests(harness, "all delivered after it is back", faults=done)
 
 
-@scenario("two-beats", quick=True)
-def two_beats(harness, size):
-    def enqueue_twice(harness):
-        beats = [threading.Thread(target=send_digests, args=(harness,)) for _ in range(2)]
-        for beat in beats:
-            beat.start()
-        for beat in beats:
-            beat.join()
+def at_once(*calls):
+    threads = [threading.Thread(target=call) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
-    done = run_digests(harness, size.digests, enqueue=enqueue_twice)
-    return count_digests(
+
+@scenario("two-beats-week", quick=True)
+def two_beats_week(harness, size):
+    """Two beat processes started by mistake, over a week of their schedule replayed
+    in minutes: for each day, both send the daily reminder scan at the same moment
+    (and on Monday the weekly digest run), then the mail sweep, which here takes
+    every unfinished row at once and so races the jobs it re-enqueues."""
+    days, cases = 7, max(size.digests // 10, 5)
+    seed_subscriptions(harness, size.digests)
+    subprocess.run(
+        [VENV_BIN / "python", "-m", "faults.overdue", str(cases)],
+        cwd=ROOT,
+        env=harness.env,
+        check=True,
+        capture_output=True,
+    )
+    harness.env["MAIL_SWEEP_AFTER_MINUTES"] = "0"
+    harness.start_workers()
+    beats = [Celery(broker=harness.env["REDIS_URL"]) for _ in range(2)]
+    first = date.today()
+    for day in (first + timedelta(days=n) for n in range(days)):
+        ticks = [("tracker.tasks.send_reminders", {"as_of": f"{day}T12:00:00+00:00"})]
+        if day.weekday() == 0:
+            ticks.append(("digests.tasks.send_digests", {"period_end": day.isoformat()}))
+        ticks.append(("mailer.tasks.sweep_deliveries", {}))
+        for task, kwargs in ticks:
+            at_once(*(functools.partial(b.send_task, task, kwargs=kwargs) for b in beats))
+        # The day is over once its reminders are out.
+        wait_for(lambda d=day: reminders_sent(harness, d) >= cases, stall=20)
+    settled(harness, size.digests, stall=20)
+    faults = f"two beats, {days} days of ticks each sent twice at once"
+    digests = count_digests(
         harness,
         "one digest per subscription",
         lambda o: o.lost == 0 and o.duplicated == 0,
-        faults="two send_digests at once" + done,
+        faults=faults,
     )
+    return {"digests": digests, "reminders": count_reminders(harness, cases, days, faults)}
+
+
+def wait_for(condition, stall):
+    deadline = time.monotonic() + stall
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
+def reminders_sent(harness, day):
+    [(count,)] = harness.sql(
+        "SELECT count(*) FROM tracker_reminder WHERE date = %s AND status = 'sent'", (day,)
+    )
+    return count
+
+
+def count_reminders(harness, cases, days, faults):
+    """One reminder (or escalation) per case and day: each case's reference counted in
+    the subjects the SMTP server received, whatever their Message-IDs."""
+    mail = [(mid, subject) for mid, subject in harness.mailbox.messages
+            if subject.startswith(("Reminder:", "Escalation:"))]  # fmt: skip
+    per_case = Counter(subject.split()[1] for _, subject in mail)
+    references = [row[0] for row in harness.sql("SELECT reference FROM tracker_case")]
+    rows = harness.sql(
+        "SELECT status, count(*), sum(attempts) FROM tracker_reminder GROUP BY status"
+    )
+    outcome = Outcome(
+        expected=f"one reminder per case and day ({cases} cases x {days} days)",
+        passed=False,
+        subscriptions=cases * days,
+        sent=sum(min(per_case[r], days) for r in references),
+        lost=sum(max(days - per_case[r], 0) for r in references),
+        duplicated=sum(max(per_case[r] - days, 0) for r in references),
+        same_message_id=len(mail) - len(set(mail)),
+        rows={status: (count, int(attempts)) for status, count, attempts in rows},
+        faults=faults,
+    )
+    outcome.passed = outcome.lost == 0 and outcome.duplicated == 0
+    return outcome
 
 
 @scenario("reviewer-race", quick=True)
@@ -317,3 +389,110 @@ def reviewer_race(harness, size):
         faults=f"{reviewers} reviewers at once, {rounds} times: {once} decided once",
         rows=dict(Counter(f"{d['transitions']} decision(s)" for d in decisions)),
     )
+
+
+EVIDENCE_FORM = {
+    "title": "Rail manifest",
+    "kind": "document",
+    "stance": "supports",
+    "credibility": "2",
+}
+
+
+def ingest_site(harness, evidence_root):
+    """A monitor signed in to gunicorn whose EVIDENCE_ROOT is ``evidence_root``, and
+    the path of the evidence form of their draft case, with its fields."""
+    password = secrets.token_urlsafe(16)
+    harness.env["EVIDENCE_ROOT"] = str(evidence_root)
+    world = json.loads(
+        subprocess.run(
+            [VENV_BIN / "python", "-m", "faults.ingest", password],
+            cwd=ROOT,
+            env=harness.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+    site = harness.start_web()
+    site.sign_in(world["username"], password)
+    return (
+        site,
+        f"/cases/{world['case']}/evidence/new/",
+        {**EVIDENCE_FORM, "source": world["source"]},
+    )
+
+
+def evidence_kept(harness, root):
+    [(items,)] = harness.sql("SELECT count(*) FROM evidence_evidenceitem")
+    [(files,)] = harness.sql("SELECT count(*) FROM evidence_storedfile")
+    on_disk = sum(1 for path in Path(root).rglob("*") if path.is_file())
+    return {"evidence items": items, "stored files": files, "files on disk": on_disk}
+
+
+@scenario("ingest-disk-full", quick=True)
+def ingest_disk_full(harness, size):
+    root = harness.small_disk("256k")
+    site, path, fields = ingest_site(harness, root)
+    body, content_type = site.upload_form(path, fields, "scan.txt", b"manifest line\n" * 80_000)
+    status, _, page = site.post(path, body, content_type)
+    said = "scan.txt could not be stored: No space left on device" in page
+    kept = evidence_kept(harness, root)
+    return Outcome(
+        expected="the form says the disk is full; no row, no file",
+        passed=status == 200 and said and not any(kept.values()),
+        faults="a 1.1 MB upload onto a 256 KiB file system",
+        rows={"answer": status, "said so": said, **kept},
+    )
+
+
+@scenario("ingest-cut-off", quick=True)
+def ingest_cut_off(harness, size):
+    root = harness.workdir / f"{harness.name}-evidence"
+    site, path, fields = ingest_site(harness, root)
+    body, content_type = site.upload_form(
+        path, fields, "scan.pdf", b"%PDF-1.7\n" + b"x" * 4_000_000
+    )
+    site.cut_off(path, body, content_type, sent=len(body) // 2)
+    time.sleep(2)  # the worker reads to the end of what came, then gives up
+    cut = evidence_kept(harness, root)
+    # The site goes on: the same file, sent whole, is stored.
+    body, content_type = site.upload_form(
+        path, fields, "scan.pdf", b"%PDF-1.7\n" + b"x" * 4_000_000
+    )
+    status, _, _ = site.post(path, body, content_type)
+    after = evidence_kept(harness, root)
+    return Outcome(
+        expected="nothing kept of the cut upload; the retry stored",
+        passed=not any(cut.values()) and status == 302 and list(after.values()) == [1, 1, 1],
+        faults="a 4 MB upload, connection dropped half-way",
+        rows={**{f"{k} after the cut": v for k, v in cut.items()}, "retry": status},
+    )
+
+
+@scenario("ingest-same-bytes", quick=True)
+def ingest_same_bytes(harness, size):
+    root = harness.workdir / f"{harness.name}-evidence"
+    rounds = 5 if size.quick else 20
+    site, path, fields = ingest_site(harness, root)
+    answers = []
+    for n in range(rounds):
+        content = f"%PDF-1.7\nthe same leaked manifest, round {n}\n".encode() * 10_000
+        forms = [site.upload_form(path, fields, f"copy-{c}.pdf", content) for c in (1, 2)]
+        at_once(*(functools.partial(post_into, site, path, form, answers) for form in forms))
+    kept = evidence_kept(harness, root)
+    return Outcome(
+        expected=f"{rounds} pairs of the same bytes at once: one file, two items each",
+        passed=answers == [302] * 2 * rounds
+        and list(kept.values()) == [2 * rounds, rounds, rounds],
+        faults=f"{rounds} x two uploads of the same bytes at the same moment",
+        subscriptions=2 * rounds,
+        sent=kept["evidence items"],
+        lost=2 * rounds - kept["evidence items"],
+        rows={"answers": dict(Counter(answers)), **kept},
+    )
+
+
+def post_into(site, path, form, answers):
+    status, _, _ = site.post(path, *form)
+    answers.append(status)

@@ -130,6 +130,7 @@ class Mailbox:
         self.latency = latency
         self.reply = None
         self.received = []  # (recipient, Message-ID)
+        self.messages = []  # (Message-ID, Subject), one per message accepted
         self.refused = 0
         self._lock = threading.Lock()
         self.controller = None
@@ -144,6 +145,7 @@ class Mailbox:
             message = message_from_bytes(envelope.content, policy=policy.default)
             for recipient in envelope.rcpt_tos:
                 self.received.append((recipient, message["Message-ID"]))
+            self.messages.append((message["Message-ID"], str(message["Subject"])))
         return "250 2.0.0 Accepted"
 
     def up(self):
@@ -213,4 +215,37 @@ class Workers:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+        self.log.close()
+
+
+class Web:
+    """gunicorn serving the application with production settings, as the README
+    deploys it, behind a TLS proxy the client simulates (``X-Forwarded-Proto``)."""
+
+    def __init__(self, env, log, workers=2):
+        self.port = free_port()
+        self.log = open(log, "ab")
+        self.env = {**env, "ALLOWED_HOSTS": "127.0.0.1"}
+        self.process = subprocess.Popen(
+            [VENV_BIN / "gunicorn", "config.wsgi", "--workers", str(workers),
+             "--bind", f"127.0.0.1:{self.port}"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=self.log,
+        )  # fmt: skip
+        wait_until(self.answers, 30, "gunicorn")
+
+    def answers(self):
+        if self.process.poll() is not None:
+            raise RuntimeError(f"gunicorn stopped with {self.process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=30)
         self.log.close()

@@ -1,0 +1,45 @@
+"""A monitor, a draft case and a graded source for the ingest scenarios: run by the
+harness as ``python -m faults.ingest PASSWORD`` against its own PostgreSQL
+(DATABASE_URL); prints, as JSON, what the scenarios post to."""
+
+import json
+import sys
+from datetime import date
+
+import django
+
+django.setup()
+
+from django.utils import timezone  # noqa: E402
+
+from evidence.models import Source, SourceKind  # noqa: E402
+from faults.race import user  # noqa: E402
+from tracker import roles  # noqa: E402
+from tracker.models import Case  # noqa: E402
+
+
+def main(password):
+    monitor = user("ingest-monitor", roles.MONITOR)
+    monitor.set_password(password)
+    monitor.save()
+    case = Case.objects.create(
+        title="Containers at Rajin",
+        summary="Munitions containers loaded for Dunai.",
+        incident_type="munitions_shipment",
+        incident_start=date(2024, 2, 27),
+        place_name="Rajin",
+        country="KP",
+        created_by=monitor,
+    )
+    source = Source.objects.create(
+        name="Satellite imagery provider",
+        kind=SourceKind.INTELLIGENCE,
+        reliability="B",
+        graded_by=user("ingest-grader", roles.REVIEWER),
+        graded_at=timezone.now(),
+    )
+    json.dump({"username": monitor.username, "case": case.pk, "source": source.pk}, sys.stdout)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

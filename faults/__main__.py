@@ -8,6 +8,7 @@ persistence, is reported but does not fail the run). ``--quick`` is CI's short r
 import argparse
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -104,6 +105,17 @@ def environment(database_url, redis=None, smtp_port=None):
     return env
 
 
+def keep_logs_of_failures(harness, outcomes):
+    """A failed scenario's process logs go to var/faults/, out of the temporary folder."""
+    if all(o.passed for name, o in outcomes.items() if name.startswith(harness.name)):
+        return
+    kept = ROOT / "var" / "faults"
+    kept.mkdir(parents=True, exist_ok=True)
+    for log in harness.workdir.glob(f"{harness.name}-*.log"):
+        shutil.copy(log, kept / log.name)
+    print(f"[faults] {harness.name} failed: its logs are in {kept}", file=sys.stderr)
+
+
 def manage(env, *args):
     subprocess.run(
         [VENV_BIN / "python", "manage.py", *args],
@@ -150,6 +162,7 @@ def main():
                     outcomes[name] = Outcome(expected="", passed=False, faults=repr(error))
                 finally:
                     harness.close()
+                    keep_logs_of_failures(harness, outcomes)
         finally:
             postgres.stop()
     print(table(outcomes))

@@ -24,6 +24,8 @@ class Command(BaseCommand):
             end = date.fromisoformat(period_end) if period_end else timezone.localdate()
         except ValueError:
             raise CommandError(f"--period-end must be YYYY-MM-DD, not {period_end!r}") from None
+        if end - date.min < PERIOD:
+            raise CommandError(f"--period-end {end} leaves no week before it")
         count = enqueue_digests(end)
         self.stdout.write(
             f"Queued {count} digest(s) for {end - PERIOD} to {end} (the end excluded)."

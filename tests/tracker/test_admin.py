@@ -4,8 +4,10 @@ from datetime import date
 import pytest
 from django.contrib import admin as django_admin
 from django.urls import reverse
+from django.utils import timezone
 
 from tests import factories
+from tracker import workflow
 from tracker.admin import CaseAdmin
 from tracker.models import Case, State
 
@@ -246,24 +248,163 @@ def bulk(client, action, cases, **extra):
     return client.post(CHANGELIST, data, follow=True)
 
 
-def test_bulk_approve_reports_case_by_case(client, case_factory, reviewer, monitor):
+def messages_of(response):
+    return [str(message) for message in response.context["messages"]]
+
+
+def test_bulk_approve_checks_each_case_before_asking_for_a_comment(
+    client, case_factory, reviewer, monitor
+):
     reviewer.groups.add(*monitor.groups.all())
-    mine = case_factory("in_review", created_by=reviewer, by_reviewer=None)
+    mine = case_factory("in_review", created_by=reviewer)
     ready = case_factory("in_review")
     factories.corroborate(ready)
     waiting = case_factory("submitted")
     client.force_login(reviewer)
 
     confirm = bulk(client, "approve_selected", [mine, ready, waiting])
-    assert "Approve 3 cases" in confirm.content.decode()
-    done = bulk(client, "approve_selected", [mine, ready, waiting], apply="1", comment="OK")
-    page = done.content.decode()
+    page = confirm.content.decode()
 
-    assert f"{ready.reference} approved." in page
-    assert f"{mine.reference}: not approved. You created {mine.reference}" in page
-    assert f"{waiting.reference}: not approved. {waiting.reference} is submitted" in page
+    assert "Approve 1 of 3 selected cases" in page
+    assert confirm.context["cases"] == [(ready, False)]
+    skipped = dict(confirm.context["skipped"])
+    assert skipped[mine].startswith(f"You created {mine.reference}, so another reviewer")
+    assert skipped[waiting].startswith(f"{waiting.reference} is submitted, so it cannot be")
+    assert "Skipped: 2 cases, left as they are" in page
+    # Only the case the action fits goes on to the next step; it needs no justification.
+    assert re.findall(r'name="_selected_action" value="(\d+)"', page) == [str(ready.pk)]
+    assert 'name="justification"' not in page
+
+    done = bulk(client, "approve_selected", [ready], apply="1", comment="OK")
+
+    assert messages_of(done) == [f"{ready.reference} approved."]
     states = {c.pk: c.state for c in Case.objects.all()}
     assert states == {mine.pk: "in_review", ready.pk: "approved", waiting.pk: "submitted"}
+
+
+def test_a_bulk_action_no_selected_case_can_take_says_so_at_once(
+    client, case_factory, reviewer, monitor
+):
+    reviewer.groups.add(*monitor.groups.all())
+    mine = case_factory("in_review", created_by=reviewer)
+    waiting = case_factory("submitted")
+    client.force_login(reviewer)
+
+    response = bulk(client, "approve_selected", [mine, waiting])
+
+    assert response.redirect_chain[-1][0] == CHANGELIST
+    assert 'name="comment"' not in response.content.decode()
+    assert messages_of(response) == [
+        "None of the 2 selected cases can be approved; nothing was changed.",
+        f"{mine.reference}: not approved. You created {mine.reference}, so another reviewer "
+        "must approve it (four-eyes rule).",
+        f"{waiting.reference}: not approved. {waiting.reference} is submitted, so it cannot be "
+        "approved: only a case that is in review can. It was submitted by monitor at "
+        f"{timezone.localtime(waiting.state_changed_at):%d %b %Y %H:%M:%S}.",
+    ]
+    assert set(Case.objects.values_list("state", flat=True)) == {"in_review", "submitted"}
+
+
+def test_bulk_approve_asks_a_justification_only_for_the_cases_below_the_minimum(
+    client, case_factory, reviewer
+):
+    corroborated = case_factory("in_review")
+    factories.corroborate(corroborated)
+    weak = case_factory("in_review")
+    factories.corroborate(weak, sources=1)
+    unsupported = case_factory("in_review")
+    client.force_login(reviewer)
+
+    confirm = bulk(client, "approve_selected", [corroborated, weak, unsupported])
+
+    form = confirm.context["form"]
+    assert form.fields["justification"].label == (
+        f"Justification for approving {weak.reference} and {unsupported.reference} below the "
+        "corroboration minimum"
+    )
+    assert confirm.context["cases"] == [(corroborated, False), (weak, True), (unsupported, True)]
+    assert "below the corroboration minimum (1 of 2 independent supporting sources)" in (
+        confirm.content.decode()
+    )
+
+    done = bulk(
+        client,
+        "approve_selected",
+        [corroborated, weak, unsupported],
+        apply="1",
+        comment="Checked against the Panel's report.",
+        justification="Debris examined by the UN monitors themselves.",
+    )
+
+    assert len(messages_of(done)) == 3
+    recorded = {
+        case.pk: (case.state, *case.transitions.values_list("comment", "justification").last())
+        for case in Case.objects.all()
+    }
+    assert recorded == {
+        corroborated.pk: ("approved", "Checked against the Panel's report.", ""),
+        weak.pk: (
+            "approved",
+            "Checked against the Panel's report.",
+            "Debris examined by the UN monitors themselves.",
+        ),
+        unsupported.pk: (
+            "approved",
+            "Checked against the Panel's report.",
+            "Debris examined by the UN monitors themselves.",
+        ),
+    }
+
+
+def test_bulk_approve_without_a_needed_justification_approves_nothing_and_keeps_the_comment(
+    client, case_factory, reviewer
+):
+    corroborated = case_factory("in_review")
+    factories.corroborate(corroborated)
+    weak = case_factory("in_review")
+    client.force_login(reviewer)
+
+    response = bulk(
+        client, "approve_selected", [corroborated, weak], apply="1", comment="My careful notes"
+    )
+
+    page = response.content.decode()
+    assert (
+        f"{weak.reference} has fewer independent supporting sources than approval needs: write "
+        "a justification, or cancel and leave them out of the selection."
+    ) in page
+    assert "My careful notes" in page
+    assert set(Case.objects.values_list("state", flat=True)) == {"in_review"}
+
+
+def test_bulk_approve_with_every_case_corroborated_asks_no_justification(
+    client, case_factory, reviewer
+):
+    cases = [case_factory("in_review"), case_factory("in_review")]
+    for case in cases:
+        factories.corroborate(case)
+    client.force_login(reviewer)
+    page = bulk(client, "approve_selected", cases).content.decode()
+    assert "Approve 2 of 2 selected cases" in page
+    assert 'name="justification"' not in page
+    assert "Skipped" not in page
+
+
+def test_a_case_another_reviewer_decides_after_the_confirmation_is_reported(
+    client, case_factory, reviewer, other_reviewer
+):
+    cases = [case_factory("in_review"), case_factory("in_review")]
+    client.force_login(reviewer)
+    bulk(client, "reject_selected", cases)
+    workflow.request_changes(cases[0], other_reviewer, "The date is wrong.")
+
+    done = bulk(client, "reject_selected", cases, apply="1", comment="Single source.")
+
+    assert messages_of(done)[0] == f"{cases[1].reference} rejected."
+    assert messages_of(done)[1].startswith(
+        f"{cases[0].reference}: not rejected. {cases[0].reference} is changes requested"
+    )
+    assert "sent back for changes by reviewer2" in messages_of(done)[1]
 
 
 def test_bulk_reject_needs_one_reason_for_all(client, case_factory, reviewer):

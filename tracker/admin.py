@@ -24,7 +24,7 @@ from common.admin import HistoryAdmin, ReadOnly, ReadOnlyInline
 from evidence.admin import EvidenceItemInline, save_evidence_formset
 from evidence.corroboration import summarize, with_corroboration
 from evidence.files import accept_evidence_files
-from evidence.models import EvidenceItem
+from evidence.models import EvidenceItem, Stance
 
 from . import workflow
 from .models import (
@@ -35,6 +35,9 @@ from .models import (
     Transition,
     WeaponSystem,
 )
+
+# The review panel lists evidence in this order.
+STANCE_ORDER = {stance: position for position, stance in enumerate(Stance)}
 
 
 @admin.register(WeaponSystem)
@@ -373,7 +376,16 @@ class CaseAdmin(HistoryAdmin):
         if obj is not None:
             context["workflow_actions"] = workflow.available_actions(obj, request.user)
             context["corroboration"] = summarize(obj)
+            context["evidence"] = self._evidence_to_review(request, obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _evidence_to_review(self, request, case):
+        """The case's evidence for the review panel, in one query however much there is:
+        supporting items first, then refuting, then context, as on the case's page."""
+        if not request.user.has_perm("evidence.view_evidenceitem"):
+            return None
+        items = case.evidence.select_related("source", "reporting_outlet", "file")
+        return sorted(items, key=lambda item: STANCE_ORDER[item.stance])
 
     def transition_view(self, request, pk, action):
         """One transition on one case: the change page's buttons post here."""

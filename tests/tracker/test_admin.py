@@ -3,10 +3,14 @@ from datetime import date
 
 import pytest
 from django.contrib import admin as django_admin
+from django.contrib.auth.models import Permission
+from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 
+from evidence.custody import add_evidence
 from tests import factories
+from tests.factories import text_of
 from tracker import workflow
 from tracker.admin import CaseAdmin
 from tracker.models import Case, State
@@ -458,3 +462,122 @@ def test_the_case_lists_checkboxes_are_djangos_own(case_factory, title):
     assert case_admin.action_checkbox(case) == django_admin.ModelAdmin.action_checkbox(
         case_admin, case
     )
+
+
+def review_panel(response):
+    page = response.content.decode()
+    return page[page.index('id="review-panel"') : page.index("</section>")]
+
+
+@pytest.fixture
+def evidence_under_review(case_factory, monitor):
+    """A submitted case with a supporting item and its file, a refutation from a source
+    nobody graded yet and a context item found in a newspaper."""
+    case = case_factory("draft")
+    supporting = add_evidence(
+        case,
+        monitor,
+        upload=ContentFile(b"%PDF-1.7\nNIS briefing to lawmakers"),
+        original_filename="nis-briefing.pdf",
+        source=factories.SourceFactory(name="ROK National Intelligence Service", reliability="B"),
+        kind="statement",
+        stance="supports",
+        credibility=2,
+        title="NIS briefing to lawmakers",
+    )
+    refuting = factories.EvidenceItemFactory(
+        case=case,
+        source=factories.SourceFactory(name="Kremlin spokesman", proposed=True),
+        stance="refutes",
+        credibility=5,
+        title="Peskov: another fake news story",
+    )
+    context = factories.EvidenceItemFactory(
+        case=case,
+        source=factories.SourceFactory(name="UN Panel of Experts", reliability="A"),
+        reporting_outlet=factories.SourceFactory(name="Reuters", reliability="B"),
+        stance="context",
+        credibility=3,
+        title="Panel of Experts mandate ends",
+    )
+    workflow.submit(case, monitor)
+    return case, supporting, refuting, context
+
+
+def test_the_review_panel_lists_the_evidence_with_grades_and_checked_downloads(
+    client, evidence_under_review, reviewer
+):
+    case, supporting, refuting, context = evidence_under_review
+    client.force_login(reviewer)
+
+    panel = review_panel(client.get(change_url(case)))
+
+    rows = re.findall(r"<tr>(.*?)</tr>", panel, re.S)[1:]
+    assert [text_of(row) for row in rows] == [
+        "Supports NIS briefing to lawmakers Statement ROK National Intelligence Service: "
+        "B – usually reliable — 2 – probably true nis-briefing.pdf (34 bytes)",
+        "Refutes Peskov: another fake news story Statement Kremlin spokesman: not yet graded "
+        "by a reviewer — 5 – improbable —",
+        "Context Panel of Experts mandate ends Statement UN Panel of Experts: A – completely "
+        "reliable Reuters 3 – possibly true —",
+    ]
+    download = reverse("evidence:download", args=[supporting.pk])
+    assert re.findall(r'href="([^"]+)">nis-briefing.pdf', panel) == [download]
+    assert supporting.file.sha256 not in panel  # the stored file's own path is never shown
+
+    response = client.get(download)
+    assert response["Content-Disposition"] == 'attachment; filename="nis-briefing.pdf"'
+    event = supporting.custody.last()
+    assert (event.action, event.actor) == ("downloaded", reviewer)
+
+
+def test_the_review_panel_says_which_supporting_sources_do_not_count(
+    client, case_factory, reviewer, monitor
+):
+    monitor.groups.add(*reviewer.groups.all())
+    case = case_factory("submitted")
+    source = factories.SourceFactory(name="Ukrainian General Staff", graded_by=monitor)
+    factories.EvidenceItemFactory(case=case, source=source, title="Strike report")
+    factories.EvidenceItemFactory(
+        case=case, source=factories.SourceFactory(name="Telegram channel", proposed=True)
+    )
+    client.force_login(reviewer)
+
+    panel = text_of(review_panel(client.get(change_url(case))))
+
+    assert (
+        "Ukrainian General Staff: B – usually reliable, graded by the case's creator, so not "
+        "counted towards the minimum"
+    ) in panel
+    assert "Telegram channel: not yet graded by a reviewer, so not counted" in panel
+
+
+def test_the_review_panel_reads_the_evidence_in_a_constant_number_of_queries(
+    client, evidence_under_review, reviewer, django_assert_max_num_queries
+):
+    case, *_ = evidence_under_review
+    client.force_login(reviewer)
+    client.get(change_url(case))
+    with django_assert_max_num_queries(20) as few:
+        client.get(change_url(case))
+    for number in range(10):
+        factories.EvidenceItemFactory(
+            case=case,
+            source=factories.SourceFactory(name=f"Source {number}"),
+            reporting_outlet=factories.SourceFactory(name=f"Outlet {number}"),
+        )
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = client.get(change_url(case))
+    assert "Evidence (13)" in review_panel(page)
+
+
+def test_the_review_panel_lists_evidence_only_for_who_may_see_it(client, case_factory):
+    # Someone who may read approved cases and nothing of their evidence: an auditor.
+    auditor = factories.UserFactory(username="auditor")
+    auditor.user_permissions.add(Permission.objects.get(codename="view_case"))
+    case = case_factory("approved")
+    client.force_login(auditor)
+    panel = review_panel(client.get(change_url(case)))
+    assert "Review: Approved" in panel
+    assert "Evidence (" not in panel
+    assert "/download/" not in panel

@@ -96,10 +96,10 @@ class TransitionForm(forms.Form):
         field = self.fields["justification"]
         field.label = f"Justification for approving {references} below the corroboration minimum"
         field.required = require_justification
+        has, them = ("has", "it") if len(justify) == 1 else ("have", "them")
         field.error_messages["required"] = (
-            f"{references} {'has' if len(justify) == 1 else 'have'} fewer independent "
-            "supporting sources than approval needs: write a justification, or cancel and "
-            "leave them out of the selection."
+            f"{references} {has} fewer independent supporting sources than approval needs: "
+            f"write a justification, or cancel and leave {them} out of the selection."
         )
 
     def perform(self, case, user):
@@ -113,7 +113,7 @@ class TransitionForm(forms.Form):
 
 
 def join_and(words):
-    """ "A", "A and B", "A, B and C"."""
+    """The words as a sentence lists them: "A", "A and B", "A, B and C"."""
     return " and ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else words)
 
 

@@ -55,8 +55,8 @@ class Action:
                 return f"Only reviewers can {self.label.lower()} a case."
             if case.created_by_id == user.pk:
                 return (
-                    f"You created {case.reference}, so another reviewer must "
-                    f"{self.label.lower()} it (four-eyes rule)."
+                    f"You created {case.reference}, so it must be {self.past_tense} by "
+                    "another reviewer (four-eyes rule)."
                 )
         elif self.name == "reopen":
             if not user.has_perm("tracker.reopen_case"):

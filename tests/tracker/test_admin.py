@@ -272,7 +272,10 @@ def test_bulk_approve_checks_each_case_before_asking_for_a_comment(
     assert "Approve 1 of 3 selected cases" in page
     assert confirm.context["cases"] == [(ready, False)]
     skipped = dict(confirm.context["skipped"])
-    assert skipped[mine].startswith(f"You created {mine.reference}, so another reviewer")
+    assert skipped[mine] == (
+        f"You created {mine.reference}, so it must be approved by another reviewer "
+        "(four-eyes rule)."
+    )
     assert skipped[waiting].startswith(f"{waiting.reference} is submitted, so it cannot be")
     assert "Skipped: 2 cases, left as they are" in page
     # Only the case the action fits goes on to the next step; it needs no justification.
@@ -300,8 +303,8 @@ def test_a_bulk_action_no_selected_case_can_take_says_so_at_once(
     assert 'name="comment"' not in response.content.decode()
     assert messages_of(response) == [
         "None of the 2 selected cases can be approved; nothing was changed.",
-        f"{mine.reference}: not approved. You created {mine.reference}, so another reviewer "
-        "must approve it (four-eyes rule).",
+        f"{mine.reference}: not approved. You created {mine.reference}, so it must be approved "
+        "by another reviewer (four-eyes rule).",
         f"{waiting.reference}: not approved. {waiting.reference} is submitted, so it cannot be "
         "approved: only a case that is in review can. It was submitted by monitor at "
         f"{timezone.localtime(waiting.state_changed_at):%d %b %Y %H:%M:%S}.",
@@ -375,7 +378,7 @@ def test_bulk_approve_without_a_needed_justification_approves_nothing_and_keeps_
     page = response.content.decode()
     assert (
         f"{weak.reference} has fewer independent supporting sources than approval needs: write "
-        "a justification, or cancel and leave them out of the selection."
+        "a justification, or cancel and leave it out of the selection."
     ) in page
     assert "My careful notes" in page
     assert set(Case.objects.values_list("state", flat=True)) == {"in_review"}

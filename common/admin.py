@@ -3,9 +3,11 @@ pages that only show. Neutral ground: tracker's and evidence's admins both build
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_permission_codename, get_user_model
 from django.http import Http404, HttpResponseNotAllowed
 from simple_history.admin import SimpleHistoryAdmin
-from simple_history.models import is_historic, to_historic
+from simple_history.models import DeletedObject, is_historic, to_historic
+from simple_history.template_utils import HistoricalRecordContextHelper
 
 
 class ReadOnly:
@@ -61,6 +63,24 @@ class HistoryAdmin(SimpleHistoryAdmin):
     def has_change_history_permission(self, request, obj=None):
         return False
 
+    # django-simple-history's list prints "None" for an empty change reason and links
+    # every user to the user admin; ours leaves out what is empty and links only for
+    # those who may open the link (and sets no inline style, which the CSP refuses).
+    object_history_list_template = "admin/common/object_history_list.html"
+
+    def render_history_view(self, request, template, context, **kwargs):
+        users = get_user_model()._meta
+        context["may_view_users"] = request.user.has_perm(
+            f"{users.app_label}.{get_permission_codename('view', users)}"
+        )
+        context["has_change_reasons"] = any(
+            record.history_change_reason for record in context.get("page_obj", ())
+        )
+        return super().render_history_view(request, template, context, **kwargs)
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        return RecordedChange(self.model, historical_record)
+
     def get_fieldsets(self, request, obj=None):
         if is_historic(obj):
             return [(None, {"fields": recorded_fields(obj)})]
@@ -76,3 +96,20 @@ def recorded_fields(version):
     """The fields a past version holds: its many-to-many fields are not recorded, and the
     current ones would pass for the past."""
     return [field.name for field in to_historic(version).tracked_fields if not field.primary_key]
+
+
+class RecordedChange(HistoricalRecordContextHelper):
+    """A field's change as a reader says it. django-simple-history shows a reference
+    that was empty as a deleted object ("Assigned reviewer: Deleted user (pk=None) →
+    reviewer") and a choice by its stored value ("F → B"); here an empty reference to a
+    user is "nobody", any other empty value "none", and a choice reads as its label."""
+
+    def prepare_delta_change_value(self, change, value):
+        field = self.model._meta.get_field(change.field)
+        if isinstance(value, DeletedObject) and value.pk is None:
+            return "nobody" if value.model is get_user_model() else "none"
+        if value is None or value == "":
+            return "none"
+        if field.choices and not field.many_to_many:
+            return dict(field.flatchoices).get(value, value)
+        return super().prepare_delta_change_value(change, value)

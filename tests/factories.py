@@ -1,3 +1,5 @@
+import html
+import re
 from datetime import date
 
 import factory
@@ -130,3 +132,9 @@ def case_form(case, **changes):
         "country": case.country.code,
         **changes,
     }
+
+
+def text_of(html_fragment):
+    """The text a reader sees in a piece of a page: no tags, entities resolved, spaces
+    collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", html_fragment)).split())

@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -7,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Max, Min
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -22,7 +24,7 @@ from common.admin import HistoryAdmin, ReadOnly, ReadOnlyInline
 from evidence.admin import EvidenceItemInline, save_evidence_formset
 from evidence.corroboration import summarize, with_corroboration
 from evidence.files import accept_evidence_files
-from evidence.models import EvidenceItem
+from evidence.models import EvidenceItem, Stance
 
 from . import workflow
 from .models import (
@@ -33,6 +35,9 @@ from .models import (
     Transition,
     WeaponSystem,
 )
+
+# The review panel lists evidence in this order.
+STANCE_ORDER = {stance: position for position, stance in enumerate(Stance)}
 
 
 @admin.register(WeaponSystem)
@@ -72,18 +77,30 @@ class TransitionForm(forms.Form):
         label="Justification for approving below the corroboration minimum",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text="Needed only when the case has fewer independent supporting sources than "
-        "the minimum; recorded with the decision.",
+        help_text="Recorded with the decision.",
     )
 
-    def __init__(self, *args, action, **kwargs):
+    def __init__(self, *args, action, justify=(), require_justification=False, **kwargs):
+        """``justify``: the cases, of those the action is taken on, that need a
+        justification to be approved. The field is there only when some do, and names
+        them; the workflow records it with those cases alone."""
         super().__init__(*args, **kwargs)
         self.action = action
         if action.reason_required:
             self.fields["comment"].required = True
             self.fields["comment"].label = "Reason"
-        if action is not workflow.APPROVE:
+        if action is not workflow.APPROVE or not justify:
             del self.fields["justification"]
+            return
+        references = join_and([case.reference for case in justify])
+        field = self.fields["justification"]
+        field.label = f"Justification for approving {references} below the corroboration minimum"
+        field.required = require_justification
+        has, them = ("has", "it") if len(justify) == 1 else ("have", "them")
+        field.error_messages["required"] = (
+            f"{references} {has} fewer independent supporting sources than approval needs: "
+            f"write a justification, or cancel and leave {them} out of the selection."
+        )
 
     def perform(self, case, user):
         return workflow.perform(
@@ -93,6 +110,11 @@ class TransitionForm(forms.Form):
             self.cleaned_data["comment"],
             self.cleaned_data.get("justification", ""),
         )
+
+
+def join_and(words):
+    """The words as a sentence lists them: "A", "A and B", "A, B and C"."""
+    return " and ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else words)
 
 
 class TransferFilter(admin.SimpleListFilter):
@@ -232,6 +254,7 @@ class CaseAdmin(HistoryAdmin):
         "reject_selected",
     ]
     change_form_template = "admin/tracker/case/change_form.html"
+    object_history_list_template = "admin/tracker/case/object_history_list.html"
 
     # Codes, in one column: the admin's display of a country field looks through all
     # 250 countries for every cell, and a country's name costs a translation lookup.
@@ -284,6 +307,10 @@ class CaseAdmin(HistoryAdmin):
 
     def get_queryset(self, request):
         return with_corroboration(super().get_queryset(request).visible_to(request.user))
+
+    def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
+        super().set_history_delta_changes(request, historical_records, foreign_keys_are_objs)
+        attach_review_steps(list(historical_records))
 
     def get_search_results(self, request, queryset, search_term):
         # The case list's search, on its index: the admin's own is a contains-match
@@ -354,7 +381,16 @@ class CaseAdmin(HistoryAdmin):
         if obj is not None:
             context["workflow_actions"] = workflow.available_actions(obj, request.user)
             context["corroboration"] = summarize(obj)
+            context["evidence"] = self._evidence_to_review(request, obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _evidence_to_review(self, request, case):
+        """The case's evidence for the review panel, in one query however much there is:
+        supporting items first, then refuting, then context, as on the case's page."""
+        if not request.user.has_perm("evidence.view_evidenceitem"):
+            return None
+        items = case.evidence.select_related("source", "reporting_outlet", "file")
+        return sorted(items, key=lambda item: STANCE_ORDER[item.stance])
 
     def transition_view(self, request, pk, action):
         """One transition on one case: the change page's buttons post here."""
@@ -365,7 +401,11 @@ class CaseAdmin(HistoryAdmin):
         refusal = action.refusal(request.user, case)
         if refusal:
             raise PermissionDenied(refusal)
-        form = TransitionForm(request.POST if request.method == "POST" else None, action=action)
+        needed = action is workflow.APPROVE and workflow.needs_justification(case)
+        justify = [case] if needed else []
+        form = TransitionForm(
+            request.POST if request.method == "POST" else None, action=action, justify=justify
+        )
         if request.method == "POST" and form.is_valid():
             try:
                 form.perform(case, request.user)
@@ -376,14 +416,42 @@ class CaseAdmin(HistoryAdmin):
             else:
                 self.message_user(request, f"{case.reference} {action.past_tense}.")
                 return HttpResponseRedirect(reverse("admin:tracker_case_change", args=[case.pk]))
-        return self._render_transition_page(request, action, [case], form)
+        return self._render_transition_page(request, action, [case], form, justify=justify)
 
     def _bulk_transition(self, request, queryset, action):
-        """Apply ``action`` to each selected case in turn and report on every one."""
-        form = TransitionForm(request.POST if "apply" in request.POST else None, action=action)
+        """Check every selected case before asking for anything: say at once when the
+        action fits none of them; otherwise confirm which cases it will be taken on and
+        which are skipped and why, ask for a comment (and a justification, only for the
+        approvals below the corroboration minimum), then take it case by case through
+        the workflow, reporting on each."""
+        plan = workflow.plan(queryset.order_by("reference"), action, request.user)
+        if not plan.ready:
+            count = len(plan.skipped)
+            self.message_user(
+                request,
+                f"None of the {count} selected case{pluralize(count)} can be "
+                f"{action.past_tense}; nothing was changed.",
+                messages.ERROR,
+            )
+            self._report_skipped(request, plan)
+            return None
+        form = TransitionForm(
+            request.POST if "apply" in request.POST else None,
+            action=action,
+            justify=plan.need_justification,
+            require_justification=True,
+        )
         if not form.is_valid():
-            return self._render_transition_page(request, action, queryset, form, bulk=True)
-        for case in queryset.order_by("reference"):
+            return self._render_transition_page(
+                request,
+                action,
+                plan.ready,
+                form,
+                skipped=plan.skipped,
+                justify=plan.need_justification,
+                bulk=True,
+            )
+        for case in plan.ready:
             try:
                 form.perform(case, request.user)
             except workflow.TransitionError as error:
@@ -392,15 +460,33 @@ class CaseAdmin(HistoryAdmin):
                 )
             else:
                 self.message_user(request, f"{case.reference} {action.past_tense}.")
+        # Only cases another reviewer moved since the confirmation page, which listed
+        # (and left out) those skipped then.
+        self._report_skipped(request, plan)
         return None
 
-    def _render_transition_page(self, request, action, cases, form, bulk=False):
+    def _report_skipped(self, request, plan):
+        for case, reason in plan.skipped:
+            self.message_user(
+                request, f"{case.reference}: not {plan.action.past_tense}. {reason}", messages.ERROR
+            )
+
+    def _render_transition_page(
+        self, request, action, cases, form, skipped=(), justify=(), bulk=False
+    ):
+        if bulk:
+            selected = len(cases) + len(skipped)
+            title = f"{action.label} {len(cases)} of {selected} selected case{pluralize(selected)}"
+        else:
+            title = f"{action.label}: {cases[0].reference}"
         context = {
             **self.admin_site.each_context(request),
-            "title": f"{action.label}: {', '.join(c.reference for c in cases)}",
+            "title": title,
             "opts": self.model._meta,
             "action": action,
-            "cases": cases,
+            "cases": [(case, case in justify) for case in cases],
+            "skipped": skipped,
+            "corroboration_min": settings.CORROBORATION_MIN,
             "form": form,
             "bulk": bulk,
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
@@ -421,6 +507,35 @@ class CaseAdmin(HistoryAdmin):
     approve_selected = _make_bulk_action(workflow.APPROVE)
     reject_selected = _make_bulk_action(workflow.REJECT)
     del _make_bulk_action
+
+
+def attach_review_steps(versions):
+    """Give each version of a case that a review step wrote that step, as
+    ``version.review_step``, in two queries for a page of versions.
+
+    A step's time is the ``state_changed_at`` the workflow wrote with it, so the first
+    version holding that time is the step's own; later ones are edits made while the
+    case stayed in that state.
+    """
+    if not versions:
+        return
+    case_id, times = versions[0].id, {version.state_changed_at for version in versions}
+    steps = {
+        step.at: step
+        for step in Transition.objects.filter(case_id=case_id, at__in=times).select_related("actor")
+    }
+    if not steps:
+        return
+    first_version = dict(
+        Case.history.filter(id=case_id, state_changed_at__in=steps)
+        .order_by()
+        .values("state_changed_at")
+        .annotate(first=Min("history_id"))
+        .values_list("state_changed_at", "first")
+    )
+    for version in versions:
+        if first_version.get(version.state_changed_at) == version.history_id:
+            version.review_step = steps[version.state_changed_at]
 
 
 @admin.register(Reminder)

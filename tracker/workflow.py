@@ -55,8 +55,8 @@ class Action:
                 return f"Only reviewers can {self.label.lower()} a case."
             if case.created_by_id == user.pk:
                 return (
-                    f"You created {case.reference}, so another reviewer must "
-                    f"{self.label.lower()} it (four-eyes rule)."
+                    f"You created {case.reference}, so it must be {self.past_tense} by "
+                    "another reviewer (four-eyes rule)."
                 )
         elif self.name == "reopen":
             if not user.has_perm("tracker.reopen_case"):
@@ -121,14 +121,61 @@ def available_actions(case, user):
     ]
 
 
+def obstacle(case, action, user):
+    """Why ``user`` cannot take ``action`` on ``case`` as it stands, or None: first who
+    may act (the four-eyes rule among them), then the case's state. The same checks
+    ``perform`` makes under its lock, for telling the user before they write anything."""
+    return action.refusal(user, case) or (
+        None if case.state in action.sources else _wrong_state_message(action, case)
+    )
+
+
+def needs_justification(case):
+    """Whether approving ``case`` needs a written justification: it has fewer
+    independent supporting sources than ``CORROBORATION_MIN``. Reads the count that
+    ``evidence.corroboration.with_corroboration`` annotates, when the case has it, so a
+    list of cases is judged in the query that fetched it."""
+    supporting = getattr(case, "supporting_sources", None)
+    if supporting is None:
+        supporting = summarize(case).supporting_sources
+    return supporting < settings.CORROBORATION_MIN
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one action on several cases would do, worked out before asking for a comment:
+    the cases it can be taken on, those it cannot (each with the reason), and, for an
+    approval, those of the first that need a justification."""
+
+    action: Action
+    ready: list
+    skipped: list  # (case, reason) pairs
+    need_justification: list
+
+
+def plan(cases, action, user):
+    """A ``Plan`` for taking ``action`` on each of ``cases`` as ``user``."""
+    ready, skipped = [], []
+    for case in cases:
+        reason = obstacle(case, action, user)
+        if reason:
+            skipped.append((case, reason))
+        else:
+            ready.append(case)
+    need_justification = [c for c in ready if action is APPROVE and needs_justification(c)]
+    return Plan(action, ready, skipped, need_justification)
+
+
 def perform(case, action, actor, comment="", justification=""):
     """Take ``action`` (an Action or its name) on ``case`` as ``actor``.
 
     Returns the Transition written; raises TransitionForbidden when the actor may not
     act, TransitionError when the case is not in a state the action applies to (for
     instance because another reviewer acted a moment earlier), a reason is missing,
-    or an approval lacks corroboration and a justification. ``case`` is updated in
-    place.
+    or an approval lacks corroboration and a justification. A justification is recorded
+    only with an approval below the corroboration minimum, the one it answers for
+    (one text given for several cases is kept on those that need it). ``case`` is
+    updated in place.
     """
     if isinstance(action, str):
         try:
@@ -152,7 +199,9 @@ def perform(case, action, actor, comment="", justification=""):
         if action is SUBMIT:
             _check_evidence(current)
         if action is APPROVE:
-            _check_corroboration(current, justification)
+            justification = _check_corroboration(current, justification)
+        else:
+            justification = ""
 
         from_state = current.state
         current.state = action.target
@@ -192,9 +241,12 @@ def _check_evidence(case):
 
 
 def _check_corroboration(case, justification):
-    """Approval needs CORROBORATION_MIN independent supporting sources, or a reason."""
+    """Approval needs CORROBORATION_MIN independent supporting sources, or a reason.
+    Returns the justification to record: none when the minimum is met."""
     corroboration = summarize(case)
-    if not corroboration.meets_minimum and not justification:
+    if corroboration.meets_minimum:
+        return ""
+    if not justification:
         not_counted = (
             f" (not counted: {corroboration.not_counted})" if corroboration.not_counted else ""
         )
@@ -203,6 +255,7 @@ def _check_corroboration(case, justification):
             f"source(s){not_counted}; approval needs {corroboration.minimum}. To approve it "
             "anyway, write a justification: it is recorded with the decision."
         )
+    return justification
 
 
 def _wrong_state_message(action, case):

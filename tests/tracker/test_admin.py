@@ -3,9 +3,15 @@ from datetime import date
 
 import pytest
 from django.contrib import admin as django_admin
+from django.contrib.auth.models import Permission
+from django.core.files.base import ContentFile
 from django.urls import reverse
+from django.utils import timezone
 
+from evidence.custody import add_evidence
 from tests import factories
+from tests.factories import text_of
+from tracker import workflow
 from tracker.admin import CaseAdmin
 from tracker.models import Case, State
 
@@ -246,24 +252,166 @@ def bulk(client, action, cases, **extra):
     return client.post(CHANGELIST, data, follow=True)
 
 
-def test_bulk_approve_reports_case_by_case(client, case_factory, reviewer, monitor):
+def messages_of(response):
+    return [str(message) for message in response.context["messages"]]
+
+
+def test_bulk_approve_checks_each_case_before_asking_for_a_comment(
+    client, case_factory, reviewer, monitor
+):
     reviewer.groups.add(*monitor.groups.all())
-    mine = case_factory("in_review", created_by=reviewer, by_reviewer=None)
+    mine = case_factory("in_review", created_by=reviewer)
     ready = case_factory("in_review")
     factories.corroborate(ready)
     waiting = case_factory("submitted")
     client.force_login(reviewer)
 
     confirm = bulk(client, "approve_selected", [mine, ready, waiting])
-    assert "Approve 3 cases" in confirm.content.decode()
-    done = bulk(client, "approve_selected", [mine, ready, waiting], apply="1", comment="OK")
-    page = done.content.decode()
+    page = confirm.content.decode()
 
-    assert f"{ready.reference} approved." in page
-    assert f"{mine.reference}: not approved. You created {mine.reference}" in page
-    assert f"{waiting.reference}: not approved. {waiting.reference} is submitted" in page
+    assert "Approve 1 of 3 selected cases" in page
+    assert confirm.context["cases"] == [(ready, False)]
+    skipped = dict(confirm.context["skipped"])
+    assert skipped[mine] == (
+        f"You created {mine.reference}, so it must be approved by another reviewer "
+        "(four-eyes rule)."
+    )
+    assert skipped[waiting].startswith(f"{waiting.reference} is submitted, so it cannot be")
+    assert "Skipped: 2 cases, left as they are" in page
+    # Only the case the action fits goes on to the next step; it needs no justification.
+    assert re.findall(r'name="_selected_action" value="(\d+)"', page) == [str(ready.pk)]
+    assert 'name="justification"' not in page
+
+    done = bulk(client, "approve_selected", [ready], apply="1", comment="OK")
+
+    assert messages_of(done) == [f"{ready.reference} approved."]
     states = {c.pk: c.state for c in Case.objects.all()}
     assert states == {mine.pk: "in_review", ready.pk: "approved", waiting.pk: "submitted"}
+
+
+def test_a_bulk_action_no_selected_case_can_take_says_so_at_once(
+    client, case_factory, reviewer, monitor
+):
+    reviewer.groups.add(*monitor.groups.all())
+    mine = case_factory("in_review", created_by=reviewer)
+    waiting = case_factory("submitted")
+    client.force_login(reviewer)
+
+    response = bulk(client, "approve_selected", [mine, waiting])
+
+    assert response.redirect_chain[-1][0] == CHANGELIST
+    assert 'name="comment"' not in response.content.decode()
+    assert messages_of(response) == [
+        "None of the 2 selected cases can be approved; nothing was changed.",
+        f"{mine.reference}: not approved. You created {mine.reference}, so it must be approved "
+        "by another reviewer (four-eyes rule).",
+        f"{waiting.reference}: not approved. {waiting.reference} is submitted, so it cannot be "
+        "approved: only a case that is in review can. It was submitted by monitor at "
+        f"{timezone.localtime(waiting.state_changed_at):%d %b %Y %H:%M:%S}.",
+    ]
+    assert set(Case.objects.values_list("state", flat=True)) == {"in_review", "submitted"}
+
+
+def test_bulk_approve_asks_a_justification_only_for_the_cases_below_the_minimum(
+    client, case_factory, reviewer
+):
+    corroborated = case_factory("in_review")
+    factories.corroborate(corroborated)
+    weak = case_factory("in_review")
+    factories.corroborate(weak, sources=1)
+    unsupported = case_factory("in_review")
+    client.force_login(reviewer)
+
+    confirm = bulk(client, "approve_selected", [corroborated, weak, unsupported])
+
+    form = confirm.context["form"]
+    assert form.fields["justification"].label == (
+        f"Justification for approving {weak.reference} and {unsupported.reference} below the "
+        "corroboration minimum"
+    )
+    assert confirm.context["cases"] == [(corroborated, False), (weak, True), (unsupported, True)]
+    assert "below the corroboration minimum (1 of 2 independent supporting sources)" in (
+        confirm.content.decode()
+    )
+
+    done = bulk(
+        client,
+        "approve_selected",
+        [corroborated, weak, unsupported],
+        apply="1",
+        comment="Checked against the Panel's report.",
+        justification="Debris examined by the UN monitors themselves.",
+    )
+
+    assert len(messages_of(done)) == 3
+    recorded = {
+        case.pk: (case.state, *case.transitions.values_list("comment", "justification").last())
+        for case in Case.objects.all()
+    }
+    assert recorded == {
+        corroborated.pk: ("approved", "Checked against the Panel's report.", ""),
+        weak.pk: (
+            "approved",
+            "Checked against the Panel's report.",
+            "Debris examined by the UN monitors themselves.",
+        ),
+        unsupported.pk: (
+            "approved",
+            "Checked against the Panel's report.",
+            "Debris examined by the UN monitors themselves.",
+        ),
+    }
+
+
+def test_bulk_approve_without_a_needed_justification_approves_nothing_and_keeps_the_comment(
+    client, case_factory, reviewer
+):
+    corroborated = case_factory("in_review")
+    factories.corroborate(corroborated)
+    weak = case_factory("in_review")
+    client.force_login(reviewer)
+
+    response = bulk(
+        client, "approve_selected", [corroborated, weak], apply="1", comment="My careful notes"
+    )
+
+    page = response.content.decode()
+    assert (
+        f"{weak.reference} has fewer independent supporting sources than approval needs: write "
+        "a justification, or cancel and leave it out of the selection."
+    ) in page
+    assert "My careful notes" in page
+    assert set(Case.objects.values_list("state", flat=True)) == {"in_review"}
+
+
+def test_bulk_approve_with_every_case_corroborated_asks_no_justification(
+    client, case_factory, reviewer
+):
+    cases = [case_factory("in_review"), case_factory("in_review")]
+    for case in cases:
+        factories.corroborate(case)
+    client.force_login(reviewer)
+    page = bulk(client, "approve_selected", cases).content.decode()
+    assert "Approve 2 of 2 selected cases" in page
+    assert 'name="justification"' not in page
+    assert "Skipped" not in page
+
+
+def test_a_case_another_reviewer_decides_after_the_confirmation_is_reported(
+    client, case_factory, reviewer, other_reviewer
+):
+    cases = [case_factory("in_review"), case_factory("in_review")]
+    client.force_login(reviewer)
+    bulk(client, "reject_selected", cases)
+    workflow.request_changes(cases[0], other_reviewer, "The date is wrong.")
+
+    done = bulk(client, "reject_selected", cases, apply="1", comment="Single source.")
+
+    assert messages_of(done)[0] == f"{cases[1].reference} rejected."
+    assert messages_of(done)[1].startswith(
+        f"{cases[0].reference}: not rejected. {cases[0].reference} is changes requested"
+    )
+    assert "sent back for changes by reviewer2" in messages_of(done)[1]
 
 
 def test_bulk_reject_needs_one_reason_for_all(client, case_factory, reviewer):
@@ -317,3 +465,122 @@ def test_the_case_lists_checkboxes_are_djangos_own(case_factory, title):
     assert case_admin.action_checkbox(case) == django_admin.ModelAdmin.action_checkbox(
         case_admin, case
     )
+
+
+def review_panel(response):
+    page = response.content.decode()
+    return page[page.index('id="review-panel"') : page.index("</section>")]
+
+
+@pytest.fixture
+def evidence_under_review(case_factory, monitor):
+    """A submitted case with a supporting item and its file, a refutation from a source
+    nobody graded yet and a context item found in a newspaper."""
+    case = case_factory("draft")
+    supporting = add_evidence(
+        case,
+        monitor,
+        upload=ContentFile(b"%PDF-1.7\nNIS briefing to lawmakers"),
+        original_filename="nis-briefing.pdf",
+        source=factories.SourceFactory(name="ROK National Intelligence Service", reliability="B"),
+        kind="statement",
+        stance="supports",
+        credibility=2,
+        title="NIS briefing to lawmakers",
+    )
+    refuting = factories.EvidenceItemFactory(
+        case=case,
+        source=factories.SourceFactory(name="Kremlin spokesman", proposed=True),
+        stance="refutes",
+        credibility=5,
+        title="Peskov: another fake news story",
+    )
+    context = factories.EvidenceItemFactory(
+        case=case,
+        source=factories.SourceFactory(name="UN Panel of Experts", reliability="A"),
+        reporting_outlet=factories.SourceFactory(name="Reuters", reliability="B"),
+        stance="context",
+        credibility=3,
+        title="Panel of Experts mandate ends",
+    )
+    workflow.submit(case, monitor)
+    return case, supporting, refuting, context
+
+
+def test_the_review_panel_lists_the_evidence_with_grades_and_checked_downloads(
+    client, evidence_under_review, reviewer
+):
+    case, supporting, refuting, context = evidence_under_review
+    client.force_login(reviewer)
+
+    panel = review_panel(client.get(change_url(case)))
+
+    rows = re.findall(r"<tr>(.*?)</tr>", panel, re.S)[1:]
+    assert [text_of(row) for row in rows] == [
+        "Supports NIS briefing to lawmakers Statement ROK National Intelligence Service: "
+        "B – usually reliable — 2 – probably true nis-briefing.pdf (34 bytes)",
+        "Refutes Peskov: another fake news story Statement Kremlin spokesman: not yet graded "
+        "by a reviewer — 5 – improbable —",
+        "Context Panel of Experts mandate ends Statement UN Panel of Experts: A – completely "
+        "reliable Reuters 3 – possibly true —",
+    ]
+    download = reverse("evidence:download", args=[supporting.pk])
+    assert re.findall(r'href="([^"]+)">nis-briefing.pdf', panel) == [download]
+    assert supporting.file.sha256 not in panel  # the stored file's own path is never shown
+
+    response = client.get(download)
+    assert response["Content-Disposition"] == 'attachment; filename="nis-briefing.pdf"'
+    event = supporting.custody.last()
+    assert (event.action, event.actor) == ("downloaded", reviewer)
+
+
+def test_the_review_panel_says_which_supporting_sources_do_not_count(
+    client, case_factory, reviewer, monitor
+):
+    monitor.groups.add(*reviewer.groups.all())
+    case = case_factory("submitted")
+    source = factories.SourceFactory(name="Ukrainian General Staff", graded_by=monitor)
+    factories.EvidenceItemFactory(case=case, source=source, title="Strike report")
+    factories.EvidenceItemFactory(
+        case=case, source=factories.SourceFactory(name="Telegram channel", proposed=True)
+    )
+    client.force_login(reviewer)
+
+    panel = text_of(review_panel(client.get(change_url(case))))
+
+    assert (
+        "Ukrainian General Staff: B – usually reliable, graded by the case's creator, so not "
+        "counted towards the minimum"
+    ) in panel
+    assert "Telegram channel: not yet graded by a reviewer, so not counted" in panel
+
+
+def test_the_review_panel_reads_the_evidence_in_a_constant_number_of_queries(
+    client, evidence_under_review, reviewer, django_assert_max_num_queries
+):
+    case, *_ = evidence_under_review
+    client.force_login(reviewer)
+    client.get(change_url(case))
+    with django_assert_max_num_queries(20) as few:
+        client.get(change_url(case))
+    for number in range(10):
+        factories.EvidenceItemFactory(
+            case=case,
+            source=factories.SourceFactory(name=f"Source {number}"),
+            reporting_outlet=factories.SourceFactory(name=f"Outlet {number}"),
+        )
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = client.get(change_url(case))
+    assert "Evidence (13)" in review_panel(page)
+
+
+def test_the_review_panel_lists_evidence_only_for_who_may_see_it(client, case_factory):
+    # Someone who may read approved cases and nothing of their evidence: an auditor.
+    auditor = factories.UserFactory(username="auditor")
+    auditor.user_permissions.add(Permission.objects.get(codename="view_case"))
+    case = case_factory("approved")
+    client.force_login(auditor)
+    panel = review_panel(client.get(change_url(case)))
+    assert "Review: Approved" in panel
+    assert "Evidence (" not in panel
+    assert "/download/" not in panel

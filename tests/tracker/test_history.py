@@ -2,10 +2,14 @@
 common.admin.HistoryAdmin): shown only to those who may see the object, and
 never a way to change it."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
 from tests import factories
+from tests.factories import text_of
+from tracker import workflow
 from tracker.models import SanctionsProvision, WeaponSystem
 
 
@@ -133,3 +137,96 @@ def test_only_administrators_read_the_history_of_a_deleted_object(client, monito
     assert client.get(url).status_code == 404
     client.force_login(admin_user)
     assert b"KN-25 rocket launcher" in client.get(url).content
+
+
+def history_rows(response):
+    """Each version's cells as the reader sees them, newest first."""
+    table = response.content.decode().split('id="change-history"')[1].split("</table>")[0]
+    rows = table.split("<tr>")[2:]
+    return [[text_of(cell) for cell in re.split(r"<td[^>]*>", row)[1:]] for row in rows]
+
+
+def test_a_cases_history_reads_as_a_record_of_its_review(
+    client, case_factory, monitor, reviewer, other_reviewer
+):
+    case = case_factory("submitted", title="Shells at Tikhoretsk")
+    workflow.start_review(case, reviewer, "Taking it.")
+    case.title, case._history_user = "Shells by rail to Tikhoretsk", monitor
+    case.save()
+    workflow.approve(case, reviewer, "Consistent.", justification="Seen by UN monitors.")
+    client.force_login(other_reviewer)
+
+    response = client.get(history_url(case))
+
+    changes = [(row[3], row[4]) for row in history_rows(response)]
+    assert changes == [
+        (
+            "reviewer",
+            "Review: In review → Approved by reviewer, comment: “Consistent.”, justification "
+            "for approving below the corroboration minimum: “Seen by UN monitors.”",
+        ),
+        ("monitor", "Title: Shells at Tikhoretsk → Shells by rail to Tikhoretsk"),
+        (
+            "reviewer",
+            "Review: Submitted → In review by reviewer, comment: “Taking it.” "
+            "Assigned reviewer: nobody → reviewer",
+        ),
+        ("monitor", "Review: Draft → Submitted by monitor"),
+        ("not recorded", ""),  # made by the test's factory, outside any request
+    ]
+    page = response.content.decode()
+    for wrong in ("Deleted user", "pk=None", "None", "Change reason"):
+        assert wrong not in page
+
+
+def test_a_change_reason_shows_only_where_there_is_one(client, case_factory, reviewer):
+    case = case_factory("submitted")
+    case.title = "Merged with a duplicate"
+    case._change_reason = "Duplicate of an earlier case"
+    case.save()
+    client.force_login(reviewer)
+
+    response = client.get(history_url(case))
+
+    assert "Change reason" in response.content.decode()
+    assert [row[4] for row in history_rows(response)] == ["Duplicate of an earlier case", "", ""]
+
+
+@pytest.mark.parametrize(("user", "linked"), [("reviewer", False), ("admin_user", True)])
+def test_authors_link_to_the_user_admin_only_for_who_may_open_it(
+    client, case_factory, request, user, linked, monitor
+):
+    case = case_factory("submitted")
+    client.force_login(request.getfixturevalue(user))
+    page = client.get(history_url(case)).content.decode()
+    user_page = reverse("admin:auth_user_change", args=[monitor.pk])
+    assert (f'<a href="{user_page}">monitor</a>' in page) is linked
+    assert ">monitor<" in page
+
+
+def test_a_grade_reads_as_its_label_in_the_sources_history(client, reviewer):
+    source = factories.SourceFactory(name="Ukrainian General Staff", proposed=True)
+    source.grade("B", reviewer)
+    source._history_user = reviewer
+    source.save()
+    client.force_login(reviewer)
+
+    rows = history_rows(client.get(history_url(source)))
+
+    assert rows[0][4] == "Reliability: F – reliability cannot be judged → B – usually reliable"
+
+
+def test_a_cases_history_page_reads_in_a_constant_number_of_queries(
+    client, case_factory, reviewer, other_reviewer, monitor, django_assert_max_num_queries
+):
+    case = case_factory("submitted")
+    client.force_login(other_reviewer)
+    with django_assert_max_num_queries(12) as few:
+        client.get(history_url(case))
+    for _ in range(5):
+        workflow.start_review(case, reviewer)
+        workflow.request_changes(case, reviewer, "Add a source.")
+        workflow.submit(case, monitor)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get(history_url(case))
+    assert len(history_rows(response)) == 17

@@ -1,3 +1,5 @@
+from datetime import date
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -19,6 +21,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django_countries import countries
+from simple_history.models import is_historic
 
 from common.admin import HistoryAdmin, ReadOnly, ReadOnlyInline
 from evidence.admin import EvidenceItemInline, save_evidence_formset
@@ -175,7 +178,9 @@ class IncidentYearFilter(admin.SimpleListFilter):
         year = self.value()
         if not (year.isdecimal() and 1 <= int(year) <= 9999):
             raise IncorrectLookupParameters(f"No such year: {year}")
-        return queryset.filter(incident_start__year=int(year))
+        # Any case with part of its incident in the year, as on the case list.
+        year = int(year)
+        return queryset.during(date(year, 1, 1), date(year, 12, 31))
 
 
 @admin.register(Case)
@@ -185,7 +190,7 @@ class CaseAdmin(HistoryAdmin):
         "title",
         "incident_type",
         "state",
-        "incident_start",
+        "incident_date",
         "transfer",
         "assigned_reviewer",
         "time_in_state",
@@ -215,10 +220,11 @@ class CaseAdmin(HistoryAdmin):
         "created_by",
         "created_at",
         "notifications",
+        "incident_date",
     ]
     fieldsets = [
         (None, {"fields": ["reference", "title", "summary", "incident_type"]}),
-        ("When", {"fields": ["incident_start", "incident_end", "date_precision"]}),
+        ("When", {"fields": ["incident_date", "date_precision", "incident_start", "incident_end"]}),
         ("Where", {"fields": ["place_name", "country", "latitude", "longitude"]}),
         (
             "What and who",
@@ -255,6 +261,9 @@ class CaseAdmin(HistoryAdmin):
     ]
     change_form_template = "admin/tracker/case/change_form.html"
     object_history_list_template = "admin/tracker/case/object_history_list.html"
+
+    class Media:
+        css = {"all": ["css/admin-case.css"]}
 
     # Codes, in one column: the admin's display of a country field looks through all
     # 250 countries for every cell, and a country's name costs a translation lookup.
@@ -298,7 +307,13 @@ class CaseAdmin(HistoryAdmin):
 
     @admin.display(description="Time in state", ordering="state_changed_at")
     def time_in_state(self, case):
-        return timesince(case.state_changed_at, timezone.now())
+        # "3 days": the larger unit is what a reviewer scans the list for.
+        return timesince(case.state_changed_at, timezone.now(), depth=1)
+
+    @admin.display(description="Incident date", ordering="incident_start")
+    def incident_date(self, case):
+        # As precisely as it is known ("January 2024"), never the stored first day.
+        return case.incident_period or "-"
 
     @admin.display(description="Independent sources", ordering="supporting_sources")
     def independent_sources(self, case):
@@ -321,12 +336,21 @@ class CaseAdmin(HistoryAdmin):
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
-        if request.user.has_perm("tracker.view_notification"):
+        hidden = set()
+        if not request.user.has_perm("tracker.view_notification"):
+            # Who was emailed (their addresses, the server's answers) is for those who
+            # may read the notifications' record.
+            hidden.add("notifications")
+        if obj is None or is_historic(obj) or self.has_change_permission(request, obj):
+            hidden.add("incident_date")  # the date inputs are there
+        else:
+            # Read, not edited, the date shows as precisely as it is known ("January
+            # 2024"): the stored first and last days would claim a precision nobody has.
+            hidden.update(["incident_start", "incident_end"])
+        if not hidden:
             return fieldsets
-        # Who was emailed (their addresses, the server's answers) is for those who
-        # may read the notifications' record.
         return [
-            (name, {**options, "fields": [f for f in options["fields"] if f != "notifications"]})
+            (name, {**options, "fields": [f for f in options["fields"] if f not in hidden]})
             for name, options in fieldsets
         ]
 

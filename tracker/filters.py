@@ -5,8 +5,12 @@ import functools
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.text import Truncator
 from django.utils.translation import get_language
 from django_countries import countries
+
+from common.forms import DateInput
 
 from .models import Case, IncidentType, SanctionsProvision, State, WeaponSystem
 
@@ -54,6 +58,35 @@ class SortFilter(django_filters.OrderingFilter):
         return super().filter(qs, value) if any(value or ()) else qs
 
 
+class DateField(forms.DateField):
+    """A date that, refused, says what it was given: a date input shows nothing of a
+    value that is no date (a link with ``incident_from=2024-02-30``), so the message
+    has to."""
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except ValidationError as error:
+            raise ValidationError(
+                "“%(value)s” is not a date. Enter one as YYYY-MM-DD, e.g. 2024-01-31.",
+                code="invalid",
+                params={"value": Truncator(value).chars(30)},
+            ) from error
+
+
+class DateFilter(django_filters.DateFilter):
+    field_class = DateField
+
+
+class CaseFilterForm(forms.Form):
+    def clean(self):
+        cleaned = super().clean()
+        first, last = cleaned.get("incident_from"), cleaned.get("incident_to")
+        if first and last and first > last:
+            self.add_error("incident_to", "This is before the “Incident from” date; swap the two.")
+        return cleaned
+
+
 class CaseFilter(django_filters.FilterSet):
     # SQLite refuses a LIKE pattern of over 50,000 bytes; no search needs a tenth of this.
     q = django_filters.CharFilter(label="Search", method="search", max_length=200)
@@ -64,11 +97,19 @@ class CaseFilter(django_filters.FilterSet):
         choices=State.choices, widget=forms.CheckboxSelectMultiple, distinct=False
     )
     incident_type = django_filters.ChoiceFilter(choices=IncidentType.choices, label="Type")
-    incident_from = django_filters.DateFilter(
-        field_name="incident_start", lookup_expr="gte", label="Incident from"
+    # A case counts when any part of its incident falls in the range asked for: the
+    # shipments of September 2023 – February 2024 are among January 2024's cases.
+    incident_from = DateFilter(
+        method="incident_from_filter",
+        label="Incident from",
+        help_text="Any part of the incident on or after this day (YYYY-MM-DD).",
+        widget=DateInput,
     )
-    incident_to = django_filters.DateFilter(
-        field_name="incident_start", lookup_expr="lte", label="Incident until"
+    incident_to = DateFilter(
+        method="incident_to_filter",
+        label="Incident until",
+        help_text="Any part of the incident on or before this day (YYYY-MM-DD).",
+        widget=DateInput,
     )
     supplier_country = django_filters.ChoiceFilter(
         choices=country_choices, label="Supplier", widget=CountrySelect
@@ -111,6 +152,22 @@ class CaseFilter(django_filters.FilterSet):
     class Meta:
         model = Case
         fields = []
+        form = CaseFilterForm
+
+    @property
+    def qs(self):
+        # django-filter leaves a value it cannot read out and filters by the rest: a
+        # mistyped date would list every case as if it were the answer. An error shows
+        # no case at all, next to the message saying what to put right.
+        if self.is_bound and not self.is_valid():
+            return self.queryset.none()
+        return super().qs
+
+    def incident_from_filter(self, queryset, name, value):
+        return queryset.during(first=value)
+
+    def incident_to_filter(self, queryset, name, value):
+        return queryset.during(last=value)
 
     def search(self, queryset, name, value):
         return queryset.search(value)

@@ -12,9 +12,10 @@ class CaseForm(forms.ModelForm):
             "title",
             "summary",
             "incident_type",
+            # Precision first: it says what the dates below mean.
+            "date_precision",
             "incident_start",
             "incident_end",
-            "date_precision",
             "place_name",
             "country",
             "latitude",

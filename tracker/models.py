@@ -1,4 +1,5 @@
-from datetime import timedelta
+import calendar
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -8,7 +9,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
@@ -48,7 +49,33 @@ class IncidentType(models.TextChoices):
 class DatePrecision(models.TextChoices):
     DAY = "day", "Exact day"
     MONTH = "month", "Month"
+    YEAR = "year", "Year"
     APPROXIMATE = "approximate", "Approximate"
+
+
+# How a date known to each precision reads (Django's date format characters).
+PERIOD_FORMATS = {
+    DatePrecision.DAY: "j F Y",
+    DatePrecision.MONTH: "F Y",
+    DatePrecision.YEAR: "Y",
+    DatePrecision.APPROXIMATE: "j F Y",
+}
+
+
+def covered_days(start, end, precision):
+    """The first and last day an incident known to ``precision`` covers: a month-precision
+    incident covers its whole months (1 September 2023 – 29 February 2024), a
+    year-precision one its whole years; other precisions cover the days given (``end``
+    stays None for a single day)."""
+    if precision == DatePrecision.MONTH:
+        last = end or start
+        return (
+            start.replace(day=1),
+            last.replace(day=calendar.monthrange(last.year, last.month)[1]),
+        )
+    if precision == DatePrecision.YEAR:
+        return date(start.year, 1, 1), date((end or start).year, 12, 31)
+    return start, end
 
 
 class WeaponSystem(models.Model):
@@ -163,6 +190,21 @@ class CaseQuerySet(models.QuerySet):
         """Waiting cases nobody has moved for the review SLA or longer."""
         return self.filter(overdue(now or timezone.now()))
 
+    def during(self, first=None, last=None):
+        """The cases whose incident falls, wholly or in part, between the days ``first``
+        and ``last`` (either may be None: no bound on that side). A case over September
+        2023 – February 2024 is one of January 2024's. A case known to the month or the
+        year is stored as covering all of it (``Case.save``), so it counts for any day
+        of it."""
+        cases = self
+        if first is not None:
+            cases = cases.filter(
+                Q(incident_end__gte=first) | Q(incident_end__isnull=True, incident_start__gte=first)
+            )
+        if last is not None:
+            cases = cases.filter(incident_start__lte=last)
+        return cases
+
 
 class Case(models.Model):
     reference = models.CharField(max_length=20, unique=True, editable=False)
@@ -171,13 +213,24 @@ class Case(models.Model):
     incident_type = models.CharField(max_length=30, choices=IncidentType.choices)
 
     incident_start = models.DateField(
-        "incident date", help_text="The day, or the first day of a date range."
+        "incident date",
+        help_text="The day, or the first day of a date range (with month or year precision, "
+        "any day of that month or year).",
     )
     incident_end = models.DateField(
-        "incident end date", null=True, blank=True, help_text="Only for a date range."
+        "incident end date",
+        null=True,
+        blank=True,
+        help_text="Only for a date range (with month or year precision, any day of its last "
+        "month or year).",
     )
     date_precision = models.CharField(
-        max_length=15, choices=DatePrecision.choices, default=DatePrecision.DAY
+        max_length=15,
+        choices=DatePrecision.choices,
+        default=DatePrecision.DAY,
+        help_text="How precisely the date is known. A case known to the month or the year "
+        "covers whole months or years: give any day of the first (and, for a range, the "
+        "last) of them, and the case is saved as covering all of it.",
     )
 
     place_name = models.CharField(max_length=200, help_text="e.g. Kharkiv, Bryansk region")
@@ -296,6 +349,13 @@ class Case(models.Model):
         return f"{self.reference}: {self.title}"
 
     def save(self, *args, **kwargs):
+        # Every way a case is saved (the forms, the admin, the demo) stores the days its
+        # precision covers, so that "cases during January 2024" finds a case known only
+        # to be in January 2024 however its days were typed.
+        if self.incident_start:
+            self.incident_start, self.incident_end = covered_days(
+                self.incident_start, self.incident_end, self.date_precision
+            )
         if self._state.adding:
             self._save_with_new_reference(*args, **kwargs)
             return
@@ -384,11 +444,17 @@ class Case(models.Model):
 
     @property
     def incident_period(self):
-        """The incident date as a reader should see it, with its precision."""
-        fmt = "%B %Y" if self.date_precision == DatePrecision.MONTH else "%-d %B %Y"
-        text = self.incident_start.strftime(fmt)
-        if self.incident_end and self.incident_end != self.incident_start:
-            text = f"{text} – {self.incident_end.strftime(fmt)}"
+        """The incident date as precisely as it is known, never more: "3 October 2024",
+        "January 2024", "September 2023 – February 2024", "2023 – 2024", "about 3 October
+        2024". Every page, email, export and the admin show this."""
+        if self.incident_start is None:
+            return ""
+        fmt = PERIOD_FORMATS.get(self.date_precision, PERIOD_FORMATS[DatePrecision.DAY])
+        text = dateformat.format(self.incident_start, fmt)
+        if self.incident_end:
+            end = dateformat.format(self.incident_end, fmt)
+            if end != text:
+                text = f"{text} – {end}"
         if self.date_precision == DatePrecision.APPROXIMATE:
             text = f"about {text}"
         return text

@@ -34,16 +34,18 @@ DASHBOARD_ROWS = 20
 BAR_WIDTH, BAR_HEIGHT, BAR_BASELINE = 100, 90, 105
 # Reviewing stays in the admin; on these pages a case's author submits or withdraws it.
 PAGE_ACTIONS = (workflow.SUBMIT, workflow.WITHDRAW)
-# (sort key of tracker.filters.CaseFilter or None, heading)
+# (sort key of tracker.filters.CaseFilter or None, heading, class). A phone shows the
+# reference, title and state; the columns of class "minor" appear on wider screens
+# (static/css/tracker.css).
 LIST_COLUMNS = [
-    ("reference", "Reference"),
-    ("title", "Title"),
-    ("type", "Type"),
-    ("date", "Incident date"),
-    (None, "Supplier → recipient"),
-    (None, "Weapon systems"),
-    ("state", "State"),
-    ("sources", "Sources for / against"),
+    ("reference", "Reference", "reference"),
+    ("title", "Title", "title"),
+    ("type", "Type", "type minor"),
+    ("date", "Incident date", "period minor"),
+    (None, "Supplier → recipient", "transfer minor"),
+    (None, "Weapon systems", "weapons minor"),
+    ("state", "State", "state"),
+    ("sources", "Sources for / against", "sources minor"),
 ]
 CSV_COLUMNS = {
     "reference": "reference",

@@ -4,10 +4,12 @@ import re
 from datetime import date
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.urls import reverse
 
 from tests import factories
-from tracker.models import IncidentType, SanctionsProvision, WeaponSystem
+from tracker.models import Case, IncidentType, SanctionsProvision, WeaponSystem
 
 LIST = reverse("tracker:case_list")
 
@@ -66,6 +68,85 @@ def test_it_filters_by_state_type_dates_and_countries(client, case_factory, moni
         },
     )
     assert references(response) == [wanted.reference]
+
+
+JANUARY_2024 = {"incident_from": "2024-01-01", "incident_to": "2024-01-31"}
+
+
+def test_a_date_range_finds_every_case_whose_incident_overlaps_it(client, case_factory, monitor):
+    on_the_day = case_factory(title="Kharkiv debris", incident_start=date(2024, 1, 2))
+    months = case_factory(
+        title="Munitions shipped",
+        incident_start=date(2023, 9, 1),
+        incident_end=date(2024, 2, 29),
+        date_precision="month",
+    )
+    into_january = case_factory(
+        title="Strikes over New Year",
+        incident_start=date(2023, 12, 29),
+        incident_end=date(2024, 1, 1),
+    )
+    whole_year = case_factory(
+        title="Shells all year", incident_start=date(2024, 6, 1), date_precision="year"
+    )
+    case_factory(title="Before", incident_start=date(2023, 12, 30))
+    case_factory(title="After", incident_start=date(2024, 2, 1), incident_end=date(2024, 2, 3))
+    case_factory(title="Year before", incident_start=date(2023, 1, 1), date_precision="year")
+    client.force_login(monitor)
+
+    found = set(references(client.get(LIST, JANUARY_2024)))
+
+    assert found == {r.reference for r in (on_the_day, months, into_january, whole_year)}
+
+
+def test_each_end_of_the_range_alone_finds_what_reaches_past_it(client, case_factory, monitor):
+    months = case_factory(
+        incident_start=date(2023, 9, 1), incident_end=date(2024, 2, 29), date_precision="month"
+    )
+    january = case_factory(incident_start=date(2024, 1, 2))
+    client.force_login(monitor)
+    assert references(client.get(LIST, {"incident_from": "2024-02-29"})) == [months.reference]
+    assert references(client.get(LIST, {"incident_to": "2023-09-01"})) == [months.reference]
+    assert set(references(client.get(LIST, {"incident_to": "2024-01-02"}))) == {
+        months.reference,
+        january.reference,
+    }
+
+
+def test_a_case_known_to_the_month_counts_for_every_day_of_it(client, monitor):
+    """Logged as "January 2024" with whatever day the date picker had, it is found by a
+    search for the last days of January, and not by one for February."""
+    client.force_login(monitor)
+    client.post(
+        reverse("tracker:case_create"),
+        {
+            "title": "Shells shipped in January",
+            "summary": "Reported without a day.",
+            "incident_type": "munitions_shipment",
+            "date_precision": "month",
+            "incident_start": "2024-01-02",
+            "place_name": "Rajin",
+            "country": "KP",
+        },
+    )
+    [case] = Case.objects.all()
+    late_january = {"incident_from": "2024-01-25", "incident_to": "2024-01-31"}
+    assert references(client.get(LIST, late_january)) == [case.reference]
+    assert references(client.get(LIST, {"incident_from": "2024-02-01"})) == []
+
+
+def test_filtering_january_2024_finds_the_demo_shipment(client, settings, db):
+    """The demo's CASE-…-0001, the munitions shipped September 2023 – February 2024."""
+    settings.DEBUG = True
+    call_command("load_demo", stdout=io.StringIO())
+    shipment = Case.objects.get(title__startswith="About 6,700 containers")
+    client.force_login(get_user_model().objects.get(username="monitor"))
+
+    page = client.get(LIST, JANUARY_2024)
+
+    assert shipment.reference.endswith("-0001")
+    assert shipment.reference in references(page)
+    assert "September 2023 – February 2024" in page.content.decode()
 
 
 def test_it_filters_by_weapon_system_and_provision(client, case_factory, monitor):
@@ -291,8 +372,48 @@ def test_a_filter_value_it_cannot_read_is_explained_and_exports_nothing(
     export = client.get(reverse("tracker:case_export"), query)
 
     assert page.status_code == 200
-    assert "Enter a valid date." in page.content.decode()
-    assert "at most 200 characters" in page.content.decode()
+    html = page.content.decode()
+    assert "“2024-13-01” is not a date. Enter one as YYYY-MM-DD" in html
+    assert "at most 200 characters" in html
     assert export.status_code == 400
-    assert "Enter a valid date." in export.content.decode()
+    assert "“2024-13-01” is not a date." in export.content.decode()
     assert "at most 200 characters (it has 201)" in export.content.decode()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"incident_from": "2024-02-30"},
+        {"incident_to": "January"},
+        {"incident_from": "2024-02-01", "incident_to": "2024-01-01"},
+        {"min_sources": "-1"},
+        {"supplier_country": "XX"},
+        {"state": ["submitted", "pending"]},
+    ],
+)
+def test_a_filter_value_it_cannot_read_lists_no_case_at_all(client, case_factory, monitor, query):
+    """Never the unfiltered list, as if it were the answer: the error and nothing else."""
+    case_factory("submitted", incident_start=date(2024, 1, 2), supplier_country="KP")
+    client.force_login(monitor)
+    page = client.get(LIST, query)
+    html = page.content.decode()
+    assert references(page) == []
+    assert "No case is listed: a filter below could not be read." in html
+    assert 'class="errorlist"' in html
+    assert "No case matches these filters." not in html
+    assert "Download these as CSV" not in html
+
+
+def test_a_range_that_ends_before_it_starts_says_so(client, monitor):
+    client.force_login(monitor)
+    page = client.get(LIST, {"incident_from": "2024-02-01", "incident_to": "2024-01-01"})
+    assert "This is before the “Incident from” date; swap the two." in page.content.decode()
+
+
+def test_the_incident_dates_are_date_inputs_with_a_format_hint(client, monitor):
+    client.force_login(monitor)
+    html = client.get(LIST, {"incident_from": "2024-01-01"}).content.decode()
+    assert re.search(r'<input type="date" name="incident_from" value="2024-01-01"[^>]*>', html)
+    assert re.search(r'<input type="date" name="incident_to"[^>]*>', html)
+    assert "Any part of the incident on or after this day (YYYY-MM-DD)." in html
+    assert "Any part of the incident on or before this day (YYYY-MM-DD)." in html

@@ -21,7 +21,7 @@ def cover_whole_months(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tracker', '0009_notification_and_delivery_attempts'),
+        ('tracker', '0010_reminder_due_at'),
     ]
 
     operations = [

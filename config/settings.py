@@ -92,6 +92,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Django's own form and widget templates, for FORM_RENDERER below.
+    "django.forms",
     # Full-text search fields and lookups; harmless on SQLite.
     "django.contrib.postgres",
     "django_countries",
@@ -128,6 +130,10 @@ MIDDLEWARE = [
     # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
+
+# Forms and widgets render with the templates of TEMPLATES, so a widget of this project
+# keeps its template in templates/ with the others (common/widgets/).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

@@ -25,13 +25,14 @@ from . import workflow
 from .charts import month_chart
 from .filters import CaseFilter
 from .forms import CaseForm
-from .models import Case, State
+from .models import Case, State, works_on_cases
 from .spreadsheet import SafeCsvWriter
 
 PAGE_SIZES = (25, 50, 100)
 DASHBOARD_ROWS = 20
 # Reviewing stays in the admin; on these pages a case's author submits or withdraws it.
 PAGE_ACTIONS = (workflow.SUBMIT, workflow.WITHDRAW)
+DECIDED_STATES = (State.APPROVED, State.REJECTED)
 # (sort key of tracker.filters.CaseFilter or None, heading)
 LIST_COLUMNS = [
     ("reference", "Reference"),
@@ -68,6 +69,16 @@ def filtered_cases(request):
 @login_required
 def dashboard(request):
     visible = Case.objects.visible_to(request.user)
+    if not works_on_cases(request.user):
+        # A stakeholder reads findings: no workflow counters or review queues. What
+        # is theirs (recent approvals within their digest's filters, and the digest
+        # itself) comes from the digests app through its template tag, as this app
+        # may not import digests (docs/architecture.md).
+        return render(
+            request,
+            "tracker/stakeholder_dashboard.html",
+            {"chart": incident_month_chart(visible, "Approved cases per month of the incident")},
+        )
     # COUNT(*), not COUNT(id): the counts can then be read from indexes alone.
     by_state = dict(visible.order_by().values_list("state").annotate(n=Count("*")))
     return render(
@@ -188,6 +199,11 @@ def case_detail(request, pk):
     by_stance = {stance: [] for stance in Stance}
     for item in items:
         by_stance[item.stance].append(item)
+    # The review record (who acted, what they wrote) is the team's: a stakeholder reads
+    # the decision, its date and, for an approval below the corroboration minimum,
+    # the justification the workflow demanded for it, and no name or comment.
+    review_record = works_on_cases(request.user)
+    transitions = list(case.transitions.select_related("actor")) if review_record else None
     return render(
         request,
         "tracker/case_detail.html",
@@ -195,7 +211,9 @@ def case_detail(request, pk):
             "case": case,
             "evidence": [(Stance(stance).label, by_stance[stance]) for stance in Stance],
             "corroboration": summarize(case),
-            "transitions": case.transitions.select_related("actor"),
+            "review_record": review_record,
+            "transitions": transitions,
+            "decision": decision(case, transitions),
             "actions": [
                 action
                 for action in workflow.available_actions(case, request.user)
@@ -205,6 +223,16 @@ def case_detail(request, pk):
             "can_review": request.user.has_perm("tracker.review_case"),
         },
     )
+
+
+def decision(case, transitions=None):
+    """The transition that approved or rejected the case as it stands, or None while
+    it is undecided. ``transitions``, when already read, saves the query."""
+    if case.state not in DECIDED_STATES:
+        return None
+    if transitions is not None:
+        return next((t for t in reversed(transitions) if t.to_state == case.state), None)
+    return case.transitions.filter(to_state=case.state).order_by("at", "pk").last()
 
 
 @login_required

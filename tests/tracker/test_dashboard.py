@@ -162,11 +162,3 @@ def test_a_long_backlog_shows_the_longest_waiting_and_a_link_to_all(
     assert (
         "?state=submitted&amp;state=in_review&amp;state=changes_requested&amp;sort=changed" in page
     )
-
-
-def test_stakeholders_see_counts_of_approved_cases_only(client, case_factory, stakeholder):
-    case_factory("approved")
-    case_factory("submitted")
-    client.force_login(stakeholder)
-    by_state = {state.value: n for state, n in client.get(DASHBOARD).context["by_state"]}
-    assert by_state == {state: (1 if state == "approved" else 0) for state in by_state}

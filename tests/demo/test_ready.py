@@ -23,7 +23,9 @@ def ready_block(capsys, *args):
     return capsys.readouterr().out
 
 
-@pytest.mark.django_db(transaction=True)
+# Serialized rollback: the flush after a transactional test removes the role groups
+# of the data migration, which the tests after it need.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_once_the_server_answers_it_prints_the_address_and_working_passwords(
     live_server, settings, capsys, loaded
 ):

@@ -6,7 +6,10 @@ export UV_PYTHON_DOWNLOADS := never
 UV := .tools/bin/uv
 RUN := $(UV) run --frozen
 # The demo runs without a phone: two-factor sign-in is not required (anyone may still enrol).
-DEMO_ENV := DEBUG=1 REQUIRE_2FA=0
+# It serves at http://127.0.0.1:$(PORT)/ (`make demo PORT=8001` when 8000 is taken), and
+# the links in its mail point there (SITE_URL).
+PORT ?= 8000
+DEMO_ENV := DEBUG=1 REQUIRE_2FA=0 DEMO_PORT=$(PORT) SITE_URL=http://127.0.0.1:$(PORT)
 
 .PHONY: install demo demo-data test bench load faults faults-quick lint check-imports clean
 
@@ -18,7 +21,8 @@ install: $(UV)
 	$(UV) sync --frozen
 
 # Migrates, loads the demo and runs the web server, a Celery worker and beat on
-# SQLite and the filesystem broker. Ctrl-C stops all three.
+# SQLite and the filesystem broker; once the server answers, the last lines printed are
+# its address and the demo users' passwords. Ctrl-C stops them all.
 demo: demo-data
 	$(DEMO_ENV) $(RUN) honcho start --procfile Procfile.demo
 

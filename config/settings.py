@@ -92,6 +92,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Django's own form and widget templates, for FORM_RENDERER below.
+    "django.forms",
     # Full-text search fields and lookups; harmless on SQLite.
     "django.contrib.postgres",
     "django_countries",
@@ -128,6 +130,10 @@ MIDDLEWARE = [
     # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
+
+# Forms and widgets render with the templates of TEMPLATES, so a widget of this project
+# keeps its template in templates/ with the others (common/widgets/).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -283,8 +289,8 @@ CORROBORATION_MIN = envint("CORROBORATION_MIN", 2)
 SUBMIT_MIN_EVIDENCE = envint("SUBMIT_MIN_EVIDENCE", 1)
 
 # Email. With EMAIL_HOST set, mail goes out over SMTP; without it, every message is
-# written as a file under EMAIL_FILE_PATH (var/mail/ by default), which is where the
-# demo's mail lands.
+# written as a file of its own under EMAIL_FILE_PATH (var/mail/ by default), named
+# *.eml so that a mail client opens it; that is where the demo's mail lands.
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "tracker@localhost")
 SERVER_EMAIL = os.environ.get("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 if os.environ.get("EMAIL_HOST"):
@@ -305,7 +311,7 @@ if os.environ.get("EMAIL_HOST"):
 else:
     MAILERS = {
         "default": {
-            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "BACKEND": "mailer.backends.EmlFileBackend",
             "OPTIONS": {"file_path": os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))},
         }
     }
@@ -362,7 +368,9 @@ if REDIS_URL:
     }
 else:
     _broker_dir = made(VAR_DIR / "celery" / "broker")
-    CELERY_BROKER_URL = "filesystem://"
+    # The transport ignores the host; naming one spares every process kombu's warning
+    # that none was given.
+    CELERY_BROKER_URL = "filesystem://localhost//"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),

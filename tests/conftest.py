@@ -95,6 +95,14 @@ def evidence_root(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def var_dir(settings, tmp_path):
+    # What is read from VAR_DIR while running (the demo's passwords file, written by
+    # load_demo) stays out of the checkout's own var/ and a demo running there.
+    settings.VAR_DIR = tmp_path / "var"
+    return settings.VAR_DIR
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     # The production hasher is deliberately slow; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -129,6 +129,17 @@ def overdue(now):
     return Q(state__in=WAITING_STATES, state_changed_at__lte=now - review_sla())
 
 
+def works_on_cases(user):
+    """Whether the user logs or checks cases (monitors, reviewers, administrators) and
+    so sees the review at work: every case past its draft, who acted and what they
+    wrote. Everyone else who may view cases is a stakeholder, a reader of findings."""
+    return (
+        user.is_superuser
+        or user.has_perm("tracker.review_case")
+        or user.has_perm("tracker.add_case")
+    )
+
+
 class CaseQuerySet(models.QuerySet):
     def visible_to(self, user):
         """The cases this user may see at all.
@@ -140,7 +151,7 @@ class CaseQuerySet(models.QuerySet):
             return self.none()
         if user.is_superuser:
             return self
-        if user.has_perm("tracker.review_case") or user.has_perm("tracker.add_case"):
+        if works_on_cases(user):
             return self.filter(~Q(state=State.DRAFT) | Q(created_by=user))
         if user.has_perm("tracker.view_case"):
             return self.filter(state=State.APPROVED)

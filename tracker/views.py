@@ -3,7 +3,6 @@ are a 404: their existence is not disclosed), checks what the user may do with i
 calls the one domain function that does the work."""
 
 import itertools
-from datetime import date
 
 from django.conf import settings
 from django.contrib import messages
@@ -23,17 +22,17 @@ from evidence.forms import MonitorEvidenceItemForm
 from evidence.models import EvidenceItem, Stance
 
 from . import workflow
+from .charts import month_chart
 from .filters import CaseFilter
 from .forms import CaseForm
-from .models import Case, State
+from .models import Case, State, works_on_cases
 from .spreadsheet import SafeCsvWriter
 
 PAGE_SIZES = (25, 50, 100)
 DASHBOARD_ROWS = 20
-# The dashboard's bar chart, in SVG user units.
-BAR_WIDTH, BAR_HEIGHT, BAR_BASELINE = 100, 90, 105
 # Reviewing stays in the admin; on these pages a case's author submits or withdraws it.
 PAGE_ACTIONS = (workflow.SUBMIT, workflow.WITHDRAW)
+DECIDED_STATES = (State.APPROVED, State.REJECTED)
 # (sort key of tracker.filters.CaseFilter or None, heading, class). A phone shows the
 # reference, title and state; the columns of class "minor" appear on wider screens
 # (static/css/tracker.css).
@@ -72,22 +71,24 @@ def filtered_cases(request):
 @login_required
 def dashboard(request):
     visible = Case.objects.visible_to(request.user)
+    if not works_on_cases(request.user):
+        # A stakeholder reads findings: no workflow counters or review queues. What
+        # is theirs (recent approvals within their digest's filters, and the digest
+        # itself) comes from the digests app through its template tag, as this app
+        # may not import digests (docs/architecture.md).
+        return render(
+            request,
+            "tracker/stakeholder_dashboard.html",
+            {"chart": incident_month_chart(visible, "Approved cases per month of the incident")},
+        )
     # COUNT(*), not COUNT(id): the counts can then be read from indexes alone.
     by_state = dict(visible.order_by().values_list("state").annotate(n=Count("*")))
-    per_month = (
-        visible.order_by()
-        .annotate(month=TruncMonth("incident_start"))
-        .values_list("month")
-        .annotate(n=Count("*"))
-    )
-    months = month_bars(dict(per_month))
     return render(
         request,
         "tracker/dashboard.html",
         {
             "by_state": [(state, by_state.get(state, 0)) for state in State],
-            "months": months,
-            "chart_width": BAR_WIDTH * len(months),
+            "chart": incident_month_chart(visible, "Cases per month of the incident"),
             "sla_days": settings.REVIEW_SLA_DAYS,
             **first_and_total(
                 "waiting_for_me", visible.waiting_for(request.user).with_changes_reason()
@@ -97,41 +98,22 @@ def dashboard(request):
     )
 
 
+def incident_month_chart(cases, title):
+    per_month = (
+        cases.order_by()
+        .annotate(month=TruncMonth("incident_start"))
+        .values_list("month")
+        .annotate(n=Count("*"))
+    )
+    return month_chart(dict(per_month), title)
+
+
 def first_and_total(name, cases):
     """The DASHBOARD_ROWS cases that have waited longest, and how many there are: a
     busy archive has thousands of waiting cases, and the dashboard shows a glance."""
     first = list(cases.order_by("state_changed_at")[:DASHBOARD_ROWS])
     total = len(first) if len(first) < DASHBOARD_ROWS else cases.count()
     return {name: first, f"{name}_total": total}
-
-
-def month_bars(counts, last=24):
-    """SVG bars for up to ``last`` months ending with the latest one that has cases,
-    empty months included, the tallest BAR_HEIGHT high."""
-    if not counts:
-        return []
-    months = sorted(counts)
-    first, end = months[0], months[-1]
-    span = []
-    year, month = end.year, end.month
-    while (year, month) >= (first.year, first.month) and len(span) < last:
-        span.append(date(year, month, 1))
-        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
-    highest = max(counts.values())
-    bars = []
-    for index, month in enumerate(reversed(span)):
-        height = BAR_HEIGHT * counts.get(month, 0) / highest
-        bars.append(
-            {
-                "month": month,
-                "x": index * BAR_WIDTH,
-                "count": counts.get(month, 0),
-                "height": height,
-                "top": BAR_BASELINE - height,
-                "label_y": BAR_BASELINE - height - 3,
-            }
-        )
-    return bars
 
 
 @login_required
@@ -219,6 +201,11 @@ def case_detail(request, pk):
     by_stance = {stance: [] for stance in Stance}
     for item in items:
         by_stance[item.stance].append(item)
+    # The review record (who acted, what they wrote) is the team's: a stakeholder reads
+    # the decision, its date and, for an approval below the corroboration minimum,
+    # the justification the workflow demanded for it, and no name or comment.
+    review_record = works_on_cases(request.user)
+    transitions = list(case.transitions.select_related("actor")) if review_record else None
     return render(
         request,
         "tracker/case_detail.html",
@@ -226,7 +213,9 @@ def case_detail(request, pk):
             "case": case,
             "evidence": [(Stance(stance).label, by_stance[stance]) for stance in Stance],
             "corroboration": summarize(case),
-            "transitions": case.transitions.select_related("actor"),
+            "review_record": review_record,
+            "transitions": transitions,
+            "decision": decision(case, transitions),
             "actions": [
                 action
                 for action in workflow.available_actions(case, request.user)
@@ -236,6 +225,16 @@ def case_detail(request, pk):
             "can_review": request.user.has_perm("tracker.review_case"),
         },
     )
+
+
+def decision(case, transitions=None):
+    """The transition that approved or rejected the case as it stands, or None while
+    it is undecided. ``transitions``, when already read, saves the query."""
+    if case.state not in DECIDED_STATES:
+        return None
+    if transitions is not None:
+        return next((t for t in reversed(transitions) if t.to_state == case.state), None)
+    return case.transitions.filter(to_state=case.state).order_by("at", "pk").last()
 
 
 @login_required

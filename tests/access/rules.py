@@ -392,6 +392,8 @@ SITE = {
     "digests:preview": Rule("digests", each_subscription, manages_subscriptions),
     # The signed token in the link is the subscriber's authority; no sign-in.
     "digests:unsubscribe": Rule("digests", each_unsubscribe_token, anyone, anyone),
+    # A user's own subscription, the one sent to their address: whoever reads cases.
+    "digests:subscription": Rule("digests", once, has_a_role, has_a_role),
 }
 
 ADMIN = {

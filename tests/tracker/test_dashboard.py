@@ -1,8 +1,11 @@
+import re
 from datetime import date, timedelta
 
+import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from tracker.charts import month_chart
 from tracker.models import Case
 
 DASHBOARD = reverse("tracker:dashboard")
@@ -36,11 +39,65 @@ def test_it_charts_cases_per_incident_month_with_empty_months(client, case_facto
     case_factory(incident_start=date(2024, 3, 5))
     client.force_login(monitor)
     response = client.get(DASHBOARD)
-    bars = [(bar["month"].strftime("%Y-%m"), bar["count"]) for bar in response.context["months"]]
+    chart = response.context["chart"]
+    bars = [(bar.month.strftime("%Y-%m"), bar.count) for bar in chart.bars]
     assert bars == [("2024-01", 2), ("2024-02", 0), ("2024-03", 1)]
     html = response.content.decode()
     assert "<svg" in html
     assert "January 2024: 2" in html
+
+
+def svg_texts(html, css_class):
+    """The text of each <text class="css_class"> of the page's chart."""
+    svg = html[html.index("<svg") : html.index("</svg>")]
+    return re.findall(rf'<text class="{css_class}"[^>]*>([^<]*)</text>', svg)
+
+
+def test_the_chart_has_a_title_axis_labels_and_values(client, case_factory, monitor):
+    for day in (2, 9, 20):
+        case_factory(incident_start=date(2024, 11, day))
+    case_factory(incident_start=date(2025, 1, 5))
+    client.force_login(monitor)
+    html = client.get(DASHBOARD).content.decode()
+
+    assert svg_texts(html, "chart-title") == [
+        "Cases per month of the incident, Nov 2024 – Jan 2025"
+    ]
+    assert svg_texts(html, "chart-axis-label") == ["Cases", "Month of the incident"]
+    # Each bar's count above it; an empty month has a bar of no height and no number.
+    assert svg_texts(html, "chart-value") == ["3", "1"]
+    assert svg_texts(html, "chart-month-label") == ["Nov", "Dec", "Jan"]
+    # The year under the first month and where a new year starts.
+    assert svg_texts(html, "chart-year-label") == ["2024", "2025"]
+    # The count axis: round steps from 0 to at least the tallest bar.
+    assert svg_texts(html, "chart-tick") == ["0", "1", "2", "3"]
+    # Drawn by the server, styled by the stylesheet: no script, no inline style.
+    svg = html[html.index("<svg") : html.index("</svg>")]
+    assert "<script" not in svg and "style=" not in svg
+
+
+@pytest.mark.parametrize(
+    ("highest", "ticks"),
+    [(1, [0, 1]), (4, [0, 1, 2, 3, 4]), (7, [0, 2, 4, 6, 8]), (36, [0, 10, 20, 30, 40])],
+)
+def test_the_count_axis_has_round_steps(highest, ticks):
+    chart = month_chart({date(2024, 1, 1): highest}, "Cases")
+    assert [tick.value for tick in chart.ticks] == ticks
+    # The tallest bar reaches the tick of its value, or below the top tick.
+    (bar,) = chart.bars
+    top_tick = chart.ticks[-1]
+    assert bar.top >= top_tick.y
+    assert bar.top + bar.height == chart.bottom
+
+
+def test_two_years_of_months_keep_their_labels_apart():
+    counts = {date(2023 + (m - 1) // 12, (m - 1) % 12 + 1, 1): m for m in range(1, 31)}
+    chart = month_chart(counts, "Cases")
+    assert len(chart.bars) == 24  # the latest 24 months
+    assert chart.bars[0].month == date(2023, 7, 1)
+    slot = chart.bars[1].centre - chart.bars[0].centre
+    # A three-letter month at the stylesheet's 12px takes about 22 units.
+    assert slot >= 24
 
 
 def test_a_monitor_waits_on_own_drafts_and_cases_sent_back(
@@ -105,11 +162,3 @@ def test_a_long_backlog_shows_the_longest_waiting_and_a_link_to_all(
     assert (
         "?state=submitted&amp;state=in_review&amp;state=changes_requested&amp;sort=changed" in page
     )
-
-
-def test_stakeholders_see_counts_of_approved_cases_only(client, case_factory, stakeholder):
-    case_factory("approved")
-    case_factory("submitted")
-    client.force_login(stakeholder)
-    by_state = {state.value: n for state, n in client.get(DASHBOARD).context["by_state"]}
-    assert by_state == {state: (1 if state == "approved" else 0) for state in by_state}

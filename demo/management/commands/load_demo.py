@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from demo import passwords as demo_passwords
 from demo.loader import load_demo
 
 
@@ -13,8 +14,12 @@ class Command(BaseCommand):
                 "load_demo creates users with known roles and refuses to run with DEBUG off."
             )
         passwords = load_demo()
+        demo_passwords.remember(passwords)
         if passwords:
-            self.stdout.write("Demo users created; these passwords are shown only once:")
+            self.stdout.write(
+                "Demo users created, with these passwords (`make demo` shows them again "
+                "once the server is up, while they are unchanged):"
+            )
             for username, password in passwords.items():
                 self.stdout.write(f"  {username:<12} {password}")
         else:

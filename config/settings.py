@@ -66,6 +66,13 @@ def envhour(name, default):
     return hour
 
 
+def envdays(name, default):
+    days = envint(name, default)
+    if days < 1:
+        raise ImproperlyConfigured(f"{name} must be a number of days, 1 or more, not {days}")
+    return days
+
+
 def envlist(name, default):
     value = os.environ.get(name)
     if value is None:
@@ -384,6 +391,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(made(VAR_DIR / "celery") / "beat-schedule")
 REMINDER_HOUR = envhour("REMINDER_HOUR", 8)
 DIGEST_DAY = envweekday("DIGEST_DAY", "monday")
 DIGEST_HOUR = envhour("DIGEST_HOUR", 7)
+# A case link in a digest opens the approved case without a sign-in for this many days
+# at most (and only while the subscription is active and the case approved).
+DIGEST_LINK_DAYS = envdays("DIGEST_LINK_DAYS", 90)
 EVIDENCE_CHECK_DAY = envweekday("EVIDENCE_CHECK_DAY", "sunday")
 EVIDENCE_CHECK_HOUR = envhour("EVIDENCE_CHECK_HOUR", 3)
 CELERY_BEAT_SCHEDULE = {

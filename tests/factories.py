@@ -1,10 +1,14 @@
-from datetime import date
+import json
+import time
+from datetime import date, timedelta
 
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core import signing
 from django.utils import timezone
 
+from digests import links
 from evidence.models import EvidenceItem, EvidenceKind, Source, SourceKind, Stance
 from tracker import roles
 from tracker.models import Case, IncidentType
@@ -130,3 +134,22 @@ def case_form(case, **changes):
         "country": case.country.code,
         **changes,
     }
+
+
+def case_link_token(subscription, case, age=timedelta(0)):
+    """The token of a digest's case link for the subscription and the case, signed as
+    the tracker signs them, ``age`` ago."""
+
+    class Backdated(signing.TimestampSigner):
+        def timestamp(self):
+            return signing.b62_encode(int(time.time() - age.total_seconds()))
+
+    return Backdated(salt=links.SALT).sign_object([subscription.pk, case.pk])
+
+
+def with_payload(token, subscription_id, case_id):
+    """``token`` with its payload swapped for another subscription and case, its
+    timestamp and signature kept: what someone editing a link would make."""
+    payload = json.dumps([subscription_id, case_id], separators=(",", ":"))
+    payload = signing.b64_encode(payload.encode()).decode()
+    return ":".join([payload, *token.split(":")[1:]])

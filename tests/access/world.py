@@ -93,6 +93,7 @@ def build(case_factory):
     Subscription.objects.create(email="stakeholder@example.org", user=users["stakeholder"])
     committee = Subscription.objects.create(email="committee@example.org", countries=["UA"])
     DigestDelivery.objects.create(subscription=committee, period_end=datetime.date(2024, 10, 14))
+    Subscription.objects.create(email="former@example.org", active=False)
     access = {"username": "monitor", "ip_address": "192.0.2.1", "user_agent": "walk"}
     AccessAttempt.objects.create(failures_since_start=1, **access)
     AccessLog.objects.create(**access)

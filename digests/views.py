@@ -4,6 +4,7 @@ login, the unsubscribe page and the approved case a digest's link opens."""
 from django.contrib.auth.decorators import permission_required
 from django.core.signing import BadSignature
 from django.http import HttpResponse, HttpResponseBadRequest
+from django.middleware.csp import get_nonce
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -31,7 +32,11 @@ def preview(request, subscription_id):
             form.errors.as_text(), content_type="text/plain; charset=utf-8"
         )
     context = digest_context(subscription, form.cleaned_data["period_end"], preview=True)
-    subject, text, html = render_email("digest", context)
+    # The email's own HTML, its CSS left in its style block (mail clients get it
+    # inlined into style attributes, which the site's CSP would refuse) and marked with
+    # this response's nonce, which the CSP middleware then puts in the header.
+    nonce = str(get_nonce(request))
+    subject, text, html = render_email("digest", {**context, "csp_nonce": nonce}, inline_css=False)
     if form.cleaned_data["format"] == "text":
         return HttpResponse(f"{subject}\n\n{text}", content_type="text/plain; charset=utf-8")
     return HttpResponse(html)

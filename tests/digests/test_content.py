@@ -4,6 +4,7 @@ HTML version that fits a phone."""
 
 from datetime import date, timedelta
 
+import css_inline
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -11,6 +12,7 @@ from django.utils import timezone
 
 from digests import weekly
 from digests.models import Subscription
+from mailer.mail import render_email
 from tracker import workflow
 from tracker.models import Case, DatePrecision, IncidentType, Transition
 
@@ -183,3 +185,32 @@ def test_on_the_demo_the_first_digest_explains_cases_approved_after_its_week(
     assert "Countries: Russia, Ukraine. Incident types: all incident types." in text
     assert "Newly approved this week: 3" in text_of(second)
     assert "Of the 3 approved in total" not in text_of(second), "nothing left to explain"
+
+
+def test_the_preview_is_the_emails_own_html_before_its_css_is_inlined(
+    admin_client, case_factory, reviewer
+):
+    case_factory("approved", by_reviewer=reviewer, title="Debris in Kharkiv")
+    subscription = Subscription.objects.create(email="desk@example.org")
+
+    response = admin_client.get(
+        f"/digests/preview/{subscription.pk}/", {"period_end": PERIOD_END.isoformat()}
+    )
+
+    html = response.content.decode()
+    context = weekly.digest_context(subscription, PERIOD_END, preview=True)
+    assert css_inline.inline(html) == render_email("digest", context)[2]
+    assert 'style="' not in html, "the site's CSP refuses style attributes"
+    [nonce] = [part for part in response["Content-Security-Policy"].split("'") if "nonce-" in part]
+    assert f'<style nonce="{nonce.removeprefix("nonce-")}">' in html
+
+
+def test_the_unsubscribe_page_is_in_the_sites_layout_without_inline_styles(client):
+    subscription = Subscription.objects.create(email="desk@example.org")
+
+    response = client.get(f"/digests/unsubscribe/{subscription.unsubscribe_token()}/")
+
+    page = response.content.decode()
+    assert "css/tracker.css" in page
+    assert "style=" not in page and "<style" not in page
+    assert "'nonce-" not in response["Content-Security-Policy"]

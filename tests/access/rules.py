@@ -506,7 +506,7 @@ def case_of(obj):
         return obj
     if isinstance(obj, (Step, CaseLink)):
         return obj.case
-    if isinstance(obj, (EvidenceItem, Reminder)):
+    if isinstance(obj, (EvidenceItem, Reminder, CaseLinkView)):
         return obj.case
     if isinstance(obj, CustodyEvent):
         return obj.item.case

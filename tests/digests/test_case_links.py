@@ -135,6 +135,8 @@ def test_the_link_grants_no_session_and_no_other_page(client, link, case_factory
     assert response.status_code == 200
     assert django_settings.SESSION_COOKIE_NAME not in response.cookies
     assert "no-store" in response["Cache-Control"]
+    # The evidence's links lead to other sites, which must not learn the token.
+    assert response["Referrer-Policy"] == "same-origin"
     assert "Shells by rail to Russia" not in response.content.decode()
     for page in ("/", "/cases/", f"/cases/{other.pk}/", "/admin/"):
         assert client.get(page).status_code == 302, f"{page} still needs a sign-in"

@@ -66,6 +66,13 @@ def envhour(name, default):
     return hour
 
 
+def envdays(name, default):
+    days = envint(name, default)
+    if days < 1:
+        raise ImproperlyConfigured(f"{name} must be a number of days, 1 or more, not {days}")
+    return days
+
+
 def envlist(name, default):
     value = os.environ.get(name)
     if value is None:
@@ -148,6 +155,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # csp_nonce, for the rare page that needs an inline block (SECURE_CSP).
+                "django.template.context_processors.csp",
             ],
         },
     },
@@ -252,11 +261,14 @@ LOGOUT_REDIRECT_URL = "login"
 
 # Content Security Policy: scripts, styles, images and fonts only from this site, no
 # inline scripts or styles, no framing, forms post only here. The admin works under it
-# (it ships no inline script). The pages use no inline script, so no nonce is needed.
+# (it ships no inline script). One page has a style block: the digest preview shows the
+# email's own HTML, whose CSS travels inside it, marked with the request's nonce. A
+# page that asks for no nonce gets none in its header, so every other page allows
+# styles from this site alone.
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],
-    "style-src": [CSP.SELF],
+    "style-src": [CSP.SELF, CSP.NONCE],
     "img-src": [CSP.SELF, "data:"],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.NONE],
@@ -392,6 +404,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(made(VAR_DIR / "celery") / "beat-schedule")
 REMINDER_HOUR = envhour("REMINDER_HOUR", 8)
 DIGEST_DAY = envweekday("DIGEST_DAY", "monday")
 DIGEST_HOUR = envhour("DIGEST_HOUR", 7)
+# A case link in a digest opens the approved case without a sign-in for this many days
+# at most (and only while the subscription is active and the case approved).
+DIGEST_LINK_DAYS = envdays("DIGEST_LINK_DAYS", 90)
 EVIDENCE_CHECK_DAY = envweekday("EVIDENCE_CHECK_DAY", "sunday")
 EVIDENCE_CHECK_HOUR = envhour("EVIDENCE_CHECK_HOUR", 3)
 CELERY_BEAT_SCHEDULE = {

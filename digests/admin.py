@@ -2,10 +2,10 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from tracker.models import IncidentType
+from common.admin import ReadOnly, ReadOnlyInline
 
 from .forms import SubscriptionForm
-from .models import DigestDelivery, Subscription
+from .models import CaseLinkView, DigestDelivery, Subscription
 
 
 class DigestDeliveryInline(admin.TabularInline):
@@ -27,6 +27,24 @@ class DigestDeliveryInline(admin.TabularInline):
     verbose_name_plural = "Digests sent"
 
 
+class CaseLinkViewInline(ReadOnlyInline):
+    model = CaseLinkView
+    fields = ["viewed_at", "case"]
+    verbose_name_plural = "Cases opened from the digests' links"
+
+
+@admin.register(CaseLinkView)
+class CaseLinkViewAdmin(ReadOnly, admin.ModelAdmin):
+    """Each opening of a digest's case link, on record: read-only, written only by
+    the link's page."""
+
+    list_display = ["viewed_at", "case", "subscription"]
+    list_select_related = ["case", "subscription"]
+    list_filter = ["viewed_at"]
+    search_fields = ["subscription__email", "case__reference"]
+    date_hierarchy = "viewed_at"
+
+
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):
     form = SubscriptionForm
@@ -35,13 +53,11 @@ class SubscriptionAdmin(admin.ModelAdmin):
     search_fields = ["email", "user__username"]
     autocomplete_fields = ["user"]
     readonly_fields = ["preview"]
-    inlines = [DigestDeliveryInline]
+    inlines = [DigestDeliveryInline, CaseLinkViewInline]
 
     @admin.display(description="Filters")
     def filters(self, subscription):
-        types = [IncidentType(value).label for value in subscription.incident_types]
-        places = [country.name for country in subscription.countries]
-        return "; ".join(filter(None, [", ".join(types), ", ".join(places)])) or "everything"
+        return f"{subscription.incident_types_label}; {subscription.countries_label}"
 
     @admin.display(description="Digest")
     def preview(self, subscription):

@@ -2,10 +2,12 @@ from django.conf import settings
 from django.core import signing
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django_countries.fields import CountryField
 
 from mailer.mail import absolute_url
 from mailer.models import Delivery
+from tracker.models import Case, IncidentType
 
 
 class Subscription(models.Model):
@@ -41,6 +43,16 @@ class Subscription(models.Model):
     def __str__(self):
         return self.email
 
+    @property
+    def countries_label(self):
+        """The countries the subscriber follows, named, for the digest to say so."""
+        return ", ".join(country.name for country in self.countries) or "all countries"
+
+    @property
+    def incident_types_label(self):
+        labels = [IncidentType(value).label for value in self.incident_types]
+        return ", ".join(labels) or "all incident types"
+
     def filter_cases(self, cases):
         """Narrow a Case queryset to what this subscriber asked for."""
         if self.incident_types:
@@ -59,6 +71,26 @@ class Subscription(models.Model):
 
     def get_unsubscribe_url(self):
         return absolute_url(reverse("digests:unsubscribe", args=[self.unsubscribe_token()]))
+
+
+class CaseLinkView(models.Model):
+    """A case opened through a digest's case link (``digests.links``): which
+    subscription's link, which case, when. Kept as a record of what reached whom;
+    nothing about the reader (no address, no browser) is stored."""
+
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="case_link_views"
+    )
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
+    viewed_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-viewed_at", "-pk"]
+        verbose_name = "case opened from a digest"
+        verbose_name_plural = "cases opened from digests"
+
+    def __str__(self):
+        return f"{self.case.reference} opened from the digest of {self.subscription}"
 
 
 class DigestDelivery(Delivery):

@@ -8,4 +8,5 @@ urlpatterns = [
     path("preview/<int:subscription_id>/", views.preview, name="preview"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("subscription/", subscription_views.own_subscription, name="subscription"),
+    path("case/<str:token>/", views.approved_case, name="case"),
 ]

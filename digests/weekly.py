@@ -7,20 +7,23 @@ exactly once per subscription and period thanks to the ``DigestDelivery`` row.
 
 import logging
 from datetime import date, datetime, time, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Exists, OuterRef, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.text import Truncator
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from evidence.corroboration import with_corroboration
 from mailer import mail
 from mailer.models import DeliveryStatus
-from tracker.models import WAITING_STATES, Case, State, Transition, overdue
+from tracker.models import Case, State, Transition
 
+from . import links
 from .models import DigestDelivery, Subscription
 
 logger = logging.getLogger(__name__)
@@ -41,6 +44,9 @@ PREVIEW_UNSUBSCRIBE_URL = "#unsubscribe-link-not-shown-in-previews"
 # memory and its size bounded however busy the week was.
 MAX_LISTED_CASES = 100
 SHARED_TTL = 10 * 60
+# A listed case's summary is cut after this many words, or characters.
+SUMMARY_WORDS = 40
+SUMMARY_CHARACTERS = 280
 
 
 def subscriptions_due(period_end):
@@ -96,19 +102,57 @@ def period_bounds(period_end):
     return end - PERIOD, end
 
 
+def latest_approval(field):
+    """The case's latest approval's ``field``, as a subquery of a Case queryset."""
+    approvals = Transition.objects.filter(case=OuterRef("pk"), to_state=State.APPROVED)
+    return Subquery(approvals.order_by("-at", "-pk").values(field)[:1])
+
+
 def newly_approved(subscription, period_end):
-    """Cases approved during the week that are still approved, oldest approval first."""
+    """Cases still approved whose latest approval fell in the week, oldest approval
+    first: a case approved again after the week is next week's news."""
     start, end = period_bounds(period_end)
     # Found through the week's approvals (indexed by time), not by scanning every
     # approved case: a digest's cost follows the week, not the archive.
     approvals = Transition.objects.filter(to_state=State.APPROVED, at__gte=start, at__lt=end)
-    latest_approval = approvals.filter(case=OuterRef("pk")).order_by("-at").values("at")[:1]
     cases = Case.objects.filter(state=State.APPROVED, pk__in=approvals.values("case_id"))
     return (
         with_corroboration(subscription.filter_cases(cases))
-        .annotate(approved_at=Subquery(latest_approval))
+        .annotate(
+            approved_at=latest_approval("at"),
+            approval_justification=latest_approval("justification"),
+        )
+        .filter(approved_at__lt=end)
         .order_by("approved_at", "reference")
     )
+
+
+def approved_counts(subscription, period_end):
+    """The approved cases within the subscriber's filters: how many there are now, and
+    how many of them were last approved before, during and after the week."""
+    start, end = period_bounds(period_end)
+
+    def approved_since(moment):
+        return Q(
+            Exists(
+                Transition.objects.filter(
+                    case=OuterRef("pk"), to_state=State.APPROVED, at__gte=moment
+                )
+            )
+        )
+
+    approved = subscription.filter_cases(Case.objects.filter(state=State.APPROVED))
+    counts = approved.order_by().aggregate(
+        total=Count("pk"),
+        since_start=Count("pk", filter=approved_since(start)),
+        after=Count("pk", filter=approved_since(end)),
+    )
+    return {
+        "total": counts["total"],
+        "before": counts["total"] - counts["since_start"],
+        "this_week": counts["since_start"] - counts["after"],
+        "after": counts["after"],
+    }
 
 
 def shared_by_filters(subscription, name, day, compute):
@@ -138,45 +182,26 @@ def shared_by_filters(subscription, name, day, compute):
     return shared
 
 
-def state_counts(subscription, now):
-    """Cases by review state, drafts left out: they are their authors' private work."""
-    return shared_by_filters(
-        subscription, "state-counts", now, lambda: _state_counts(subscription, now)
-    )
-
-
-def _state_counts(subscription, now):
-    rows = (
-        subscription.filter_cases(Case.objects.exclude(state=State.DRAFT))
-        .order_by()
-        .values("state")
-        .annotate(cases=Count("pk"), overdue=Count("pk", filter=overdue(now)))
-    )
-    return {row["state"]: row for row in rows}
-
-
 def digest_context(subscription, period_end, preview=False):
-    """What the digest shows; a ``preview`` for staff has an inert unsubscribe link."""
+    """What the digest shows. A ``preview`` for staff has an inert unsubscribe link,
+    and its case links open the case's own page on the site: the subscriber's links
+    would put the preview's clicks on the subscriber's record."""
     start, end = period_bounds(period_end)
-    cases, total = shared_by_filters(
-        subscription, "approved", period_end, lambda: approved_listing(subscription, period_end)
+    # Named apart from the listing of earlier releases, whose rows had no case ids.
+    rows, counts = shared_by_filters(
+        subscription, "listing", period_end, lambda: approved_listing(subscription, period_end)
     )
-    counts = state_counts(subscription, timezone.now())
+    link = staff_case_url if preview else partial(links.case_link_url, subscription.pk)
     return {
         "subscription": subscription,
         "period_start": start.date(),
         "period_last_day": (end - timedelta(days=1)).date(),
-        "cases": cases,
-        "approved_total": total,
-        "not_listed": total - len(cases),
-        "state_counts": [
-            (state.label, counts.get(state, {}).get("cases", 0))
-            for state in State
-            if state != State.DRAFT
-        ],
-        "backlog": sum(counts.get(state, {}).get("cases", 0) for state in WAITING_STATES),
-        "overdue": sum(counts.get(state, {}).get("overdue", 0) for state in WAITING_STATES),
-        "sla_days": settings.REVIEW_SLA_DAYS,
+        "period_end": period_end,
+        "cases": [{**row, "url": link(row["case_id"])} for row in rows],
+        "counts": counts,
+        "counts_note": counts_explained(counts, start.date(), period_end),
+        "not_listed": counts["this_week"] - len(rows),
+        "link_days": settings.DIGEST_LINK_DAYS,
         "approved_cases_url": mail.absolute_url(reverse("tracker:case_list") + "?state=approved"),
         "unsubscribe_url": (
             PREVIEW_UNSUBSCRIBE_URL if preview else subscription.get_unsubscribe_url()
@@ -184,25 +209,64 @@ def digest_context(subscription, period_end, preview=False):
     }
 
 
+def counts_explained(counts, period_start, period_end):
+    """Why "in total" is more than "this week", in a sentence ("" when it is not): the
+    other approved cases were approved before the week, or after it ended (a digest
+    sent on the morning after its week does not list the approvals of that morning)."""
+
+    def approved(number, when):
+        return f"{number} {'was' if number == 1 else 'were'} approved {when}"
+
+    before, after = counts["before"], counts["after"]
+    parts = []
+    if before:
+        parts.append(approved(before, f"before {dateformat(period_start)}"))
+    if after:
+        parts.append(
+            approved(after, f"on or after {dateformat(period_end)}, when this week had ended")
+            + f" (a later digest lists {'it' if after == 1 else 'them'})"
+        )
+    return f"Of the {counts['total']} approved in total, {'; '.join(parts)}." if parts else ""
+
+
+def dateformat(day):
+    return formats.date_format(day, "j F Y")
+
+
+def staff_case_url(case_id):
+    return mail.absolute_url(reverse("tracker:case", args=[case_id]))
+
+
 def approved_listing(subscription, period_end):
-    """The rows of the cases listed, at most MAX_LISTED_CASES, and how many there are."""
-    approved = newly_approved(subscription, period_end)
-    rows = digest_rows(approved[:MAX_LISTED_CASES])
-    return rows, len(rows) if len(rows) < MAX_LISTED_CASES else approved.count()
+    """The rows of the cases listed (at most MAX_LISTED_CASES) and the counts."""
+    rows = digest_rows(newly_approved(subscription, period_end)[:MAX_LISTED_CASES])
+    return rows, approved_counts(subscription, period_end)
+
+
+def short_summary(text):
+    """The start of a summary, cut at a word: a digest is read at a glance, and the
+    case's page has the whole of it."""
+    words = Truncator(" ".join(text.split())).words(SUMMARY_WORDS, truncate=" …")
+    # A summary of few, very long words (a pasted link) is cut by its length too.
+    return Truncator(words).chars(SUMMARY_CHARACTERS, truncate="…")
 
 
 def digest_rows(cases):
-    """What each listed case shows, worked out once for the text and the HTML."""
+    """What each listed case shows, worked out once for the text and the HTML and for
+    every subscriber with the same filters (each gets links of their own)."""
     return [
         {
+            "case_id": case.pk,
             "reference": case.reference,
             "title": case.title,
-            "url": mail.absolute_url(case.get_absolute_url()),
+            "summary": short_summary(case.summary),
             "incident_type": str(case.get_incident_type_display()),
             "incident_period": case.incident_period,
             "place": f"{case.place_name} ({case.country.name})",
             "supporting_sources": case.supporting_sources,
             "refuting_sources": case.refuting_sources,
+            # The workflow asks for a justification only below the minimum.
+            "below_minimum": bool(case.approval_justification),
         }
         for case in cases
     ]

@@ -38,11 +38,18 @@ class DeliveryRefused(Exception):
     """The mail server rejected the message for good (5xx); retrying will not help."""
 
 
-def render_email(name, context):
-    """Render the subject, the text and the HTML (with inlined CSS) of one email."""
+def render_email(name, context, inline_css=True):
+    """Render the subject, the text and the HTML (with inlined CSS) of one email.
+
+    ``inline_css=False`` leaves the HTML as its template wrote it, the CSS in its
+    style block: for showing an email on a page of the site, whose Content Security
+    Policy refuses style attributes.
+    """
     text = render_to_string(f"emails/{name}.txt", context)
-    # Many mail clients drop <style> blocks; styles survive only inline.
-    html = css_inline.inline(render_to_string(f"emails/{name}.html", context))
+    html = render_to_string(f"emails/{name}.html", context)
+    if inline_css:
+        # Many mail clients drop <style> blocks; styles survive only inline.
+        html = css_inline.inline(html)
     return render_subject(name, context), text, html
 
 

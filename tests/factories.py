@@ -1,12 +1,16 @@
 import html
+import json
 import re
-from datetime import date
+import time
+from datetime import date, timedelta
 
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core import signing
 from django.utils import timezone
 
+from digests import links
 from evidence.models import EvidenceItem, EvidenceKind, Source, SourceKind, Stance
 from tracker import roles
 from tracker.models import Case, IncidentType
@@ -138,3 +142,20 @@ def text_of(html_fragment):
     """The text a reader sees in a piece of a page: no tags, entities resolved, spaces
     collapsed."""
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", html_fragment)).split())
+def case_link_token(subscription, case, age=timedelta(0)):
+    """The token of a digest's case link for the subscription and the case, signed as
+    the tracker signs them, ``age`` ago."""
+
+    class Backdated(signing.TimestampSigner):
+        def timestamp(self):
+            return signing.b62_encode(int(time.time() - age.total_seconds()))
+
+    return Backdated(salt=links.SALT).sign_object([subscription.pk, case.pk])
+
+
+def with_payload(token, subscription_id, case_id):
+    """``token`` with its payload swapped for another subscription and case, its
+    timestamp and signature kept: what someone editing a link would make."""
+    payload = json.dumps([subscription_id, case_id], separators=(",", ":"))
+    payload = signing.b64_encode(payload.encode()).decode()
+    return ":".join([payload, *token.split(":")[1:]])

@@ -15,10 +15,12 @@ its pages from one line in ADMIN_MODELS.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.apps import apps
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -26,8 +28,9 @@ from django.contrib.contenttypes.models import ContentType
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from digests.models import Subscription
+from digests.models import CaseLinkView, Subscription
 from evidence.models import CustodyEvent, EvidenceItem, Source, StoredFile
+from tests import factories
 from tracker import roles
 from tracker.models import (
     Case,
@@ -223,6 +226,8 @@ ADMIN_MODELS = {
     WeaponSystem: REFERENCE_DATA,
     SanctionsProvision: REFERENCE_DATA,
     Subscription: ADMINISTRATORS_ONLY,
+    # Written only by a digest's case link page; read-only for everyone.
+    CaseLinkView: ModelRule(sees=is_admin),
     get_user_model(): ADMINISTRATORS_ONLY,
     Group: ADMINISTRATORS_ONLY,
     AccessAttempt: ADMINISTRATORS_ONLY,
@@ -252,6 +257,9 @@ class Rule:
     sees: Any  # (user, obj) -> bool
     writes: Any = nobody  # (user, obj) -> bool, for a POST
     post_forbidden: bool = False  # read-only pages whose POST would write (history forms)
+    # obj -> the case the URL itself grants sight of, whoever asks (a digest's case
+    # link); its markers are then not hidden from the user.
+    reveals: Any = None
 
     def verdict(self, user, obj, method):
         if not self.sees(user, obj):
@@ -287,6 +295,43 @@ def each_subscription(world):
 def each_unsubscribe_token(world):
     tokens = [(s, s.unsubscribe_token()) for s in world.of(Subscription)]
     return [Target(s, (token,)) for s, token in [*tokens, (None, "not-a-token")]]
+
+
+@dataclass(frozen=True)
+class CaseLink:
+    """A digest's case link, and whether it opens its case (the tracker made it, its
+    subscription is active, its case approved and it is not too old)."""
+
+    case: Case
+    opens: bool
+
+
+def each_case_link(world):
+    """Every case through an active subscription's link; the approved ones through the
+    link of an ended subscription, through an expired link and through links edited to
+    point elsewhere; a link that is not one."""
+    active, *_ = [s for s in world.of(Subscription) if s.active]
+    ended = [s for s in world.of(Subscription) if not s.active][0]
+    expired = timedelta(days=settings.DIGEST_LINK_DAYS, minutes=1)
+    targets = []
+    for case in world.cases:
+        approved = case.state == State.APPROVED
+        token = factories.case_link_token(active, case)
+        targets.append(Target(CaseLink(case, approved), (token,)))
+        if not approved:
+            continue
+        other = next(c for c in world.cases if c.pk != case.pk)
+        for bad in (
+            factories.case_link_token(ended, case),
+            factories.case_link_token(active, case, age=expired),
+            factories.with_payload(token, active.pk, other.pk),
+            factories.with_payload(token, ended.pk, case.pk),
+            # The unsubscribe link's token opens no case.
+            active.unsubscribe_token(),
+        ):
+            targets.append(Target(CaseLink(case, False), (bad,)))
+    targets.append(Target(CaseLink(None, False), ("not-a-token",)))
+    return targets
 
 
 def each_user(world):
@@ -394,6 +439,11 @@ SITE = {
     "digests:unsubscribe": Rule("digests", each_unsubscribe_token, anyone, anyone),
     # A user's own subscription, the one sent to their address: whoever reads cases.
     "digests:subscription": Rule("digests", once, has_a_role, has_a_role),
+    # A digest's case link opens its one approved case, read-only, for whoever holds
+    # it, signed in or not; nothing else.
+    "digests:case": Rule(
+        "digests", each_case_link, lambda user, link: link.opens, reveals=lambda link: link.case
+    ),
 }
 
 ADMIN = {
@@ -456,9 +506,9 @@ def case_of(obj):
     """The case an object belongs to, if any: for reporting the state walked."""
     if isinstance(obj, Case):
         return obj
-    if isinstance(obj, Step):
+    if isinstance(obj, (Step, CaseLink)):
         return obj.case
-    if isinstance(obj, (EvidenceItem, Reminder)):
+    if isinstance(obj, (EvidenceItem, Reminder, CaseLinkView)):
         return obj.case
     if isinstance(obj, CustodyEvent):
         return obj.item.case

@@ -32,7 +32,10 @@ UNWATCHED_TABLES = {
 }
 # Rows a legitimate read writes: the custody events of a view or a download. Only a
 # page the user may read may write them.
-READ_RECORDS = {"evidence_custodyevent": "action IN ('viewed', 'downloaded')"}
+READ_RECORDS = {
+    "evidence_custodyevent": "action IN ('viewed', 'downloaded')",
+    "digests_caselinkview": "1 = 1",
+}
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 UNSUBSCRIBE_LINK = "/digests/unsubscribe/"
 # A "malicious" POST: the page's own form with these fields changed (in inline
@@ -278,8 +281,18 @@ class Walk:
                 rule = rules.RULES[key]
                 for target in rule.targets(self.world):
                     url = url_of(key, patterns[key], target)
-                    Visit(self, clients[role], role, user, key, rule, target, url, hidden).run()
+                    hide = self.hidden_on(rule, user, target, hidden)
+                    Visit(self, clients[role], role, user, key, rule, target, url, hide).run()
         return self.report
+
+    def hidden_on(self, rule, user, target, hidden):
+        """What must stay hidden from the user on this URL: what their role may not
+        see, less the markers of the case the URL itself grants sight of (a digest's
+        case link)."""
+        if rule.reveals is None or not rule.sees(user, target.obj):
+            return hidden
+        case = rule.reveals(target.obj)
+        return [marker for marker in hidden if (marker, case) not in self.markers]
 
     def changed_tables(self, reads_allowed=False):
         return [

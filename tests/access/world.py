@@ -14,7 +14,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from digests.models import DigestDelivery, Subscription
+from digests.models import CaseLinkView, DigestDelivery, Subscription
 from evidence.custody import add_evidence
 from evidence.models import CustodyEvent, EvidenceItem, Source, StoredFile
 from tests import factories
@@ -93,6 +93,10 @@ def build(case_factory):
     Subscription.objects.create(email="stakeholder@example.org", user=users["stakeholder"])
     committee = Subscription.objects.create(email="committee@example.org", countries=["UA"])
     DigestDelivery.objects.create(subscription=committee, period_end=datetime.date(2024, 10, 14))
+    Subscription.objects.create(email="former@example.org", active=False)
+    # The committee opened an approved case from its digest: administrators read that.
+    approved = next(case for case in cases if case.state == State.APPROVED)
+    CaseLinkView.objects.create(subscription=committee, case=approved)
     access = {"username": "monitor", "ip_address": "192.0.2.1", "user_agent": "walk"}
     AccessAttempt.objects.create(failures_since_start=1, **access)
     AccessLog.objects.create(**access)
@@ -114,6 +118,7 @@ def build(case_factory):
         WeaponSystem,
         SanctionsProvision,
         Subscription,
+        CaseLinkView,
         Group,
         get_user_model(),
         AccessAttempt,

@@ -88,14 +88,18 @@ def test_each_subscriber_gets_one_digest_of_approved_cases_and_a_second_run_none
             assert approved_case.reference in body
             assert "Hwasong-11 debris in Kharkiv" in body
             assert approved_case.incident_period in body
-            assert f"http://localhost:8000/cases/{approved_case.pk}/" in body
+            assert "http://localhost:8000/digests/case/" in body
+            assert f"/cases/{approved_case.pk}/" not in body, "no link that needs a login"
             for case in cases_not_for_stakeholders:
                 assert case.title not in body
                 assert case.reference not in body
+            # Approved work only: nothing of what is under review or was rejected.
+            for state in ("Submitted", "In review", "Rejected", "backlog", "waiting"):
+                assert state not in body
         text = text_of(message)
         assert "Corroboration: 2 independent supporting sources, 0 refuting" in text
-        assert "Submitted: 1" in text and "Approved: 2" in text
-        assert "Review backlog: 3 cases waiting" in text
+        assert "Newly approved this week: 1" in text and "Approved in total: 2" in text
+        assert "Of the 2 approved in total, 1 was approved before" in text
     for subscription in (committee, analyst):
         wait_for_delivery(subscription, "sent")
         delivery = delivery_of(subscription)
@@ -218,7 +222,8 @@ def test_a_subscriber_gets_only_the_incident_types_and_countries_they_chose(
     text = text_of(message)
     assert wanted.reference in text and "Kharkiv" in text
     assert "Bryansk" not in text and "Shells to Ukraine" not in text
-    assert "Approved: 1" in text
+    assert "Newly approved this week: 1" in text and "Approved in total: 1" in text
+    assert "Countries: Ukraine. Incident types: Battlefield use of transferred weapons." in text
 
 
 @transactional
@@ -355,6 +360,8 @@ def test_subscriptions_are_managed_in_the_admin_with_their_filters(admin_client)
             "countries": ["UA", "RU"],
             "deliveries-TOTAL_FORMS": "0",
             "deliveries-INITIAL_FORMS": "0",
+            "case_link_views-TOTAL_FORMS": "0",
+            "case_link_views-INITIAL_FORMS": "0",
         },
     )
 
@@ -364,7 +371,10 @@ def test_subscriptions_are_managed_in_the_admin_with_their_filters(admin_client)
     assert sorted(country.code for country in subscription.countries) == ["RU", "UA"]
     listing = admin_client.get("/admin/digests/subscription/")
     assert f"/digests/preview/{subscription.pk}/" in listing.content.decode()
-    assert "Battlefield use of transferred weapons, Strike on a depot" in listing.content.decode()
+    assert (
+        "Battlefield use of transferred weapons, Strike on a depot of transferred materiel; "
+        "Russia, Ukraine" in listing.content.decode()
+    )
 
 
 def test_digests_with_the_same_filters_share_their_listing_but_not_other_filters(
@@ -380,7 +390,7 @@ def test_digests_with_the_same_filters_share_their_listing_but_not_other_filters
     def digest_queries(subscription):
         with CaptureQueriesContext(connection) as queries:
             context = weekly.digest_context(subscription, PERIOD_END)
-        return len(queries), context["approved_total"]
+        return len(queries), context["counts"]["this_week"]
 
     first, listed = digest_queries(committee)
     assert digest_queries(council) == (0, listed) == (0, 1)

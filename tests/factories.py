@@ -142,6 +142,8 @@ def text_of(html_fragment):
     """The text a reader sees in a piece of a page: no tags, entities resolved, spaces
     collapsed."""
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", html_fragment)).split())
+
+
 def case_link_token(subscription, case, age=timedelta(0)):
     """The token of a digest's case link for the subscription and the case, signed as
     the tracker signs them, ``age`` ago."""

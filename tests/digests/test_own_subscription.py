@@ -125,6 +125,8 @@ def test_the_admin_uses_the_same_chooser(client, admin_user):
             "countries": ["UA", "PL"],
             "deliveries-TOTAL_FORMS": "0",
             "deliveries-INITIAL_FORMS": "0",
+            "case_link_views-TOTAL_FORMS": "0",
+            "case_link_views-INITIAL_FORMS": "0",
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]

@@ -24,7 +24,7 @@ rebuilt (a data migration may have changed cases meanwhile). PostgreSQL alters t
 in place and keeps its triggers in migrations.
 """
 
-from django.db import connections
+from django.db import connections, transaction
 
 TABLE = "tracker_case_search"
 COLUMNS = ("heading", "details", "provisions", "evidence")
@@ -153,7 +153,7 @@ def install(using):
     """Make the index and its triggers as this module defines them, where anything is
     missing or different, and then fill the index anew. Returns whether it did."""
     connection = connections[using]
-    with connection.cursor() as cursor:
+    with transaction.atomic(using=using), connection.cursor() as cursor:
         if not _has_required_schema(connection, cursor):
             return False
         existing = _existing(cursor, "table") | _existing(cursor, "trigger")
@@ -162,7 +162,7 @@ def install(using):
             for name, event, statements in TRIGGERS
         }
         changed = [name for name, sql in wanted.items() if existing.get(name) != sql]
-        if TABLE in existing and (TABLE in changed or _rank(cursor) != RANK):
+        if TABLE not in changed and _rank(cursor) != RANK:
             changed.append(TABLE)
         if not changed:
             return False

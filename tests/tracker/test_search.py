@@ -2,11 +2,13 @@
 below runs on whichever database the tests use (SQLite by default, PostgreSQL when
 DATABASE_URL points at it, as on CI), so both answer it alike."""
 
+import copy
 import io
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db import connection
 from django.urls import reverse
 from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hypothesis_settings
@@ -15,6 +17,7 @@ from hypothesis import strategies as st
 from evidence.custody import add_evidence
 from evidence.models import Source
 from tests import factories
+from tracker import apps
 from tracker.models import Case, SanctionsProvision, WeaponSystem
 
 LIST = reverse("tracker:case_list")
@@ -270,6 +273,24 @@ def test_best_matches_come_first_unless_the_user_sorts(client, case_factory, mon
     assert references(client.get(LIST, {"q": "Kharkiv", "sort": "reference"})) == by_reference
 
 
+def test_the_admin_lists_best_matches_first_unless_the_user_sorts(
+    client, case_factory, reviewer, add_item
+):
+    in_title = case_factory("submitted", title="Strike on Kharkiv", place_name="Kharkiv")
+    in_evidence = case_factory("submitted", title="A strike", place_name="Bryansk")
+    add_item(in_evidence, "Reuters", excerpt="Kharkiv was hit as well.")
+    client.force_login(reviewer)
+
+    def listed(**params):
+        response = client.get(CHANGELIST, {"q": "Kharkiv", **params})
+        return [case.reference for case in response.context["cl"].result_list]
+
+    # in_evidence moved last, so the admin's own order would list it first
+    assert listed() == [in_title.reference, in_evidence.reference]
+    # by reference, newest first (column 1: column 0 is the action checkbox)
+    assert listed(o="-1") == [in_evidence.reference, in_title.reference]
+
+
 JUNK = [
     '"',
     '""',
@@ -349,3 +370,32 @@ def test_a_search_costs_the_same_queries_whatever_the_number_of_matches(
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get(LIST, {"q": "shells"})
     assert len(references(response)) == 25
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sqlite_index_outlives_a_migration_that_rebuilds_the_case_table(case_factory):
+    """Django changes an SQLite table by building a new one and renaming it over the
+    old: ``migrate`` first drops the index's triggers (which would make the rename fail
+    and would vanish with the old table), then makes them again and refills the index."""
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL alters tables in place, keeping their triggers")
+    case = case_factory(title="Missile debris found in Kharkiv")
+    old = Case._meta.get_field("title")
+    wider = copy.copy(old)
+    wider.max_length = 400
+    apps.drop_sqlite_search_triggers(using="default", plan=["a migration"])
+    try:
+        with connection.schema_editor() as editor:
+            editor.alter_field(Case, old, wider)  # a rebuild of tracker_case
+        Case.objects.filter(pk=case.pk).update(title="Artillery shells in Rajin")
+        apps.install_sqlite_search_index(using="default")
+        assert found("Rajin") == {case.reference}
+        assert found("Kharkiv") == set()
+        case.title = "Drone strike in Bryansk"
+        case.save()
+        assert found("Bryansk") == {case.reference}
+    finally:
+        apps.drop_sqlite_search_triggers(using="default", plan=["a migration"])
+        with connection.schema_editor() as editor:
+            editor.alter_field(Case, wider, old)
+        apps.install_sqlite_search_index(using="default")

@@ -160,19 +160,28 @@ def _weapon_links(case_ids, weapons, rng):
 
 def _evidence(count, case_ids, source_ids, monitor, rng):
     stances = [Stance.SUPPORTS] * 6 + [Stance.REFUTES] * 2 + [Stance.CONTEXT] * 2
+    drawn = [
+        (rng.choice(case_ids), rng.choice(source_ids), rng.choice(stances), rng.randint(1, 6))
+        for _ in range(count)
+    ]
+    # A case's evidence arrives together, as a monitor logs it: the search triggers
+    # then rewrite each case's search document once, not once per batch it is in.
+    drawn.sort(key=lambda row: row[0])
     for offset in range(0, count, BATCH):
         EvidenceItem.objects.bulk_create(
             [
                 EvidenceItem(
-                    case_id=rng.choice(case_ids),
-                    source_id=rng.choice(source_ids),
+                    case_id=case_id,
+                    source_id=source_id,
                     kind="statement",
-                    stance=rng.choice(stances),
-                    credibility=rng.randint(1, 6),
+                    stance=stance,
+                    credibility=credibility,
                     title=f"Bench item {offset + n}",
                     added_by=monitor,
                 )
-                for n in range(min(BATCH, count - offset))
+                for n, (case_id, source_id, stance, credibility) in enumerate(
+                    drawn[offset : offset + BATCH]
+                )
             ]
         )
 

@@ -57,7 +57,8 @@ def _create_users(users):
 def _create_reference_data(weapon_systems, provisions):
     for weapon in weapon_systems:
         WeaponSystem.objects.get_or_create(
-            name=weapon["name"], defaults={"category": weapon["category"]}
+            name=weapon["name"],
+            defaults={"category": weapon["category"], "aliases": weapon.get("aliases", "")},
         )
     for provision in provisions:
         SanctionsProvision.objects.get_or_create(

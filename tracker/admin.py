@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ORDER_VAR
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Max, Min
@@ -45,8 +46,8 @@ STANCE_ORDER = {stance: position for position, stance in enumerate(Stance)}
 
 @admin.register(WeaponSystem)
 class WeaponSystemAdmin(HistoryAdmin):
-    list_display = ["name", "category"]
-    search_fields = ["name", "category", "description"]
+    list_display = ["name", "aliases", "category"]
+    search_fields = ["name", "aliases", "category", "description"]
 
 
 @admin.register(SanctionsProvision)
@@ -332,7 +333,11 @@ class CaseAdmin(HistoryAdmin):
         # of every field, a pass over every case (half a second at 100,000).
         if not search_term.strip():
             return queryset, False
-        return queryset.search(search_term), False
+        found = queryset.search(search_term)
+        if request.GET.get(ORDER_VAR):
+            # A column the user sorted by comes before relevance.
+            found = found.order_by(*queryset.query.order_by)
+        return found, False
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)

@@ -3,17 +3,19 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.postgres.search import SearchQuery, SearchVectorField
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import IntegrityError, connection, models, transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db import IntegrityError, connections, models, transaction
+from django.db.models import F, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import dateformat, timezone
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
 from mailer.models import Delivery
+
+from . import search, sqlite_index
 
 
 class State(models.TextChoices):
@@ -26,7 +28,7 @@ class State(models.TextChoices):
     WITHDRAWN = "withdrawn", "Withdrawn"
 
 
-# The configuration the trigger of migration 0007 builds the search vector with.
+# The configuration the triggers of migration 0010 build the search vector with.
 SEARCH_CONFIG = "english"
 
 # Someone other than the creator has to act on a case in one of these states.
@@ -82,6 +84,11 @@ class WeaponSystem(models.Model):
     name = models.CharField(max_length=200, unique=True)
     category = models.CharField(
         max_length=100, blank=True, help_text="e.g. ballistic missile, artillery ammunition"
+    )
+    aliases = models.TextField(
+        blank=True,
+        help_text="Other names and designations it is reported under, e.g. KN-23, KN-24; "
+        "searching the cases finds them.",
     )
     description = models.TextField(blank=True)
 
@@ -158,20 +165,30 @@ class CaseQuerySet(models.QuerySet):
         return self.none()
 
     def search(self, text):
-        """Cases whose title, summary or place hold the words of ``text`` (web search
-        syntax: "a phrase", -word, or; words match their inflections), and the case
-        whose reference it is."""
-        text = text.strip()
-        if connection.vendor == "postgresql":
-            words = SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
-            return self.filter(Q(search_vector=words) | Q(reference=text.upper()))
-        # SQLite, the embedded default, has no full-text index: contains-matches.
-        return self.filter(
-            Q(title__icontains=text)
-            | Q(summary__icontains=text)
-            | Q(place_name__icontains=text)
-            | Q(reference__iexact=text)
-        )
+        """The cases matching ``text``, in web-search syntax (see ``tracker.search``),
+        best matches first, then in the order they had. A case is found by its reference
+        (or its number), title, summary, place, quantity, countries (by name or alias,
+        "DPRK"), weapon systems (by name or alias, "KN-23"), sanctions provisions and
+        evidence (titles, excerpts, sources); words match their inflections.
+
+        PostgreSQL reads ``search_vector``, SQLite its FTS5 index
+        (``tracker.sqlite_index``); the databases' triggers keep both current."""
+        query = search.parse(text)
+        if not query:
+            return self.none()
+        order = self.query.order_by or self.model._meta.ordering
+        if connections[self.db].vendor == "postgresql":
+            words = SearchQuery(query.as_websearch(), search_type="websearch", config=SEARCH_CONFIG)
+            found = self.filter(search_vector=words).annotate(
+                search_rank=SearchRank(F("search_vector"), words)
+            )
+        else:
+            columns = "{" + " ".join(sqlite_index.COLUMNS) + "}"
+            everything = f'{sqlite_index.EVERYTHING_COLUMN} : "{sqlite_index.EVERYTHING}"'
+            found = self.filter(
+                search_entry__document__match=query.as_fts5(columns, everything)
+            ).annotate(search_rank=-F("search_entry__rank"))  # bm25: lower is better
+        return found.order_by("-search_rank", *order)
 
     def with_changes_reason(self):
         """Each case with ``changes_reason``: why a reviewer last sent it back, which its
@@ -295,9 +312,10 @@ class Case(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # The title, summary and place as PostgreSQL's full-text search reads them, kept
-    # by a trigger (migration 0007) so a search does not work them out for every case.
-    # Empty on SQLite, which searches with a contains-match.
+    # What PostgreSQL's full-text search reads: the case's text and that of its
+    # countries, weapon systems, provisions and evidence, kept by triggers (migration
+    # 0010) so a search does not work it out for every case. Empty on SQLite, whose
+    # index is CaseSearchEntry.
     search_vector = SearchVectorField(null=True, editable=False)
 
     history = HistoricalRecords(excluded_fields=["search_vector"])
@@ -469,6 +487,44 @@ class Case(models.Model):
         if self.date_precision == DatePrecision.APPROXIMATE:
             text = f"about {text}"
         return text
+
+
+class FullTextTable(models.TextField):
+    """FTS5's hidden column named after its table: a MATCH on it searches every column."""
+
+
+@FullTextTable.register_lookup
+class Match(models.Lookup):
+    lookup_name = "match"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} MATCH {rhs}", [*lhs_params, *rhs_params]
+
+
+class CaseSearchEntry(models.Model):
+    """A case's row in SQLite's full-text index, the FTS5 table that
+    ``tracker.sqlite_index`` makes and its triggers keep (not a table Django manages).
+    Only for searching (``Case.objects.search``); PostgreSQL has no such table."""
+
+    case = models.OneToOneField(
+        Case,
+        on_delete=models.DO_NOTHING,
+        primary_key=True,
+        db_column="rowid",
+        related_name="search_entry",
+    )
+    document = FullTextTable(db_column=sqlite_index.TABLE)
+    # bm25 with the index's column weights; lower is better.
+    rank = models.FloatField()
+
+    class Meta:
+        managed = False
+        db_table = sqlite_index.TABLE
+
+    def __str__(self):
+        return f"Search entry of case {self.case_id}"
 
 
 class Transition(models.Model):

@@ -186,7 +186,6 @@ def test_changelist_columns_filters_and_search(client, case_factory, reviewer):
     assert "Missile debris in Kharkiv" not in filtered
 
 
-@pytest.mark.postgres
 def test_changelist_search_finds_words_by_their_inflections_and_references(
     client, case_factory, reviewer
 ):

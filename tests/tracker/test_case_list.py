@@ -218,7 +218,6 @@ def test_a_reference_finds_its_case(client, case_factory, monitor):
     ]
 
 
-@pytest.mark.postgres
 def test_an_edited_case_is_found_by_its_new_words(client, case_factory, monitor):
     case = case_factory(title="Debris found", summary="Fragments of a missile.")
     client.force_login(monitor)

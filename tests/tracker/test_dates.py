@@ -206,7 +206,7 @@ def test_the_migration_makes_month_precision_cases_cover_their_months(case_facto
         incident_start=date(2024, 1, 20), incident_end=None
     )
     by_the_day = case_factory(incident_start=date(2024, 1, 20))
-    migration = importlib.import_module("tracker.migrations.0010_date_precision_year")
+    migration = importlib.import_module("tracker.migrations.0011_date_precision_year")
 
     migration.cover_whole_months(apps, schema_editor=None)
 

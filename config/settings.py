@@ -289,6 +289,9 @@ CSRF_COOKIE_SAMESITE = "Lax"
 # permission-checked download view.
 EVIDENCE_ROOT = Path(os.environ.get("EVIDENCE_ROOT", VAR_DIR / "evidence"))
 EVIDENCE_MAX_UPLOAD_BYTES = envint("EVIDENCE_MAX_UPLOAD_MB", 100) * 1024 * 1024
+# A file sent with an evidence form that had another error is kept this long for its
+# uploader's next try (evidence.staging), then removed by the hourly clean-up.
+EVIDENCE_STAGING_HOURS = envint("EVIDENCE_STAGING_HOURS", 24)
 # Only the evidence upload views spool files into EVIDENCE_ROOT (they set their own
 # upload handlers: evidence.files.accepts_evidence_files); every other request keeps
 # Django's default handlers, so a file posted anywhere else never reaches the store.
@@ -421,6 +424,11 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-mail": {
         "task": "mailer.tasks.sweep_deliveries",
         "schedule": crontab(minute="*/5"),
+    },
+    # Removes the files kept for a retry that nobody came back for.
+    "discard-expired-uploads": {
+        "task": "evidence.tasks.discard_expired_uploads",
+        "schedule": crontab(minute=40),
     },
     # Re-checks every stored evidence file against its SHA-256 digest.
     "verify-evidence": {

@@ -1,3 +1,5 @@
+import secrets
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -162,6 +164,21 @@ class EvidenceItemQuerySet(models.QuerySet):
 class EvidenceItem(models.Model):
     """One piece of evidence on a case, attributed to the source that originated it."""
 
+    # What its monitor fills in and may change while the case is editable; the file,
+    # once attached, is never replaced, and who added it when is fixed.
+    DESCRIBING_FIELDS = (
+        "title",
+        "source",
+        "reporting_outlet",
+        "kind",
+        "stance",
+        "credibility",
+        "excerpt",
+        "url",
+        "published_on",
+        "obtained_on",
+    )
+
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="evidence")
     source = models.ForeignKey(
         Source,
@@ -211,6 +228,7 @@ class EvidenceItem(models.Model):
 class CustodyAction(models.TextChoices):
     COLLECTED = "collected", "Collected"
     UPLOADED = "uploaded", "Uploaded"
+    EDITED = "edited", "Edited"
     VIEWED = "viewed", "Viewed"
     DOWNLOADED = "downloaded", "Downloaded"
     EXPORTED = "exported", "Exported"
@@ -252,3 +270,40 @@ class CustodyEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Custody events are never deleted.")
+
+
+def staging_token():
+    return secrets.token_urlsafe(32)
+
+
+class StagedUploadQuerySet(models.QuerySet):
+    def live(self, now=None):
+        return self.filter(expires_at__gt=now or timezone.now())
+
+
+class StagedUpload(models.Model):
+    """A checked file kept for its uploader's next try after the evidence form it came
+    with had an error, so they need not choose and send it again.
+
+    The file is already in the store under its digest, but no item cites it yet. Only
+    its uploader can use it, by its token, until it expires
+    (``EVIDENCE_STAGING_HOURS``); the token is meaningless to anyone else. Expired
+    ones are removed with their file (``evidence.staging.discard_expired``).
+    """
+
+    token = models.CharField(max_length=64, unique=True, default=staging_token, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # PROTECT: a file someone will use on their next try is never removed as an orphan.
+    file = models.ForeignKey(StoredFile, on_delete=models.PROTECT, related_name="staged")
+    original_filename = models.CharField(max_length=255)
+    staged_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+
+    objects = StagedUploadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["staged_at", "pk"]
+
+    def __str__(self):
+        until = f"{self.expires_at:%Y-%m-%d %H:%M}"
+        return f"{self.original_filename}, kept for {self.user} until {until}"

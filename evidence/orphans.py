@@ -1,7 +1,8 @@
 """What the evidence store holds that no evidence item uses: stored files no item
-cites, files on disk without a row, and uploads left behind in incoming/ by a request
-that died. Only things untouched for GRACE count, so an upload still in progress
-(its file placed, its row and item not yet committed) is never taken for one."""
+cites (a file kept for a retry counts once it has expired), files on disk without a
+row, and uploads left behind in incoming/ by a request that died. Only things
+untouched for GRACE count, so an upload still in progress (its file placed, its row
+and item not yet committed) is never taken for one."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,7 +14,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from .files import incoming_dir, path_of, root
-from .models import StoredFile
+from .models import StagedUpload, StoredFile
 
 GRACE = timedelta(hours=1)
 
@@ -28,9 +29,15 @@ class Orphan:
         return f"{self.description}: {self.path}"
 
 
+def unused_files(now):
+    """Stored files that no evidence item cites and nobody keeps for their next try."""
+    return StoredFile.objects.filter(items__isnull=True).exclude(staged__expires_at__gt=now)
+
+
 def find_orphans(now=None):
-    cutoff = (now or timezone.now()) - GRACE
-    unused = StoredFile.objects.filter(items__isnull=True, stored_at__lt=cutoff).order_by("pk")
+    now = now or timezone.now()
+    cutoff = now - GRACE
+    unused = unused_files(now).filter(stored_at__lt=cutoff).order_by("pk")
     for stored in unused:
         yield Orphan(
             path_of(stored),
@@ -54,12 +61,15 @@ def find_orphans(now=None):
             yield Orphan(path, f"upload left behind in incoming/ ({_size(path)})")
 
 
-def remove(orphan):
-    """Remove an orphan; False if it was kept because an item cites it by now."""
+def remove(orphan, now=None):
+    """Remove an orphan; False if it was kept because an item cites it by now, or
+    someone keeps it for their next try."""
+    now = now or timezone.now()
     if orphan.stored_file is not None:
         try:
             with transaction.atomic():
-                unused = StoredFile.objects.filter(pk=orphan.stored_file.pk, items__isnull=True)
+                StagedUpload.objects.filter(file=orphan.stored_file, expires_at__lte=now).delete()
+                unused = unused_files(now).filter(pk=orphan.stored_file.pk)
                 if not unused.delete()[0]:
                     return False
         except IntegrityError:

@@ -5,6 +5,7 @@ from django.conf import settings
 
 from mailer.tasks import MailTask
 
+from . import staging
 from .integrity import IntegrityFailure, notify_administrators, verify_all
 
 
@@ -24,3 +25,11 @@ def verify_evidence():
 @shared_task(base=MailTask)
 def notify_integrity_failures(failures):
     notify_administrators([IntegrityFailure(**failure) for failure in failures])
+
+
+@shared_task
+def discard_expired_uploads():
+    """Hourly: forget the files kept for a retry that nobody came back for, and remove
+    them from the store (see evidence.staging)."""
+    forgotten, removed = staging.discard_expired()
+    return {"forgotten": forgotten, "removed": removed}

@@ -14,6 +14,8 @@ def test_beat_runs_reminders_daily_and_digests_and_the_evidence_check_weekly(set
     assert schedule["tracker.tasks.send_reminders"] == crontab(minute=0, hour=8)
     assert schedule["digests.tasks.send_digests"] == crontab(minute=0, hour=7, day_of_week=1)
     assert schedule["evidence.tasks.verify_evidence"] == crontab(minute=0, hour=3, day_of_week=0)
+    # Files kept for a retry are removed within the hour after they expire.
+    assert schedule["evidence.tasks.discard_expired_uploads"] == crontab(minute=40)
     assert {"tracker.tasks.send_reminders", "digests.tasks.send_digests"} <= set(app.tasks)
 
 

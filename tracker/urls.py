@@ -12,5 +12,6 @@ urlpatterns = [
     path("cases/<int:pk>/", views.case_detail, name="case"),
     path("cases/<int:pk>/edit/", views.case_edit, name="case_edit"),
     path("cases/<int:pk>/evidence/new/", views.evidence_add, name="evidence_add"),
+    path("cases/<int:pk>/evidence/<int:item_pk>/edit/", views.evidence_edit, name="evidence_edit"),
     path("cases/<int:pk>/<str:action>/", views.case_transition, name="case_transition"),
 ]

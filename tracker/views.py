@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from evidence.corroboration import summarize, with_corroboration
-from evidence.custody import add_evidence, check_may_add_evidence
+from evidence.custody import add_evidence, check_may_add_evidence, edit_evidence, evidence_refusal
 from evidence.files import UploadRejected, accepts_evidence_files
 from evidence.forms import MonitorEvidenceItemForm
 from evidence.models import EvidenceItem, Stance
@@ -222,6 +222,7 @@ def case_detail(request, pk):
                 if action in PAGE_ACTIONS
             ],
             "can_edit": case.can_edit(request.user),
+            "evidence_refusal": evidence_refusal(request.user, case),
             "can_review": request.user.has_perm("tracker.review_case"),
         },
     )
@@ -266,20 +267,43 @@ def case_edit(request, pk):
 def evidence_add(request, pk):
     case = get_object_or_404(Case.objects.visible_to(request.user), pk=pk)
     check_may_add_evidence(request.user, case)
-    form = MonitorEvidenceItemForm(request.POST or None, request.FILES or None)
+    return evidence_form(request, case)
+
+
+@login_required
+@accepts_evidence_files
+def evidence_edit(request, pk, item_pk):
+    case = get_object_or_404(Case.objects.visible_to(request.user), pk=pk)
+    item = get_object_or_404(case.evidence.select_related("source", "file"), pk=item_pk)
+    check_may_add_evidence(request.user, case)
+    return evidence_form(request, case, item)
+
+
+def evidence_form(request, case, item=None):
+    """Add an evidence item to ``case``, or edit ``item``; after an error the file sent
+    is kept for the next try."""
+    form = MonitorEvidenceItemForm(
+        request.POST or None, request.FILES or None, instance=item, user=request.user
+    )
     if form.is_valid():
         try:
-            add_evidence(
-                case, request.user, upload=form.cleaned_data["upload"], **form.item_values()
-            )
+            if item is None:
+                add_evidence(case, request.user, **form.file_values(), **form.item_values())
+                message = f"Evidence added to {case.reference}."
+            elif edit_evidence(item, request.user, **form.file_values(), **form.item_values()):
+                message = f"“{item.title}” saved."
+            else:
+                message = f"Nothing changed in “{item.title}”."
         except UploadRejected as rejection:
             form.add_error("upload", str(rejection))
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, f"Evidence added to {case.reference}.")
+            messages.success(request, message)
             return redirect(case)
-    return render(request, "tracker/evidence_form.html", {"form": form, "case": case})
+    if form.is_bound:
+        form.keep_upload()
+    return render(request, "tracker/evidence_form.html", {"form": form, "case": case, "item": item})
 
 
 def editable_case(request, pk):

@@ -171,6 +171,20 @@ def may_take(user, step, state=None):
     return may_act(user, step) and (state or step.case.state) in WORKFLOW[step.action][1]
 
 
+@dataclass(frozen=True)
+class ItemOnCase:
+    """An evidence item asked for under a case's URL: its own, or another case's."""
+
+    case: Case
+    item: EvidenceItem
+
+
+def edits_evidence(user, target):
+    """The case's monitor edits its evidence while they may edit the case; an item
+    asked for under another case's URL is nobody's to edit there."""
+    return target.item.case_id == target.case.pk and edits_case(user, target.case)
+
+
 def manages_subscriptions(user, obj=None):
     return ADMIN_MODELS[Subscription].sees(user, None)
 
@@ -286,6 +300,14 @@ def each_step(world):
 
 def each_file(world):
     return [Target(item, (item.pk,)) for item in world.of(EvidenceItem) if item.file_id]
+
+
+def each_item_on_its_case(world):
+    items = world.of(EvidenceItem)
+    targets = [ItemOnCase(item.case, item) for item in items]
+    # The first item under every other case's URL, each case's state and author.
+    targets += [ItemOnCase(case, items[0]) for case in world.cases if case != items[0].case]
+    return [Target(t, (t.case.pk, t.item.pk)) for t in targets]
 
 
 def each_subscription(world):
@@ -427,6 +449,9 @@ SITE = {
     "tracker:case": Rule("case pages", each_case, sees_case),
     "tracker:case_edit": Rule("case pages", each_case, edits_case, edits_case),
     "tracker:evidence_add": Rule("case pages", each_case, edits_case, edits_case),
+    "tracker:evidence_edit": Rule(
+        "case pages", each_item_on_its_case, edits_evidence, edits_evidence
+    ),
     "tracker:case_transition": Rule(
         "case pages",
         each_step,
@@ -506,7 +531,7 @@ def case_of(obj):
     """The case an object belongs to, if any: for reporting the state walked."""
     if isinstance(obj, Case):
         return obj
-    if isinstance(obj, (Step, CaseLink)):
+    if isinstance(obj, (Step, CaseLink, ItemOnCase)):
         return obj.case
     if isinstance(obj, (EvidenceItem, Reminder, CaseLinkView)):
         return obj.case

@@ -5,6 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
+from evidence.custody import add_evidence
 from evidence.models import EvidenceItem, StoredFile
 from tests import factories
 
@@ -214,3 +215,37 @@ def test_the_admin_and_the_monitors_page_record_an_arriving_file_alike(
         return list(item.custody.values_list("action", "actor", "sha256", "note"))
 
     assert custody(page_item) == custody(admin_item)
+
+
+def test_the_admin_and_the_monitors_page_record_an_edit_alike(client, case_factory, monitor):
+    """The case page in the admin edits evidence inline; its edits write the same
+    custody as the monitors' page."""
+    item = add_evidence(
+        case_factory("draft"),
+        monitor,
+        source=factories.SourceFactory(name="ROK Ministry of National Defense"),
+        kind="statement",
+        stance="supports",
+        credibility=3,
+        title="Briefing to lawmakers",
+        excerpt="About 6,700 containers.",
+    )
+    client.force_login(monitor)
+    url = reverse("admin:tracker_case_change", args=[item.case.pk])
+    data = case_form(
+        item.case,
+        id=item.pk,
+        source=item.source_id,
+        kind=item.kind,
+        stance=item.stance,
+        credibility=item.credibility,
+        title="Briefing, corrected",
+        excerpt=item.excerpt,
+    )
+    data.update({"evidence-INITIAL_FORMS": "1", "evidence-0-case": item.case.pk})
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["errors"]
+    edited = item.custody.get(action="edited")
+    assert edited.actor == monitor
+    assert edited.note == "title: “Briefing to lawmakers” → “Briefing, corrected”"
+    assert item.history.latest("history_id").history_user == monitor

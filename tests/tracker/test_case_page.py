@@ -199,3 +199,71 @@ def test_the_reason_for_changes_is_the_first_thing_the_monitor_reads(client, cas
     assert page.index("Needs a second source.") < page.index("The incident")
     dashboard = client.get(reverse("tracker:dashboard")).content.decode()
     assert "Changes requested: Needs a second source." in dashboard
+
+
+@pytest.mark.parametrize(
+    ("state", "reason"),
+    [
+        (
+            "submitted",
+            "Evidence cannot be added to {ref} or changed now: it is submitted and waits for "
+            "a reviewer. If a reviewer requests changes, you can add and edit evidence again.",
+        ),
+        (
+            "in_review",
+            "Evidence cannot be added to {ref} or changed now: it is in review. If the "
+            "reviewer requests changes, you can add and edit evidence again.",
+        ),
+        (
+            "approved",
+            "Evidence cannot be added to {ref} or changed now: it is approved. Only an "
+            "administrator can reopen it.",
+        ),
+        (
+            "withdrawn",
+            "Evidence cannot be added to {ref} or changed now: it is withdrawn. Only an "
+            "administrator can reopen it.",
+        ),
+    ],
+)
+def test_the_case_page_says_why_its_monitor_cannot_add_evidence(
+    client, case_factory, monitor, state, reason
+):
+    case = case_factory(state)
+    client.force_login(monitor)
+    html = client.get(page(case)).content.decode()
+    assert reason.format(ref=case.reference) in html
+    assert reverse("tracker:evidence_add", args=[case.pk]) not in html
+    for item in case.evidence.all():
+        assert reverse("tracker:evidence_edit", args=[case.pk, item.pk]) not in html
+
+
+def test_the_case_page_tells_another_monitor_whose_evidence_it_is(
+    client, case_factory, other_monitor
+):
+    case = case_factory("changes_requested")
+    client.force_login(other_monitor)
+    html = client.get(page(case)).content.decode()
+    assert f"Only monitor, who created {case.reference}, can add or change its evidence." in html
+    assert reverse("tracker:evidence_add", args=[case.pk]) not in html
+
+
+def test_an_editable_case_offers_adding_and_editing_evidence(
+    client, case_factory, monitor, add_item
+):
+    case = case_factory("changes_requested")
+    client.force_login(monitor)
+    html = client.get(page(case)).content.decode()
+    assert reverse("tracker:evidence_add", args=[case.pk]) in html
+    assert reverse("tracker:evidence_edit", args=[case.pk, case.evidence.get().pk]) in html
+    assert "Evidence cannot be added" not in html
+
+
+@pytest.mark.parametrize("role", ["reviewer", "stakeholder"])
+def test_who_never_adds_evidence_is_not_told_why(client, case_factory, request, role):
+    case = case_factory("approved")
+    client.force_login(request.getfixturevalue(role))
+    html = client.get(page(case)).content.decode()
+    assert "Evidence cannot be added" not in html
+    assert "can add or change its evidence" not in html
+    assert reverse("tracker:evidence_add", args=[case.pk]) not in html

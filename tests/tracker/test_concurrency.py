@@ -95,3 +95,43 @@ def test_the_second_reviewer_waits_for_the_first_and_then_sees_its_decision(
     assert "is approved, so it cannot be rejected" in str(second["error"])
     case.refresh_from_db()
     assert case.state == State.APPROVED
+
+
+def test_an_evidence_edit_waits_for_a_submission_and_is_then_refused(case_factory, monitor):
+    """The monitor submits in one tab while saving an evidence edit in another: the
+    edit waits for the case's row lock, then finds the case submitted."""
+    from django.core.exceptions import PermissionDenied
+
+    from evidence.custody import edit_evidence
+    from evidence.models import EvidenceItem
+
+    case = case_factory()
+    item = factories.EvidenceItemFactory(case=case, title="Briefing to lawmakers")
+    submitting = threading.Event()
+    release = threading.Event()
+
+    def submit_and_hold():
+        with transaction.atomic():
+            record = workflow.submit(Case.objects.get(pk=case.pk), monitor)
+            submitting.set()
+            release.wait(timeout=30)
+        return record
+
+    submit_thread, submitted = run_in_thread(submit_and_hold)
+    assert submitting.wait(timeout=30), submitted.get("error")
+    # Read before the submission commits: the edit form was loaded while it was a draft.
+    stale = EvidenceItem.objects.select_related("case").get(pk=item.pk)
+    edit_thread, edited = run_in_thread(
+        lambda: edit_evidence(stale, monitor, title="Changed while submitting")
+    )
+    edit_thread.join(timeout=1)
+    assert edit_thread.is_alive(), "the edit must wait for the case's row lock"
+    release.set()
+    submit_thread.join(timeout=30)
+    edit_thread.join(timeout=30)
+
+    assert submitted["result"].to_state == State.SUBMITTED
+    assert isinstance(edited["error"], PermissionDenied)
+    item.refresh_from_db()
+    assert item.title == "Briefing to lawmakers"
+    assert not item.custody.filter(action="edited").exists()

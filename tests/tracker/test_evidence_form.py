@@ -251,3 +251,48 @@ def test_the_csrf_token_is_still_checked_on_uploads(case_factory, monitor, sourc
     assert response.status_code == 403
     assert not EvidenceItem.objects.exists()
     assert files_under(evidence_root) == []
+
+
+def test_a_proposed_source_counts_only_once_a_reviewer_grades_it(
+    client, case_factory, monitor, reviewer
+):
+    from django.core.exceptions import PermissionDenied
+
+    from evidence.corroboration import summarize
+
+    case = case_factory()
+    factories.corroborate(case, sources=1)
+    client.force_login(monitor)
+    client.post(
+        reverse("tracker:evidence_add", args=[case.pk]),
+        proposal("38 North", new_source_kind="research_group", new_source_country=""),
+    )
+    proposed = Source.objects.get(name="38 North")
+    assert (proposed.reliability, proposed.graded_at, proposed.proposed_by) == ("F", None, monitor)
+    before = summarize(case)
+    assert (before.supporting_sources, before.not_yet_graded, before.meets_minimum) == (
+        1,
+        1,
+        False,
+    )
+
+    with pytest.raises(PermissionDenied):
+        proposed.grade("A", monitor)
+    proposed.grade("B", reviewer)
+    proposed.save()
+    after = summarize(case)
+    assert (after.supporting_sources, after.not_yet_graded, after.meets_minimum) == (2, 0, True)
+
+
+def test_a_proposal_beaten_to_the_name_is_explained(case_factory, monitor, source):
+    """Two monitors proposing one name at once: the second is told, not shown a 500."""
+    from django.core.exceptions import ValidationError
+
+    from evidence.custody import add_evidence
+
+    late = Source(name=source.name, kind="government")
+    with pytest.raises(ValidationError, match="was proposed as a source by someone else"):
+        add_evidence(
+            case_factory(), monitor, source=late, kind="statement", stance="supports", title="x"
+        )
+    assert not EvidenceItem.objects.exists()

@@ -5,7 +5,7 @@ from django.urls import reverse
 from django_countries.fields import CountryField
 
 from mailer.mail import absolute_url
-from mailer.models import Delivery
+from mailer.models import EmailDelivery
 
 
 class Subscription(models.Model):
@@ -61,7 +61,7 @@ class Subscription(models.Model):
         return absolute_url(reverse("digests:unsubscribe", args=[self.unsubscribe_token()]))
 
 
-class DigestDelivery(Delivery):
+class DigestDelivery(EmailDelivery):
     """The digest of one subscription for the week before ``period_end``."""
 
     subscription = models.ForeignKey(

@@ -7,7 +7,7 @@ from django.utils.html import format_html
 from common.admin import ReadOnly, ReadOnlyInline
 
 from . import client
-from .models import DisablingNotice, Endpoint, Event, WebhookDelivery
+from .models import DisablingNotice, Endpoint, Event, WebhookDelivery, new_secret
 
 
 class AdministratorsOnly:
@@ -35,6 +35,7 @@ class EndpointForm(forms.ModelForm):
         choices=Event.choices, widget=forms.CheckboxSelectMultiple, help_text="What it receives."
     )
     secret = forms.CharField(
+        initial=new_secret,
         min_length=16,
         max_length=200,
         help_text="Signs every delivery (HMAC-SHA256); give it to the endpoint's owner. "

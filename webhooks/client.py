@@ -35,7 +35,7 @@ def refusal(address):
         ip = ip.ipv4_mapped
     if ip.is_global and not ip.is_multicast:
         return None
-    for kind in ("loopback", "link_local", "private", "multicast", "unspecified", "reserved"):
+    for kind in ("loopback", "link_local", "unspecified", "multicast", "private", "reserved"):
         if getattr(ip, f"is_{kind}"):
             return f"{address} is a {kind.replace('_', '-')} address"
     return f"{address} is not a public address"
@@ -58,8 +58,10 @@ def check_url(url):
     """Raise ForbiddenAddress (or OSError, when the host does not resolve) unless
     webhooks may be sent to ``url``: the registration-time check; sending checks again."""
     parts = urlsplit(url)
-    if parts.scheme != "https" and (settings.WEBHOOK_REQUIRE_HTTPS or parts.scheme != "http"):
+    if settings.WEBHOOK_REQUIRE_HTTPS and parts.scheme != "https":
         raise ForbiddenAddress("Only https:// URLs are allowed.")
+    if parts.scheme not in ("http", "https"):
+        raise ForbiddenAddress("Only http:// and https:// URLs are allowed.")
     resolve(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
 
 

@@ -73,7 +73,7 @@ def deliver(delivery):
                 return
             failure = f"Answered {record.response_status}"
         if record.attempts > settings.WEBHOOK_MAX_RETRIES:
-            raise DeliveryRefused(f"{failure}; given up after {record.attempts} attempts")
+            raise DeliveryRefused(f"{failure}; given up after {record.attempts} attempt(s)")
         raise DeliveryDeferred(failure)
 
     record = deliver_once(WebhookDelivery.objects, delivery, attempt)

@@ -523,16 +523,16 @@ def webhooks_settled(harness, total, stall):
         time.sleep(0.5)
 
 
-def run_webhooks(harness, events, fault=None, stall=30):
-    """Start the receiver and the workers, approve ``events`` cases (one webhook each)
-    while ``fault`` (which returns what it did) runs, wait for the deliveries to
-    settle, sweep once if any is unfinished. Returns (references, what was done)."""
+def run_webhooks(harness, events, fault=None, stall=30, latency=0.0):
+    """Start the receiver, approve ``events`` cases (one webhook each, queued as each
+    approval commits), start the workers and run ``fault`` (which returns what it
+    did) while they deliver; wait for the deliveries to settle, sweep once if any is
+    unfinished. Returns (references, what was done)."""
     secret = secrets.token_urlsafe(32)
     receiver = harness.start_receiver(secret)
-    harness.start_workers()
-    done = []
-    breaking = threading.Thread(target=lambda: done.append(fault(harness, events) if fault else ""))
-    breaking.start()
+    receiver.latency = latency
+    # All queued first: the workers then deliver at full speed, so a kill lands on a
+    # process in the middle of a delivery rather than one waiting for the next event.
     result = subprocess.run(
         [VENV_BIN / "python", "-m", "faults.events", receiver.url, secret, str(events)],
         cwd=ROOT,
@@ -541,12 +541,13 @@ def run_webhooks(harness, events, fault=None, stall=30):
         capture_output=True,
         text=True,
     )
-    breaking.join()
+    harness.start_workers()
+    done = fault(harness, events) if fault else ""
     webhooks_settled(harness, events, stall)
     if any(status in ("pending", "sending") for status in webhook_rows(harness)):
         sweep(harness)
         webhooks_settled(harness, events, stall)
-    return json.loads(result.stdout), done[0]
+    return json.loads(result.stdout), done
 
 
 def count_webhooks(harness, references, expected, passed, faults):
@@ -580,8 +581,6 @@ def count_webhooks(harness, references, expected, passed, faults):
 
 def taken_share(harness, share, total, timeout=120):
     deadline = time.monotonic() + timeout
-    while harness.receiver is None and time.monotonic() < deadline:
-        time.sleep(0.05)
     while len(harness.receiver.taken) < share * total and time.monotonic() < deadline:
         time.sleep(0.05)
 
@@ -591,14 +590,14 @@ def webhook_worker_kills(harness, size):
     events = size.digests // 2
 
     def kill(harness, total):
-        harness.receiver.latency = 0.05  # most of a delivery's time is the request
         kills = 0
         for point in sorted(random.uniform(0.02, 0.95) for _ in range(size.kills)):
             taken_share(harness, point, total)
             kills += harness.workers.kill_child()
         return f"{kills} worker processes SIGKILLed mid-delivery"
 
-    references, done = run_webhooks(harness, events, kill)
+    # Most of a delivery's time is the request, where a kill matters most.
+    references, done = run_webhooks(harness, events, kill, latency=0.1)
     kills = int(done.split()[0])
     return count_webhooks(
         harness,
@@ -615,7 +614,6 @@ def webhook_timeouts(harness, size):
     events = size.digests // 10
 
     def slow(harness, total):
-        taken_share(harness, 1 / total, total)  # from the first event on
         harness.receiver.stall = 3  # past WEBHOOK_TIMEOUT_SECONDS (2)
         time.sleep(slow_for)
         harness.receiver.stall = 0
@@ -641,7 +639,6 @@ def webhook_500_then_recovers(harness, size):
     events = size.digests // 10
 
     def failing(harness, total):
-        taken_share(harness, 1 / total, total)  # from the first event on
         harness.receiver.status = 500
         time.sleep(failing_for)
         harness.receiver.status = 200

@@ -615,6 +615,7 @@ def webhook_timeouts(harness, size):
 
     def slow(harness, total):
         harness.receiver.stall = 3  # past WEBHOOK_TIMEOUT_SECONDS (2)
+        wait_for(lambda: harness.receiver.requests, stall=120)  # the workers are up
         time.sleep(slow_for)
         harness.receiver.stall = 0
         return (
@@ -640,6 +641,7 @@ def webhook_500_then_recovers(harness, size):
 
     def failing(harness, total):
         harness.receiver.status = 500
+        wait_for(lambda: harness.receiver.requests, stall=120)  # the workers are up
         time.sleep(failing_for)
         harness.receiver.status = 200
         return f"endpoint answered 500 for {failing_for} s ({harness.receiver.refused} times)"

@@ -273,6 +273,7 @@ class Receiver:
         self.refused = 0
         self.stalled = 0
         self.forged = 0  # signature missing or wrong
+        self.requests = 0
         self._lock = threading.Lock()
         receiver = self
 
@@ -302,6 +303,7 @@ class Receiver:
     def take(self, headers, body, handler):
         status, stall = self.status, self.stall
         with self._lock:
+            self.requests += 1
             if not self.signed(headers["Tracker-Signature"], body):
                 self.forged += 1
                 status = 400

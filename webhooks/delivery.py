@@ -109,7 +109,10 @@ def count_failure(endpoint):
 def notify_disabled(notice):
     """Email the administrators, once, that an endpoint was disabled."""
     endpoint = notice.endpoint
-    last = endpoint.deliveries.filter(status=DeliveryStatus.FAILED).order_by("-last_attempt_at")
+    # The last delivery that failed trying, not one failed unsent once it was disabled.
+    last = endpoint.deliveries.filter(
+        status=DeliveryStatus.FAILED, last_attempt_at__isnull=False
+    ).order_by("-last_attempt_at")
     context = {
         "endpoint": endpoint,
         "notice": notice,

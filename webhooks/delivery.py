@@ -46,7 +46,7 @@ def deliver(delivery):
     DisablingNotice when this failure disabled its endpoint, else None."""
     endpoint = delivery.endpoint
     if not endpoint.active:
-        # Disabled since the event: the endpoint's owner is to be asked, not its URL.
+        # Disabled since the event: nothing goes to it until it is enabled again.
         WebhookDelivery.objects.filter(
             pk=delivery.pk, status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]
         ).update(status=DeliveryStatus.FAILED, last_error="Not sent: the endpoint is disabled.")

@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "tracker",
     "evidence",
     "digests",
+    "webhooks",
     "demo",
 ]
 
@@ -349,6 +350,22 @@ MAIL_MAX_RETRIES = envint("MAIL_MAX_RETRIES", 10)
 MAIL_SWEEP_AFTER_MINUTES = envint("MAIL_SWEEP_AFTER_MINUTES", 5)
 MAIL_SWEEP_WITHIN_HOURS = envint("MAIL_SWEEP_WITHIN_HOURS", 24)
 
+# Webhooks (webhooks/): each delivery is retried after WEBHOOK_RETRY_BACKOFF seconds,
+# doubling up to WEBHOOK_RETRY_BACKOFF_MAX, at most WEBHOOK_MAX_RETRIES times (about
+# five hours by default), then failed; an endpoint whose last WEBHOOK_MAX_FAILURES
+# deliveries all failed is disabled and the administrators are told. An endpoint has
+# WEBHOOK_TIMEOUT_SECONDS to connect and as long between bytes of its answer.
+WEBHOOK_RETRY_BACKOFF = envint("WEBHOOK_RETRY_BACKOFF", 60)
+WEBHOOK_RETRY_BACKOFF_MAX = envint("WEBHOOK_RETRY_BACKOFF_MAX", 60 * 60)
+WEBHOOK_MAX_RETRIES = envint("WEBHOOK_MAX_RETRIES", 10)
+WEBHOOK_MAX_FAILURES = envint("WEBHOOK_MAX_FAILURES", 10)
+WEBHOOK_TIMEOUT_SECONDS = envint("WEBHOOK_TIMEOUT_SECONDS", 10)
+# Endpoints on private, loopback, link-local … addresses are refused (server-side
+# request forgery), and only https:// URLs are accepted, unless these say otherwise:
+# the demo and the tests (DEBUG) deliver to receivers on 127.0.0.1 over plain HTTP.
+WEBHOOK_ALLOW_PRIVATE = envbool("WEBHOOK_ALLOW_PRIVATE", DEBUG)
+WEBHOOK_REQUIRE_HTTPS = envbool("WEBHOOK_REQUIRE_HTTPS", not DEBUG)
+
 # Celery. REDIS_URL selects Redis; without it the broker is kombu's filesystem
 # transport under var/celery, which needs no server (fine for one machine, not for
 # production).
@@ -379,7 +396,12 @@ if REDIS_URL:
         # waiting for its retry countdown is unacknowledged, so the timeout must outlast
         # the longest countdown and the longest run, or the task would run twice.
         "visibility_timeout": 2
-        * max(MAIL_RETRY_BACKOFF_MAX, CELERY_TASK_TIME_LIMIT, EVIDENCE_CHECK_TIME_LIMIT),
+        * max(
+            MAIL_RETRY_BACKOFF_MAX,
+            WEBHOOK_RETRY_BACKOFF_MAX,
+            CELERY_TASK_TIME_LIMIT,
+            EVIDENCE_CHECK_TIME_LIMIT,
+        ),
     }
 else:
     _broker_dir = made(VAR_DIR / "celery" / "broker")

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django_countries.fields import CountryField
 
 from mailer.mail import absolute_url
-from mailer.models import Delivery
+from mailer.models import EmailDelivery
 from tracker.models import Case, IncidentType
 
 
@@ -93,7 +93,7 @@ class CaseLinkView(models.Model):
         return f"{self.case.reference} opened from the digest of {self.subscription}"
 
 
-class DigestDelivery(Delivery):
+class DigestDelivery(EmailDelivery):
     """The digest of one subscription for the week before ``period_end``."""
 
     subscription = models.ForeignKey(

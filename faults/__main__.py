@@ -1,7 +1,8 @@
 """`make faults`: run the real processes (Celery workers in prefork mode, Redis,
-PostgreSQL, an SMTP server), break them while digests go out, and print for each
-scenario what was sent, lost and duplicated. Every service is the harness's own, in a
-temporary folder on free ports; the machine's PostgreSQL and Redis are not touched.
+PostgreSQL, an SMTP server, a webhook receiver), break them while digests and
+webhooks go out, and print for each scenario what was sent, lost and duplicated.
+Every service is the harness's own, in a temporary folder on free ports; the
+machine's PostgreSQL and Redis are not touched.
 Exits non-zero when a scenario did not hold (a demonstration, such as Redis without
 persistence, is reported but does not fail the run). ``--quick`` is CI's short run."""
 
@@ -17,7 +18,7 @@ from datetime import date
 from pathlib import Path
 
 from .scenarios import SCENARIOS, Outcome, Size
-from .services import ROOT, VENV_BIN, Mailbox, Postgres, Redis, Web, Workers
+from .services import ROOT, VENV_BIN, Mailbox, Postgres, Receiver, Redis, Web, Workers
 from .site import Site
 
 TEMPLATE = "faults_template"
@@ -37,6 +38,7 @@ class Harness:
         self.mailbox = Mailbox()
         self.workers = None
         self.web = None
+        self.receiver = None
         self.mounts = []
         self.workdir = Path(workdir)
         self.log = self.workdir / f"{name}-workers.log"
@@ -49,6 +51,11 @@ class Harness:
 
     def start_workers(self):
         self.workers = Workers(self.env, self.log)
+
+    def start_receiver(self, secret):
+        """A partner's webhook endpoint on 127.0.0.1; returns the ``Receiver``."""
+        self.receiver = Receiver(secret)
+        return self.receiver
 
     def start_web(self):
         """gunicorn with production settings; returns a signed-out ``Site``."""
@@ -78,6 +85,8 @@ class Harness:
             subprocess.run(["umount", folder], check=True)
         if self.workers:
             self.workers.stop()
+        if self.receiver:
+            self.receiver.down()
         self.redis.stop()
         self.mailbox.down()
 
@@ -97,6 +106,14 @@ def environment(database_url, redis=None, smtp_port=None):
         "MAIL_MAX_RETRIES": "20",
         # A killed worker's claimed attempt is given up after this long, not minutes.
         "TASK_TIME_LIMIT_SECONDS": "10",
+        # Webhooks: the receiver runs on 127.0.0.1 over plain HTTP; retries as quick
+        # as the mail's, for long enough (about two minutes) to outlast the outages.
+        "WEBHOOK_ALLOW_PRIVATE": "1",
+        "WEBHOOK_REQUIRE_HTTPS": "0",
+        "WEBHOOK_RETRY_BACKOFF": "1",
+        "WEBHOOK_RETRY_BACKOFF_MAX": "4",
+        "WEBHOOK_MAX_RETRIES": "40",
+        "WEBHOOK_TIMEOUT_SECONDS": "2",
     }
     if redis:
         env.update(REDIS_URL=redis.url(0), CACHE_URL=redis.url(1))
@@ -178,7 +195,7 @@ def main():
 
 
 def table(outcomes):
-    header = ["scenario", "due", "sent", "lost", "dup (same Message-ID)",
+    header = ["scenario", "due", "sent", "lost", "dup (same id)",
               "rows (status: n/attempts)", "tasks failed / stranded", "fault", "expected",
               "result"]  # fmt: skip
     lines = [header]

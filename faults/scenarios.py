@@ -509,3 +509,161 @@ def ingest_same_bytes(harness, size):
 def post_into(site, path, form, answers):
     status, _, _ = site.post(path, *form)
     answers.append(status)
+
+
+# Webhooks: approvals raise events while the workers deliver them to a partner's
+# endpoint (``Receiver``), which is made slow, failing, or whose workers are killed.
+
+
+def webhook_rows(harness):
+    rows = harness.sql(
+        "SELECT status, count(*), sum(attempts) FROM webhooks_webhookdelivery GROUP BY status"
+    )
+    return {status: (count, int(attempts)) for status, count, attempts in rows}
+
+
+def webhooks_settled(harness, total, stall):
+    """Wait until every delivery is sent or failed, or nothing changed for ``stall`` s."""
+    last, since = None, time.monotonic()
+    while time.monotonic() - since < stall:
+        rows = webhook_rows(harness)
+        done = sum(count for status, (count, _) in rows.items() if status in ("sent", "failed"))
+        if done >= total:
+            return
+        state = (len(harness.receiver.taken), tuple(sorted(rows.items())))
+        if state != last:
+            last, since = state, time.monotonic()
+        time.sleep(0.5)
+
+
+def run_webhooks(harness, events, fault=None, stall=30, latency=0.0):
+    """Start the receiver, approve ``events`` cases (one webhook each, queued as each
+    approval commits), start the workers and run ``fault`` (which returns what it
+    did) while they deliver; wait for the deliveries to settle, sweep once if any is
+    unfinished. Returns (references, what was done)."""
+    secret = secrets.token_urlsafe(32)
+    receiver = harness.start_receiver(secret)
+    receiver.latency = latency
+    # All queued first: the workers then deliver at full speed, so a kill lands on a
+    # process in the middle of a delivery rather than one waiting for the next event.
+    result = subprocess.run(
+        [VENV_BIN / "python", "-m", "faults.events", receiver.url, secret, str(events)],
+        cwd=ROOT,
+        env=harness.env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    harness.start_workers()
+    done = fault(harness, events) if fault else ""
+    webhooks_settled(harness, events, stall)
+    if any(status in ("pending", "sending") for status in webhook_rows(harness)):
+        sweep(harness)
+        webhooks_settled(harness, events, stall)
+    return json.loads(result.stdout), done
+
+
+def count_webhooks(harness, references, expected, passed, faults):
+    """Sent, lost and duplicated from what the receiver took, one event a case; the
+    delivery rows and the endpoint as the database has them."""
+    taken = harness.receiver.taken
+    per_case = Counter(reference for reference, _ in taken)
+    [(active, failures)] = harness.sql("SELECT active, consecutive_failures FROM webhooks_endpoint")
+    outcome = Outcome(
+        expected=expected,
+        passed=False,
+        subscriptions=len(references),
+        sent=sum(1 for r in references if per_case[r]),
+        lost=sum(1 for r in references if not per_case[r]),
+        duplicated=len(taken) - len(per_case),
+        # Copies carrying the Tracker-Delivery id of the copy before.
+        same_message_id=len(taken) - len(set(taken)),
+        task_errors=dict(Counter(re.findall(r"raised unexpected: (\S+)", harness.log.read_text()))),
+        rows={
+            **webhook_rows(harness),
+            "endpoint": "active" if active else "disabled",
+            "failures in a row": failures,
+        },
+        faults=faults,
+    )
+    if harness.receiver.forged:
+        outcome.rows["bad signatures"] = harness.receiver.forged
+    outcome.passed = passed(outcome) and not harness.receiver.forged
+    return outcome
+
+
+def taken_share(harness, share, total, timeout=120):
+    deadline = time.monotonic() + timeout
+    while len(harness.receiver.taken) < share * total and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+@scenario("webhook-worker-kills", quick=True)
+def webhook_worker_kills(harness, size):
+    events = size.digests // 2
+
+    def kill(harness, total):
+        kills = 0
+        for point in sorted(random.uniform(0.02, 0.95) for _ in range(size.kills)):
+            taken_share(harness, point, total)
+            kills += harness.workers.kill_child()
+        return f"{kills} worker processes SIGKILLed mid-delivery"
+
+    # Most of a delivery's time is the request, where a kill matters most.
+    references, done = run_webhooks(harness, events, kill, latency=0.1)
+    kills = int(done.split()[0])
+    return count_webhooks(
+        harness,
+        references,
+        f"0 lost, duplicated <= kills ({kills}), each with its first copy's delivery id",
+        lambda o: o.lost == 0 and o.duplicated <= kills and o.same_message_id == o.duplicated,
+        done,
+    )
+
+
+@scenario("webhook-timeouts")
+def webhook_timeouts(harness, size):
+    slow_for = 10 if size.quick else 30
+    events = size.digests // 10
+
+    def slow(harness, total):
+        harness.receiver.stall = 3  # past WEBHOOK_TIMEOUT_SECONDS (2)
+        wait_for(lambda: harness.receiver.requests, stall=120)  # the workers are up
+        time.sleep(slow_for)
+        harness.receiver.stall = 0
+        return (
+            f"endpoint answered after 3 s (timeout 2 s) for {slow_for} s: "
+            f"{harness.receiver.stalled} requests"
+        )
+
+    references, done = run_webhooks(harness, events, slow)
+    late = harness.receiver.stalled
+    return count_webhooks(
+        harness,
+        references,
+        f"0 lost; duplicated <= late answers ({late}), each with its first copy's delivery id",
+        lambda o: o.lost == 0 and o.duplicated <= late and o.same_message_id == o.duplicated,
+        done,
+    )
+
+
+@scenario("webhook-500-then-recovers")
+def webhook_500_then_recovers(harness, size):
+    failing_for = 10 if size.quick else 30
+    events = size.digests // 10
+
+    def failing(harness, total):
+        harness.receiver.status = 500
+        wait_for(lambda: harness.receiver.requests, stall=120)  # the workers are up
+        time.sleep(failing_for)
+        harness.receiver.status = 200
+        return f"endpoint answered 500 for {failing_for} s ({harness.receiver.refused} times)"
+
+    references, done = run_webhooks(harness, events, failing)
+    return count_webhooks(
+        harness,
+        references,
+        "all delivered after the 500s, none twice; the endpoint stays active",
+        lambda o: o.lost == 0 and o.duplicated == 0 and o.rows["endpoint"] == "active",
+        done,
+    )

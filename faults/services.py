@@ -1,7 +1,11 @@
 """The real processes a fault scenario runs and breaks: its own PostgreSQL cluster,
-Redis server, SMTP server and Celery workers, never the machine's shared ones."""
+Redis server, SMTP server, webhook receiver and Celery workers, never the machine's
+shared ones."""
 
 import asyncio
+import hashlib
+import hmac
+import json
 import os
 import random
 import shutil
@@ -12,6 +16,7 @@ import tempfile
 import threading
 import time
 from email import message_from_bytes, policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import psycopg
@@ -249,3 +254,73 @@ class Web:
         self.process.terminate()
         self.process.wait(timeout=30)
         self.log.close()
+
+
+class Receiver:
+    """A partner's webhook endpoint: a threaded HTTP server that checks each
+    delivery's signature on its own (with the secret, as README shows, not with the
+    code under test) and keeps what it took. ``status`` is what it answers (a 5xx is a
+    refusal: not taken); ``stall`` keeps each request that long before answering (it
+    is taken on arrival, as a slow partner stores it and then answers too late);
+    ``latency`` stands for a real endpoint's time."""
+
+    def __init__(self, secret):
+        self.secret = secret.encode()
+        self.status = 200
+        self.stall = 0.0
+        self.latency = 0.0
+        self.taken = []  # (case reference, Tracker-Delivery), one per request taken
+        self.refused = 0
+        self.stalled = 0
+        self.forged = 0  # signature missing or wrong
+        self.requests = 0
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.take(self.headers, body, self)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_port
+        self.url = f"http://127.0.0.1:{self.port}/hooks/tracker"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def signed(self, value, body):
+        try:
+            fields = dict(part.split("=", 1) for part in (value or "").split(","))
+            signed = fields["t"].encode() + b"." + body
+        except (KeyError, ValueError):
+            return False
+        expected = hmac.new(self.secret, signed, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected, fields.get("v1", ""))
+
+    def take(self, headers, body, handler):
+        status, stall = self.status, self.stall
+        with self._lock:
+            self.requests += 1
+            if not self.signed(headers["Tracker-Signature"], body):
+                self.forged += 1
+                status = 400
+            elif status >= 300:
+                self.refused += 1
+            else:
+                reference = json.loads(body)["case"]["reference"]
+                self.taken.append((reference, headers["Tracker-Delivery"]))
+                self.stalled += bool(stall)
+        time.sleep(stall or self.latency)
+        try:
+            handler.send_response(status)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+        except OSError:  # the tracker stopped waiting
+            pass
+
+    def down(self):
+        self.server.shutdown()
+        self.server.server_close()

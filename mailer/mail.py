@@ -9,33 +9,19 @@ permanent rejection (give up).
 """
 
 import email.policy
-import logging
 import smtplib
-from datetime import timedelta
 
 import css_inline
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
 from django.template import Context, Engine
 from django.template.loader import render_to_string
-from django.utils import timezone
 
-from .models import DeliveryStatus, new_message_id
-
-logger = logging.getLogger(__name__)
-
-# A delivery in either status is never attempted again.
-DONE = (DeliveryStatus.SENT, DeliveryStatus.FAILED)
-
-
-class DeliveryDeferred(Exception):
-    """The mail server or the network failed for now; the task retries later."""
-
-
-class DeliveryRefused(Exception):
-    """The mail server rejected the message for good (5xx); retrying will not help."""
+# The delivery machinery's exceptions: callers of ``send`` and ``send_once`` catch
+# them from here.
+from .delivery import DONE, DeliveryDeferred, DeliveryRefused, deliver_once
+from .models import new_message_id
 
 
 def render_email(name, context, inline_css=True):
@@ -116,81 +102,19 @@ def send_once(records, lookup, compose, defaults=None):
     """Send the message for the delivery record ``lookup`` finds or creates, unless
     it went out (or was refused) before. Returns the record.
 
-    Every step is on record before the next starts, each committed on its own:
-
-    1. The record is created (``pending``) before anything else can fail, so a task
-       that fails for any reason leaves it for its retry or for the sweep.
-    2. The message is composed.
-    3. The attempt is claimed (``claim_attempt``): ``attempts`` goes up,
-       ``last_attempt_at`` is set and the status becomes ``sending``, committed
-       before the SMTP conversation starts. The message takes the record's own
-       Message-ID, so every copy of it carries the same one.
-    4. The message is sent, outside any transaction (no row stays locked while a
-       slow server answers), and the outcome written: ``sent``, ``failed`` (5xx) or
-       back to ``pending`` (a transient failure; the task retries).
-
-    The ``sending`` status is the claim: a second worker racing for the record finds
-    it and is told to try later (``DeliveryDeferred``), so two live workers never both
-    send. A claim older than ``CELERY_TASK_TIME_LIMIT`` belongs to a worker that is
-    gone (the time limit kills any task that runs longer): its outcome is unknown (the
-    server may have accepted that copy), so the next claim counts it in
-    ``unknown_outcomes`` and sends again. ``compose(record)`` returns the message.
+    The record is created (``pending``) first, the message composed second
+    (``compose(record)`` returns it), and only then is the attempt claimed and made
+    by ``mailer.delivery.deliver_once``, which keeps it to one attempt at a time,
+    each on record before it is made. The message takes the record's own
+    Message-ID, so every copy of it carries the same one.
     """
     record, _ = records.get_or_create(**lookup, defaults=defaults)
     if record.status in DONE:
         return record
     message = compose(record)
-    record = claim_attempt(records, record.pk)
-    if record.status in DONE:
-        return record
-    message.extra_headers["Message-ID"] = record.message_id
-    deferred = None
-    try:
+
+    def attempt(claimed):
+        message.extra_headers["Message-ID"] = claimed.message_id
         send(message)
-    except DeliveryRefused as error:
-        logger.warning("%s refused: %s", record, error)
-        record.status, record.last_error = DeliveryStatus.FAILED, str(error)
-    except DeliveryDeferred as error:
-        record.status, record.last_error = DeliveryStatus.PENDING, str(error)
-        deferred = error
-    else:
-        record.status, record.last_error = DeliveryStatus.SENT, ""
-        record.sent_at = timezone.now()
-    # Unless a later claim took over: then that attempt's outcome is the one to keep.
-    records.filter(pk=record.pk, attempts=record.attempts).update(
-        status=record.status, last_error=record.last_error, sent_at=record.sent_at
-    )
-    if deferred:
-        raise deferred
-    return record
 
-
-def claim_attempt(records, pk):
-    """Put an attempt on record and commit it; see ``send_once``. Returns the record,
-    ``sending``, or already done by another worker; raises DeliveryDeferred while
-    another worker's attempt is under way."""
-    with transaction.atomic():
-        record = records.select_for_update().get(pk=pk)
-        if record.status in DONE:
-            return record
-        now = timezone.now()
-        if record.status == DeliveryStatus.SENDING:
-            if now - record.last_attempt_at < timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT):
-                raise DeliveryDeferred(f"{record}: attempt {record.attempts} is under way")
-            logger.warning("%s: attempt %d ended with no outcome", record, record.attempts)
-            record.unknown_outcomes += 1
-        record.status = DeliveryStatus.SENDING
-        record.attempts += 1
-        record.last_attempt_at = now
-        # Records made before Message-IDs were fixed at creation have none yet.
-        record.message_id = record.message_id or new_message_id()
-        record.save(
-            update_fields=[
-                "status",
-                "attempts",
-                "unknown_outcomes",
-                "last_attempt_at",
-                "message_id",
-            ]
-        )
-    return record
+    return deliver_once(records, record, attempt)

@@ -1,4 +1,5 @@
-"""The sweep: deliveries a failed or lost task left behind are enqueued again.
+"""The sweep: deliveries (emails, webhooks) a failed or lost task left behind are
+enqueued again.
 
 A task that fails for good (its retries spent, a bug, a lost broker) leaves its
 delivery ``pending`` (or ``sending``, when its worker died mid-send). Every few minutes
@@ -6,7 +7,7 @@ beat runs ``mailer.tasks.sweep_deliveries`` (also ``manage.py sweep_mail``), whi
 enqueues each such record's own task again, once its last attempt is older than
 ``MAIL_SWEEP_AFTER_MINUTES`` (a task still retrying has tried more recently, or is
 about to) and while it is younger than ``MAIL_SWEEP_WITHIN_HOURS`` (older ones are left
-to a person: the admin lists them by status). ``send_once`` keeps it exactly-once
+to a person: the admin lists them by status). ``mailer.delivery`` keeps it exactly-once
 whatever the sweep enqueues.
 
 Each kind of delivery takes part by subclassing ``mailer.models.Delivery`` and naming

@@ -13,7 +13,7 @@ from django.utils import dateformat, timezone
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
-from mailer.models import Delivery
+from mailer.models import EmailDelivery
 
 from . import search, sqlite_index
 
@@ -570,7 +570,7 @@ class ReminderKind(models.TextChoices):
     ESCALATION = "escalation", "Escalation to administrators"
 
 
-class Reminder(Delivery):
+class Reminder(EmailDelivery):
     """A reminder about a case that waits too long; at most one per case and day."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="reminders")
@@ -595,7 +595,7 @@ class Reminder(Delivery):
         return [self.case_id, (self.due_at or self.created_at).isoformat()]
 
 
-class Notification(Delivery):
+class Notification(EmailDelivery):
     """The email telling one person of one transition."""
 
     transition = models.ForeignKey(

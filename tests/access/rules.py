@@ -40,6 +40,7 @@ from tracker.models import (
     State,
     WeaponSystem,
 )
+from webhooks.models import Endpoint, WebhookDelivery
 
 FORBIDDEN, READ, WRITE = "forbidden", "read", "write"
 ADMINISTRATOR = "Administrator"
@@ -247,6 +248,9 @@ ADMIN_MODELS = {
     AccessAttempt: ADMINISTRATORS_ONLY,
     AccessLog: ADMINISTRATORS_ONLY,
     AccessFailureLog: ADMINISTRATORS_ONLY,
+    # Webhook endpoints hold their secrets; deliveries are the application's record.
+    Endpoint: ADMINISTRATORS_ONLY,
+    WebhookDelivery: ModelRule(sees=is_admin),
     # Second factors: administrators remove a lost phone; nobody reads a secret.
     TOTPDevice: ADMINISTRATORS_ONLY,
     StaticDevice: ADMINISTRATORS_ONLY,
@@ -537,6 +541,6 @@ def case_of(obj):
         return obj.case
     if isinstance(obj, CustodyEvent):
         return obj.item.case
-    if isinstance(obj, Notification):
+    if isinstance(obj, (Notification, WebhookDelivery)):
         return obj.transition.case
     return None

@@ -27,6 +27,7 @@ from tracker.models import (
     State,
     WeaponSystem,
 )
+from webhooks.models import Endpoint, Event, WebhookDelivery
 
 # Each case's and each item's title carries a marker, so a page that shows something
 # its reader may not see is caught by the text alone. Hyphens never occur in the
@@ -66,6 +67,10 @@ def build(case_factory):
         ),
     }
     users["reviewing monitor"].groups.add(Group.objects.get(name=roles.REVIEWER))
+    # A partner's webhook: the transitions below open its deliveries.
+    Endpoint.objects.create(
+        name="Partner", url="http://127.0.0.1:9/hooks", events=list(Event.values)
+    )
     sources = (
         factories.SourceFactory(name="ROK National Intelligence Service", reliability="B"),
         factories.SourceFactory(name="Reuters", reliability="F"),
@@ -126,8 +131,12 @@ def build(case_factory):
         AccessFailureLog,
         TOTPDevice,
         StaticDevice,
+        Endpoint,
+        WebhookDelivery,
     ):
         world.objects[model] = list(model.objects.order_by("pk"))
+    # Every delivery shares the others' rules: two are enough to walk.
+    world.objects[WebhookDelivery] = world.objects[WebhookDelivery][:2]
     # One custody event an item: the others share its visibility.
     first_events = CustodyEvent.objects.order_by("item", "pk")
     world.objects[CustodyEvent] = list({e.item_id: e for e in first_events}.values())

@@ -12,6 +12,7 @@ from digests.tasks import enqueue_digests
 from mailer.sweep import delivery_models
 from tests.conftest import wait_until
 from tracker.models import Notification, Reminder
+from webhooks.models import DisablingNotice, WebhookDelivery
 
 transactional = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -29,7 +30,13 @@ def digest(email, status="pending", minutes_ago=0):
 
 
 def test_every_kind_of_delivery_is_swept_by_a_task_that_exists():
-    assert set(delivery_models()) == {Reminder, Notification, DigestDelivery}
+    assert set(delivery_models()) == {
+        Reminder,
+        Notification,
+        DigestDelivery,
+        WebhookDelivery,
+        DisablingNotice,
+    }
     for model in delivery_models():
         assert model.delivery_task in celery_app.tasks
 

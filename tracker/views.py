@@ -283,11 +283,7 @@ def evidence_add(request, pk):
 
 def editable_case(request, pk):
     case = get_object_or_404(Case.objects.visible_to(request.user), pk=pk)
-    if not case.can_edit(request.user):
-        raise PermissionDenied(
-            f"Only the monitor who created {case.reference} can change it, and only while "
-            "it is a draft or sent back for changes."
-        )
+    case.check_may_edit(request.user)
     return case
 
 

@@ -4,6 +4,7 @@ and saved by the case form, an evidence item by the evidence form and ``add_evid
 a proposed source by ``Source.full_clean`` and ``Source.propose``."""
 
 from django.forms.models import model_to_dict
+from django_countries.serializers import CountryFieldMixin
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -34,7 +35,7 @@ class NamedSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
-class SourceSerializer(serializers.ModelSerializer):
+class SourceSerializer(CountryFieldMixin, serializers.ModelSerializer):
     is_graded = serializers.BooleanField(
         read_only=True, help_text="False: proposed, not yet graded by a reviewer (F)."
     )
@@ -45,7 +46,7 @@ class SourceSerializer(serializers.ModelSerializer):
         read_only_fields = ["reliability", "graded_at"]
 
 
-class SourceProposalSerializer(serializers.ModelSerializer):
+class SourceProposalSerializer(CountryFieldMixin, serializers.ModelSerializer):
     """A new source, proposed: it stays ungraded (F) until a reviewer grades it."""
 
     class Meta:
@@ -61,7 +62,7 @@ class SourceProposalSerializer(serializers.ModelSerializer):
         return source
 
 
-class CaseListSerializer(serializers.ModelSerializer):
+class CaseListSerializer(CountryFieldMixin, serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     weapon_systems = NamedSerializer(source="weapons", many=True, read_only=True)
     supporting_sources = serializers.IntegerField(
@@ -197,7 +198,7 @@ def form_value(value):
     return value
 
 
-class CaseWriteSerializer(serializers.ModelSerializer):
+class CaseWriteSerializer(CountryFieldMixin, serializers.ModelSerializer):
     """A case's fields as the case form takes them. The serializer checks their types;
     the form (CaseForm, with the model's own checks) decides and saves, as on the
     monitors' pages."""
@@ -259,7 +260,7 @@ class EvidenceItemSerializer(serializers.ModelSerializer):
             "added_at",
         ]
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
     def get_download(self, item):
         if not item.file_id:
             return None

@@ -4,7 +4,17 @@ says there is no way back anywhere, among the modules the contracts do not list 
 
 import grimp
 
-PACKAGES = ["accounts", "api", "common", "config", "demo", "digests", "evidence", "mailer", "tracker"]
+PACKAGES = [
+    "accounts",
+    "api",
+    "common",
+    "config",
+    "demo",
+    "digests",
+    "evidence",
+    "mailer",
+    "tracker",
+]
 
 
 def import_cycles(graph):

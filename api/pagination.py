@@ -13,7 +13,6 @@ The cursor is signed: a client hands back what it was given, never a value of it
 
 import datetime
 import decimal
-from urllib.parse import urlencode
 
 from django.core import signing
 from django.db.models import Q
@@ -99,12 +98,9 @@ class KeysetPagination(BasePagination):
         return InvalidQuery({self.cursor_query_param: [f"This cursor {reason}"]})
 
     def link(self, ordering, backwards, seen):
-        cursor = signing.dumps({"b": backwards, "o": ordering, "v": seen}, salt=SALT, compress=True)
         query = self.request.query_params.copy()
-        query[self.cursor_query_param] = cursor
-        return (
-            self.request.build_absolute_uri(self.request.path) + "?" + urlencode(query, doseq=True)
-        )
+        query[self.cursor_query_param] = cursor(ordering, seen, backwards)
+        return f"{self.request.build_absolute_uri(self.request.path)}?{query.urlencode()}"
 
     def get_paginated_response(self, data):
         return Response({"next": self.next, "previous": self.previous, "results": data})
@@ -139,6 +135,15 @@ class KeysetPagination(BasePagination):
                 "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
             },
         ]
+
+
+def cursor(ordering, seen, backwards=False):
+    return signing.dumps({"b": backwards, "o": ordering, "v": seen}, salt=SALT, compress=True)
+
+
+def cursor_after(row, ordering):
+    """The cursor of the page after ``row`` (the bench starts deep in a list with it)."""
+    return cursor(ordering, values_of(row, ordering))
 
 
 def values_of(row, ordering):

@@ -192,3 +192,16 @@ def test_a_reviewer_who_created_a_case_cannot_decide_it(case_factory, token_clie
     refused = token_client(author).post(f"/api/v1/cases/{case.reference}/actions/start_review/")
     assert refused.status_code == 403
     assert "four-eyes rule" in refused.json()["detail"]
+
+
+def test_the_next_link_keeps_every_filter_value(case_factory, monitor, token_client):
+    for state in ("submitted", "submitted", "withdrawn", "withdrawn", "rejected"):
+        case_factory(state)
+    client = token_client(monitor)
+    url, seen = "/api/v1/cases/?state=submitted&state=withdrawn&page_size=1", []
+    while url:
+        page = client.get(url).json()
+        seen += [case["state"] for case in page["results"]]
+        url = page["next"]
+        assert url is None or parse_qs(urlsplit(url).query)["state"] == ["submitted", "withdrawn"]
+    assert sorted(seen) == ["submitted", "submitted", "withdrawn", "withdrawn"]

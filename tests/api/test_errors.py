@@ -161,3 +161,35 @@ def test_files_posted_to_any_other_endpoint_never_reach_the_store(
     )
     assert response.status_code == 415
     assert not evidence_root.exists() or not any(evidence_root.rglob("*.upload"))
+
+
+def test_an_evidence_file_streams_through_the_same_ingest_as_the_pages(
+    monitor, case_factory, token_client, monkeypatch, evidence_root
+):
+    """Hashed and scanned as it arrives, spooled beside the store (IncomingUpload), as
+    on the evidence page, not read into memory or a temporary file elsewhere."""
+    from evidence import files
+
+    received = []
+    check = files.check
+    monkeypatch.setattr(
+        files, "check", lambda upload, *a: received.append(upload) or check(upload, *a)
+    )
+    case = case_factory("draft")
+    source = factories.SourceFactory(name="ROK National Intelligence Service")
+    response = token_client(monitor).post(
+        f"/api/v1/cases/{case.reference}/evidence/",
+        {
+            "title": "Briefing",
+            "source": source.pk,
+            "kind": "statement",
+            "stance": "supports",
+            "upload": SimpleUploadedFile("briefing.txt", b"Soldiers moved to Vladivostok.\n"),
+        },
+        format="multipart",
+    )
+    assert response.status_code == 201, response.json()
+    [upload] = received
+    assert isinstance(upload, files.IncomingUpload)
+    assert upload.sha256 == response.json()["file"]["sha256"]
+    assert (evidence_root / StoredFile.objects.get().relative_path).exists()

@@ -11,7 +11,7 @@ from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from evidence.forms import MonitorEvidenceItemForm
-from evidence.models import EvidenceItem, Source
+from evidence.models import Credibility, EvidenceItem, Source
 from tracker.forms import CaseForm
 from tracker.models import Case, SanctionsProvision, Transition, WeaponSystem
 
@@ -230,7 +230,16 @@ class StoredFileSerializer(serializers.Serializer):
     content_type = serializers.CharField(help_text="Read from the bytes on arrival.")
 
 
+# Declared, not derived: the model's small integer would bring the database's own range
+# into the schema, which would then differ between SQLite and PostgreSQL.
+def credibility_field(**options):
+    return serializers.ChoiceField(
+        choices=Credibility.choices, help_text="Information credibility, 1 to 6.", **options
+    )
+
+
 class EvidenceItemSerializer(serializers.ModelSerializer):
+    credibility = credibility_field(read_only=True)
     source = NamedSerializer(read_only=True)
     source_reliability = serializers.CharField(source="source.reliability", read_only=True)
     reporting_outlet = NamedSerializer(read_only=True, allow_null=True)
@@ -278,6 +287,7 @@ class EvidenceCreateSerializer(serializers.ModelSerializer):
     upload = serializers.FileField(
         required=False, help_text="The evidence file; send the request as multipart/form-data."
     )
+    credibility = credibility_field(required=False)
 
     class Meta:
         model = EvidenceItem

@@ -9,6 +9,7 @@ protects guessable passwords, and makes every API request pay for it).
 
 import hashlib
 import hmac
+import re
 import secrets
 
 from django.conf import settings
@@ -93,7 +94,7 @@ class ApiToken(models.Model):
         """The usable token row for ``token``, its user loaded; TokenRefused otherwise."""
         kind, _, rest = token.partition("_")
         prefix, _, secret = rest.partition("_")
-        if kind != TOKEN_PREFIX or not prefix or not secret:
+        if kind != TOKEN_PREFIX or not re.fullmatch(r"[0-9a-f]{12}", prefix) or not secret:
             raise TokenRefused("This is not an API token of this site (trk_…).")
         row = cls.objects.select_related("user").filter(prefix=prefix).first()
         if row is None or not hmac.compare_digest(row.digest, digest_of(token)):

@@ -13,6 +13,7 @@ The cursor is signed: a client hands back what it was given, never a value of it
 
 import datetime
 import decimal
+import re
 
 from django.core import signing
 from django.db.models import Q
@@ -60,7 +61,7 @@ class KeysetPagination(BasePagination):
         value = request.query_params.get(self.page_size_query_param)
         if value is None:
             return self.page_size
-        if not value.isdigit() or not 1 <= int(value) <= self.max_page_size:
+        if not re.fullmatch(r"[0-9]{1,3}", value) or not 1 <= int(value) <= self.max_page_size:
             raise InvalidQuery(
                 {
                     self.page_size_query_param: [

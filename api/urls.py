@@ -1,9 +1,25 @@
-from django.urls import path, re_path
+from django.urls import path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import pages, views
 
 app_name = "api"
+
+
+class ReferenceConverter:
+    """A case reference (CASE-2024-0001): letters, digits and hyphens. Anything else
+    (a NUL byte, which PostgreSQL refuses to compare) finds no case."""
+
+    regex = r"[A-Za-z0-9-]+"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
+register_converter(ReferenceConverter, "reference")
 
 urlpatterns = [
     path("account/api-tokens/", pages.tokens, name="tokens"),
@@ -15,14 +31,16 @@ urlpatterns = [
         name="docs",
     ),
     path("api/v1/cases/", views.CaseList.as_view(), name="cases"),
-    path("api/v1/cases/<str:reference>/", views.CaseDetail.as_view(), name="case"),
+    path("api/v1/cases/<reference:reference>/", views.CaseDetail.as_view(), name="case"),
     path(
-        "api/v1/cases/<str:reference>/actions/<str:action>/",
+        "api/v1/cases/<reference:reference>/actions/<slug:action>/",
         views.CaseAction.as_view(),
         name="case_action",
     ),
     path(
-        "api/v1/cases/<str:reference>/evidence/", views.CaseEvidence.as_view(), name="case_evidence"
+        "api/v1/cases/<reference:reference>/evidence/",
+        views.CaseEvidence.as_view(),
+        name="case_evidence",
     ),
     path("api/v1/evidence/<int:id>/file/", views.EvidenceFile.as_view(), name="evidence_file"),
     path("api/v1/sources/", views.SourceList.as_view(), name="sources"),

@@ -61,6 +61,9 @@ def quiet_request_log():
 TOKEN_ROLES = [*world.TOKEN_ROLES, *world.REFUSED_TOKEN_ROLES]
 
 
+# Some 26,000 requests, the API's with each token role too: more than the suite's
+# default five minutes on a busy machine.
+@pytest.mark.timeout(1200)
 def test_no_role_gets_what_the_rules_forbid(case_factory, quiet_request_log, monkeypatch):
     assert not walk.unknown_patterns(), "see test_every_url_pattern_has_an_access_rule"
     # A token's last use is the record of a read, like a session's: the world's tokens

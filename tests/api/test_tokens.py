@@ -69,7 +69,9 @@ def test_a_token_is_shown_once_kept_as_a_digest_and_revoked_by_its_owner(monitor
     [
         ("Bearer", "one word after Bearer"),
         ("Bearer trk_nothing", "not an API token of this site"),
-        ("Bearer trk_abc_def", "Unknown API token"),
+        ("Bearer trk_0123456789ab_secret", "Unknown API token"),
+        ("Bearer trk_abc_def", "not an API token of this site"),
+        ("Bearer trk_\x00\x00_def", "not an API token of this site"),
         ("Bearer not-a-token", "not an API token of this site"),
         ("Bearer a b", "one word after Bearer"),
     ],

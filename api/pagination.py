@@ -162,7 +162,8 @@ def plain(value):
 
 def after(ordering, seen, backwards=False):
     """Rows after ``seen`` in ``ordering`` (before it, ``backwards``):
-    k1 > v1 OR (k1 = v1 AND k2 > v2) OR …, each > a < for a descending key."""
+    k1 > v1 OR (k1 = v1 AND k2 > v2) OR …, each > a < for a descending key; and, said
+    outright, k1 >= v1, which lets the database start its index scan there."""
     condition, equal = None, Q()
     for key, value in zip(ordering, seen, strict=True):
         name = key.lstrip("-")
@@ -170,4 +171,6 @@ def after(ordering, seen, backwards=False):
         beyond = equal & Q(**{f"{name}__{'lt' if descending else 'gt'}": value})
         condition = beyond if condition is None else condition | beyond
         equal &= Q(**{name: value})
-    return condition
+    first = ordering[0]
+    descending = first.startswith("-") != backwards
+    return Q(**{f"{first.lstrip('-')}__{'lte' if descending else 'gte'}": seen[0]}) & condition

@@ -11,7 +11,7 @@ RUN := $(UV) run --frozen
 PORT ?= 8000
 DEMO_ENV := DEBUG=1 REQUIRE_2FA=0 DEMO_PORT=$(PORT) SITE_URL=http://127.0.0.1:$(PORT)
 
-.PHONY: install demo demo-data test bench load faults faults-quick lint check-imports clean
+.PHONY: install demo demo-data test schema bench load faults faults-quick lint check-imports clean
 
 $(UV):
 	python3 -m venv .tools
@@ -64,3 +64,8 @@ check-imports: install
 
 clean:
 	rm -rf .venv .tools var
+
+# The API's OpenAPI schema, committed as docs/openapi.yaml; a test fails when the code
+# and the committed file disagree (tests/api/test_schema.py).
+schema: install
+	DEBUG=1 $(RUN) python manage.py spectacular --validate --fail-on-warn --file docs/openapi.yaml

@@ -32,6 +32,12 @@ TARGETS = {
     "digest_peak_mb": 300,
     "reminders_ms": 200,
     "ingest_ratio": 1.2,
+    # The API's case list: a JSON page has no template to hide behind.
+    "api_p95_ms": 30,
+    "api_queries": 4,
+    "api_sql_ratio": 2,
+    # A page deep in the list (by cursor) against the first.
+    "api_deep_ratio": 1.25,
 }
 
 
@@ -75,6 +81,10 @@ PAGES = {
     # The sidebar's state and supplier → recipient filters.
     "admin_changelist": "/admin/tracker/case/?state__exact=approved&transfer=KP-RU",
 }
+# The API's case list as a reviewer's API token reads it: the case list's filters, 50 a
+# page; and the same list from a cursor this many cases deep.
+API_PAGES = {"api_case_list": PAGES["case_list"].replace("/cases/", "/api/v1/cases/")}
+API_DEEP_CASES = 10_000
 
 
 def git(*args):
@@ -129,6 +139,8 @@ def configure(args, workdir, smtp_port):
         # The measured users sign in without a second factor; a verified one adds the
         # lookup of its device to each request.
         REQUIRE_2FA="0",
+        # Thousands of API requests a minute from one token: measured, not throttled.
+        API_RATE_LIMIT="1000000/minute",
         VAR_DIR=str(workdir),
         EVIDENCE_ROOT=str(Path(workdir) / "evidence"),
         EVIDENCE_MAX_UPLOAD_MB=str(2 * args.ingest_mb + 1),
@@ -221,6 +233,7 @@ def run(args, workdir, smtp, other=None):
             name: measure.pages(users["reviewer"], url, codes, args.repeat)
             for name, url in PAGES.items()
         }
+        api_pages = api_measures(users["reviewer"], codes[0], args.repeat)
     finally:
         for code in codes:
             code.close()
@@ -236,6 +249,7 @@ def run(args, workdir, smtp, other=None):
         },
         "targets": TARGETS,
         **{name: figures[0] for name, figures in pages.items()},
+        **api_pages,
     }
     if other:
         results["compare"] = {
@@ -253,6 +267,20 @@ def run(args, workdir, smtp, other=None):
         for size in sorted({max(args.ingest_mb // 8, 1), args.ingest_mb})
     ]
     return results
+
+
+def api_measures(reviewer, code, repeat):
+    """The API's case list, first page and deep, with the reviewer's API token (this
+    code only: another commit may have no API)."""
+    from api.models import ApiToken, Scope
+    from bench import measure
+
+    _, token = ApiToken.issue(reviewer, "bench", Scope.READ)
+    url = API_PAGES["api_case_list"]
+    deep_url, depth = measure.deep_cursor(url, API_DEEP_CASES)
+    first = measure.pages(reviewer, url, [code], repeat, token=token)[0]
+    deep = measure.pages(reviewer, deep_url, [code], repeat, token=token)[0]
+    return {"api_case_list": first, "api_case_list_deep": {**deep, "depth": depth}}
 
 
 def calibration_line(c):
@@ -304,12 +332,45 @@ def print_table(r):
                 verdict(p["p95_ms"] <= t["page_p95_ms"] and p["queries"] <= t["page_queries"]),
             )
         )
+    rows += api_rows(r)
     if "digests" in r:
         rows += other_rows(r)
     print_rows(("measure", "figure", "SQL or floor", "target", ""), rows)
     if "compare" in r:
         print()
         print_comparison(r)
+
+
+def api_rows(r):
+    t = r["targets"]
+    first, deep = r["api_case_list"], r["api_case_list_deep"]
+    rows = []
+    for label, p in [("API case list", first), (f"API case list, {deep['depth']} deep", deep)]:
+        sql_ratio = p["p95_ms"] / p["floor_p95_ms"]
+        rows.append(
+            (
+                label,
+                f"median {p['median_ms']} ms, p95 {p['p95_ms']} ms, {p['queries']} queries",
+                f"SQL p95 {p['floor_p95_ms']} ms ({sql_ratio:.2f}×)",
+                f"p95 ≤ {t['api_p95_ms']} ms, ≤ {t['api_queries']} q, ≤ {t['api_sql_ratio']}× SQL",
+                verdict(
+                    p["p95_ms"] <= t["api_p95_ms"]
+                    and p["queries"] <= t["api_queries"]
+                    and sql_ratio <= t["api_sql_ratio"]
+                ),
+            )
+        )
+    deep_ratio = deep["p95_ms"] / first["p95_ms"]
+    rows.append(
+        (
+            "API deep page / first",
+            f"p95 {deep_ratio:.2f}×, {deep['queries']} / {first['queries']} queries",
+            "",
+            f"≤ {t['api_deep_ratio']}×, the same queries",
+            verdict(deep_ratio <= t["api_deep_ratio"] and deep["queries"] == first["queries"]),
+        )
+    )
+    return rows
 
 
 def other_rows(r):

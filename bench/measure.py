@@ -69,8 +69,9 @@ class Code:
             text=True,
         )
 
-    def get(self, user, url, queries=False):
-        self.process.stdin.write(json.dumps({"user": user, "url": url, "queries": queries}) + "\n")
+    def get(self, user, url, queries=False, token=None):
+        command = {"user": user, "url": url, "queries": queries, "token": token}
+        self.process.stdin.write(json.dumps(command) + "\n")
         self.process.stdin.flush()
         line = self.process.stdout.readline()
         if not line:
@@ -84,18 +85,21 @@ class Code:
         self.process.wait(timeout=60)
 
 
-def pages(user, url, codes, repeat):
+def pages(user, url, codes, repeat, token=None):
     """Server time of one page (the whole Django stack, in process) under each code,
     request by request in turns (ABBA…), so the machine's drift weighs on every code
-    alike; and the SQL of the first code's request, run bare, for reference."""
+    alike; and the SQL of the first code's request, run bare, for reference. With
+    ``token``, the requests send that API token rather than the user's session."""
     for code in codes:
         for _ in range(3):  # warm the code's caches and the connection
-            code.get(user.username, url)
-    statements = {code: code.get(user.username, url, queries=True)["sql"] for code in codes}
+            code.get(user.username, url, token=token)
+    statements = {
+        code: code.get(user.username, url, queries=True, token=token)["sql"] for code in codes
+    }
     samples = {code: [] for code in codes}
     for n in range(repeat):
         for code in codes if n % 2 == 0 else reversed(codes):
-            samples[code].append(code.get(user.username, url)["ms"])
+            samples[code].append(code.get(user.username, url, token=token)["ms"])
     floor = percentiles(timed(lambda: run_sql(map(bare, statements[codes[0]])), repeat))
     return [
         {
@@ -320,3 +324,24 @@ def _run(argv):
     start = time.perf_counter()
     subprocess.run(argv, check=True, capture_output=True)
     return time.perf_counter() - start
+
+
+def deep_cursor(url, depth):
+    """``url`` (an API case list) starting ``depth`` cases into its list, with the
+    cursor a client paging that far would hold: a keyset page costs what the first does."""
+    from urllib.parse import parse_qs, urlencode, urlsplit
+
+    from django.test import RequestFactory
+
+    from api.pagination import KeysetPagination, cursor_after
+    from tracker.filters import CaseFilter
+    from tracker.models import Case
+
+    request = RequestFactory().get(url)
+    query = parse_qs(urlsplit(url).query)
+    cases = CaseFilter(request.GET, queryset=Case.objects.order_by("-created_at", "-pk")).qs
+    ordering = KeysetPagination().ordering_of(cases)
+    matching = cases.count()
+    row = cases.order_by(*ordering)[min(depth, max(matching - 1, 0))]
+    query["cursor"] = [cursor_after(row, ordering)]
+    return f"{urlsplit(url).path}?{urlencode(query, doseq=True)}", min(depth, matching)

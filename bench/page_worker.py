@@ -3,7 +3,8 @@ its own: the code measured (this checkout, or another commit's checked out for
 ``--compare``) comes first on the path, so two codes answer in turns on the same data.
 
 It imports nothing but Django, as it runs against another commit's code too. Each line
-on stdin is a command in JSON: ``{"user": ..., "url": ..., "queries": true|false}``; the
+on stdin is a command in JSON: ``{"user": ..., "url": ..., "queries": true|false}``, with
+``"token"`` for a request with that API token instead of the user's session; the
 answer is one line of JSON: the status and either the server time in ms or, when asked
 for the queries, the SQL of the request (not timed, as recording it costs time).
 
@@ -34,8 +35,11 @@ def main():
     clients = {}
     for line in sys.stdin:
         command = json.loads(line)
-        client = clients.get(command["user"])
-        if client is None:
+        token = command.get("token")
+        client = clients.get(token or command["user"])
+        if client is None and token:
+            client = clients[token] = Client(headers={"Authorization": f"Bearer {token}"})
+        elif client is None:
             client = clients[command["user"]] = Client()
             client.force_login(get_user_model().objects.get(username=command["user"]))
         if command.get("queries"):

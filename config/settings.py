@@ -110,12 +110,17 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "simple_history",
+    "rest_framework",
+    "drf_spectacular",
+    # Swagger UI's files, served from here: the API's docs load nothing from elsewhere.
+    "drf_spectacular_sidecar",
     "accounts",
     "mailer",
     "tracker",
     "evidence",
     "digests",
     "webhooks",
+    "api",
     "demo",
 ]
 
@@ -285,6 +290,53 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
+
+# The JSON API (api/, /api/v1/): Django REST framework, its schema by drf-spectacular.
+# Personal API tokens or the browser's session (with its CSRF check); JSON in and out,
+# errors as problem details; API_RATE_LIMIT requests per token (per user for a session,
+# per address signed out), counted in the cache.
+API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600/minute")
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "api.permissions.TokenScopeAllows",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.PerTokenRateThrottle"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "api.problems.exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Dates and times as ISO 8601; decimals (coordinates) as JSON numbers.
+    "COERCE_DECIMAL_TO_STRING": False,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Sanctions-violation evidence tracker API",
+    "DESCRIPTION": (
+        "Cases of reported violations of the UN arms embargo on the DPRK, their evidence "
+        "and review, under the same rules as the web pages. Authenticate with a personal "
+        "API token (Authorization: Bearer trk_…, made under Account → API tokens) or the "
+        "browser's session. Errors are problem details (RFC 9457)."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "Country": "django_countries.countries",
+        "State": "tracker.models.State",
+        "SourceKind": "evidence.models.SourceKind",
+        "EvidenceKind": "evidence.models.EvidenceKind",
+    },
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 # Evidence files: stored outside any static or media URL, served only through the
 # permission-checked download view.

@@ -22,6 +22,8 @@ urlpatterns = [
     path("", include("tracker.urls")),
     path("digests/", include("digests.urls")),
     path("evidence/", include("evidence.urls")),
+    # The JSON API under /api/v1/, and each user's API tokens under /account/api-tokens/.
+    path("", include("api.urls")),
 ]
 
 handler500 = "common.views.server_error"

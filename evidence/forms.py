@@ -101,17 +101,12 @@ class MonitorEvidenceItemForm(EvidenceItemForm):
             self.add_error(
                 "new_source_name", "Choose a source from the list or propose a new one, not both."
             )
-        elif existing := Source.objects.filter(name__iexact=proposal["name"]).first():
-            # Names differing only in capitals would make one source two, counted twice.
-            self.add_error(
-                "new_source_name",
-                f"“{existing.name}” is already a source: choose it from the list.",
-            )
         else:
             self.proposed_source = self._proposal(Source(**proposal))
         return cleaned
 
     def _proposal(self, source):
+        # Source.clean refuses a name that is already a source's, in any case.
         try:
             source.full_clean(validate_unique=False)
         except ValidationError as error:

@@ -1,7 +1,7 @@
 import secrets
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.utils import timezone
 from django_countries.fields import CountryField
@@ -118,6 +118,14 @@ class Source(models.Model):
     @property
     def is_graded(self):
         return self.graded_at is not None
+
+    def clean(self):
+        # Names differing only in capitals would make one source two, counted twice.
+        existing = Source.objects.filter(name__iexact=self.name).exclude(pk=self.pk).first()
+        if self.name and existing:
+            raise ValidationError(
+                {"name": f"“{existing.name}” is already a source: choose it from the list."}
+            )
 
     def propose(self, by):
         """Save this new source as proposed by ``by``: ungraded until a reviewer grades it."""

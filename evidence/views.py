@@ -8,16 +8,21 @@ from .models import CustodyAction, EvidenceItem
 
 @login_required
 def download(request, pk):
-    """Hand out an evidence file as an attachment, on record."""
-    visible = EvidenceItem.objects.visible_to(request.user).select_related("file")
+    return file_response(request.user, pk)
+
+
+def file_response(user, pk):
+    """Hand out an evidence file as an attachment, on record: the one way a file
+    leaves the store, for the pages and the API alike."""
+    visible = EvidenceItem.objects.visible_to(user).select_related("file")
     item = visible.filter(pk=pk, file__isnull=False).first()
-    if item is None or not request.user.has_perm("evidence.view_evidenceitem"):
+    if item is None or not user.has_perm("evidence.view_evidenceitem"):
         raise Http404("No such evidence file.")
     try:
         stream = open(path_of(item.file), "rb")  # noqa: SIM115 - FileResponse closes it
     except FileNotFoundError:
         raise Http404("The stored file is missing; the integrity check reports it.") from None
-    custody.record(item, CustodyAction.DOWNLOADED, request.user)
+    custody.record(item, CustodyAction.DOWNLOADED, user)
     response = FileResponse(
         stream,
         as_attachment=True,

@@ -5,7 +5,8 @@ says there is no way back anywhere, among the modules the contracts do not list 
 import grimp
 
 PACKAGES = [
-    "accounts", "common", "config", "demo", "digests", "evidence", "mailer", "tracker", "webhooks",
+    "accounts", "api", "common", "config", "demo", "digests", "evidence", "mailer", "tracker",
+    "webhooks",
 ]  # fmt: skip
 
 

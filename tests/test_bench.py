@@ -70,6 +70,11 @@ def test_a_tiny_benchmark_run_measures_every_figure(tmp_path):
         assert figures[page]["queries"] > 0
         assert figures[page]["p95_ms"] >= figures[page]["median_ms"] > 0
         assert figures[page]["floor_p95_ms"] > 0
+    for page in ("api_case_list", "api_case_list_deep"):
+        assert figures[page]["queries"] > 0 and figures[page]["floor_p95_ms"] > 0
+    assert figures["api_case_list_deep"]["queries"] == figures["api_case_list"]["queries"]
+    assert 0 < figures["api_case_list_deep"]["depth"] < 300
+    assert "API case list" in stdout
     assert figures["digests"]["sent"] == 12
     assert figures["digests"]["per_digest_queries"] > 0
     assert figures["digests"]["worker_peak_rss_mb"]["max_process"] > 0

@@ -4,7 +4,7 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, connections, models, transaction
 from django.db.models import F, OuterRef, Q, Subquery
@@ -454,6 +454,15 @@ class Case(models.Model):
             and self.is_editable
             and user.has_perm("tracker.change_case")
         )
+
+    def check_may_edit(self, user):
+        """Refuse (PermissionDenied, saying why) unless ``user`` may change the case now:
+        the pages, the admin and the API ask the same question."""
+        if not self.can_edit(user):
+            raise PermissionDenied(
+                f"Only the monitor who created {self.reference} can change it, and only while "
+                "it is a draft or sent back for changes."
+            )
 
     def who_must_act(self, state=None):
         """The users whose move it is while the case waits in ``state`` (by default the

@@ -308,11 +308,7 @@ def evidence_form(request, case, item=None):
 
 def editable_case(request, pk):
     case = get_object_or_404(Case.objects.visible_to(request.user), pk=pk)
-    if not case.can_edit(request.user):
-        raise PermissionDenied(
-            f"Only the monitor who created {case.reference} can change it, and only while "
-            "it is a draft or sent back for changes."
-        )
+    case.check_may_edit(request.user)
     return case
 
 

@@ -28,6 +28,7 @@ from django.contrib.contenttypes.models import ContentType
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from api.models import ApiToken
 from digests.models import CaseLinkView, Subscription
 from evidence.models import CustodyEvent, EvidenceItem, Source, StoredFile
 from tests import factories
@@ -251,6 +252,8 @@ ADMIN_MODELS = {
     # Webhook endpoints hold their secrets; deliveries are the application's record.
     Endpoint: ADMINISTRATORS_ONLY,
     WebhookDelivery: ModelRule(sees=is_admin),
+    # API tokens: administrators issue and revoke them; revoked ones stay on record.
+    ApiToken: ModelRule(sees=is_admin, adds=is_admin, changes=is_admin, acts_on_list=is_admin),
     # Second factors: administrators remove a lost phone; nobody reads a secret.
     TOTPDevice: ADMINISTRATORS_ONLY,
     StaticDevice: ADMINISTRATORS_ONLY,
@@ -278,6 +281,9 @@ class Rule:
     # obj -> the case the URL itself grants sight of, whoever asks (a digest's case
     # link); its markers are then not hidden from the user.
     reveals: Any = None
+    # The API's: (world, target) -> [(method, body, format)] sent after the GET, instead
+    # of the page's own form; format "json" or "multipart".
+    requests: Any = None
 
     def verdict(self, user, obj, method):
         if not self.sees(user, obj):
@@ -436,6 +442,14 @@ def admin_rules(model, rule):
     }
 
 
+def each_token(world):
+    return [Target(token, (token.pk,)) for token in world.of(ApiToken)]
+
+
+def owns(user, token):
+    return signed_in(user) and token.user_id == user.pk
+
+
 SITE = {
     "login": Rule("sign-in", once, anyone, anyone),
     "logout": Rule("sign-in", once, anyone, anyone),
@@ -446,6 +460,9 @@ SITE = {
     "accounts:two_factor_setup": Rule("account", once, signed_in, signed_in),
     "accounts:recovery_codes": Rule("account", once, signed_in, signed_in),
     "accounts:password_change": Rule("account", once, signed_in, signed_in),
+    # Each user's API tokens: made by anyone signed in, revoked only by their owner.
+    "api:tokens": Rule("account", once, signed_in, signed_in),
+    "api:token_revoke": Rule("account", each_token, owns, owns),
     "tracker:dashboard": Rule("site pages", once, signed_in),
     "tracker:case_list": Rule("site pages", once, signed_in),
     "tracker:case_export": Rule("site pages", once, signed_in),
@@ -473,6 +490,88 @@ SITE = {
     "digests:case": Rule(
         "digests", each_case_link, lambda user, link: link.opens, reveals=lambda link: link.case
     ),
+}
+
+
+def sees_source(user, obj=None):
+    return has_a_role(user)
+
+
+def as_json(*bodies):
+    """The API's requests for a pattern: each (method, body) as JSON."""
+    return lambda world, target: [(method, body(world), "json") for method, body in bodies]
+
+
+def new_case(world):
+    weapon, provision = world.of(WeaponSystem)[0], world.of(SanctionsProvision)[0]
+    return {
+        "title": "Tampered title",
+        "summary": "Tampered summary",
+        "incident_type": "munitions_shipment",
+        "incident_start": "2024-02-27",
+        "place_name": "Rajin",
+        "country": "KP",
+        "weapon_systems": [weapon.pk],
+        "sanctions_provisions": [provision.pk],
+    }
+
+
+def new_item(world):
+    return {
+        "title": "Tampered title",
+        "source": world.of(Source)[0].pk,
+        "kind": "document",
+        "stance": "refutes",
+        "credibility": 1,
+    }
+
+
+def evidence_requests(world, target):
+    """A new item as JSON, and one with a file as multipart/form-data."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    with_file = {**new_item(world), "upload": SimpleUploadedFile("t.txt", b"Tampered file\n")}
+    return [("POST", new_item(world), "json"), ("POST", with_file, "multipart")]
+
+
+def api_case_action(user, step):
+    return sees_case(user, step.case) and may_act(user, step)
+
+
+STEP_BODY = {"comment": "Tampered comment", "justification": "Tampered justification"}
+
+# The JSON API: the same rules as the pages, asked as JSON, by session and by token.
+API = {
+    "api:schema": Rule("api", once, anyone, requests=as_json()),
+    "api:docs": Rule("api", once, anyone, requests=as_json()),
+    "api:not_found": Rule("api", once, anyone, requests=as_json(("POST", lambda w: {}))),
+    "api:cases": Rule(
+        "api", once, signed_in, monitors_and_admins, requests=as_json(("POST", new_case))
+    ),
+    "api:case": Rule(
+        "api",
+        each_case,
+        sees_case,
+        edits_case,
+        requests=as_json(("PATCH", lambda w: {"title": "Tampered title"})),
+    ),
+    "api:case_action": Rule(
+        "api", each_step, api_case_action, may_take, requests=as_json(("POST", lambda w: STEP_BODY))
+    ),
+    "api:case_evidence": Rule("api", each_case, sees_case, edits_case, requests=evidence_requests),
+    "api:evidence_file": Rule(
+        "api", each_file, lambda u, i: sees_case(u, i.case), requests=as_json()
+    ),
+    "api:sources": Rule(
+        "api",
+        once,
+        sees_source,
+        monitors_and_admins,
+        requests=as_json(("POST", lambda w: {"name": "Tampered name", "kind": "other"})),
+    ),
+    "api:source": Rule("api", objects_of(Source), sees_source, requests=as_json()),
+    "api:weapon_systems": Rule("api", once, signed_in, requests=as_json()),
+    "api:sanctions_provisions": Rule("api", once, signed_in, requests=as_json()),
 }
 
 ADMIN = {
@@ -528,7 +627,7 @@ ADMIN = {
 for _model, _rule in ADMIN_MODELS.items():
     ADMIN.update(admin_rules(_model, _rule))
 
-RULES = {**SITE, **ADMIN}
+RULES = {**SITE, **ADMIN, **API}
 
 
 def case_of(obj):

@@ -7,6 +7,7 @@ change what the next request sees.
 """
 
 import copy
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -206,7 +207,7 @@ class Report:
     def summary(self):
         lines = [
             f"{self.requests} requests; {len(self.failures)} failures: "
-            f"{self.count('answered 200')} unauthorised answers, "
+            f"{self.count('answered 2')} unauthorised answers, "
             f"{self.count('showed')} pages showing what the user may not see, "
             f"{self.count('changed')} forbidden writes, {self.count('server error')} 5xx.",
             "Answers: "
@@ -265,24 +266,32 @@ class Walk:
         self.markers = [(CASE_MARKER.format(n), case) for n, case in enumerate(world.cases)]
         self.markers += [(ITEM_MARKER.format(n), case) for n, case in enumerate(world.cases)]
 
-    def run(self, roles_in_order):
+    def run(self, roles_in_order, token_roles=()):
+        """Every pattern as each of ``roles_in_order`` (signed in), and the API's as
+        each of ``token_roles`` too (the world's API tokens)."""
         patterns = dict(url_patterns())
         # Signing in writes the user's last login: done before the world is measured.
         clients = {role: signed_in_client(self.world.users[role]) for role in roles_in_order}
+        clients.update({role: token_client(self.world.tokens[role][0]) for role in token_roles})
         self.baseline = fingerprint()
         self.grades = dict(Source.objects.values_list("pk", "reliability"))
         self.last_transition = Transition.objects.order_by("pk").last().pk
-        for role in roles_in_order:
+        for role in [*roles_in_order, *token_roles]:
             user = self.world.users[role]
+            read_only = self.world.tokens.get(role, (None, False))[1]
             hidden = [marker for marker, case in self.markers if not rules.sees_case(user, case)]
             if not rules.manages_subscriptions(user):
                 hidden.append(UNSUBSCRIBE_LINK)
             for key in sorted(patterns):
                 rule = rules.RULES[key]
+                if role in token_roles and rule.requests is None:
+                    continue  # a token is for the API only; the pages ignore it
                 for target in rule.targets(self.world):
                     url = url_of(key, patterns[key], target)
                     hide = self.hidden_on(rule, user, target, hidden)
-                    Visit(self, clients[role], role, user, key, rule, target, url, hide).run()
+                    visit = Visit(self, clients[role], role, user, key, rule, target, url, hide)
+                    visit.read_only = read_only
+                    visit.run()
         return self.report
 
     def hidden_on(self, rule, user, target, hidden):
@@ -322,6 +331,10 @@ class Walk:
         ]
 
 
+def token_client(secret):
+    return Client(headers={"Authorization": f"Bearer {secret}"})
+
+
 def signed_in_client(user):
     client = Client()
     if user is not None:
@@ -340,8 +353,14 @@ class Visit:
     target: rules.Target
     url: str
     hidden: list
+    read_only: bool = False  # a read-only API token: it may write nothing
 
     def run(self):
+        if self.rule.requests is not None:
+            self.send("GET", None)
+            for method, body, format in self.rule.requests(self.walk.world, self.target):
+                self.send(method, body, format)
+            return
         response = self.send("GET", None)
         form = None
         if response is not None and response.status_code == 200 and is_html(response):
@@ -353,8 +372,10 @@ class Visit:
         if form is not None and (changed := tampered(form)) is not None:
             self.send("POST", changed)
 
-    def send(self, method, data):
+    def send(self, method, data, format="form"):
         verdict = self.rule.verdict(self.user, self.target.obj, method)
+        if self.read_only and method != "GET":
+            verdict = rules.FORBIDDEN
         cookies = copy.deepcopy(self.client.cookies)
         watch = WriteWatch()
         self.walk.report.requests += 1
@@ -362,6 +383,10 @@ class Visit:
             with connection.execute_wrapper(watch), transaction.atomic():
                 if method == "GET":
                     response = self.client.get(self.url)
+                elif format == "json":
+                    response = self.client.generic(
+                        method, self.url, json.dumps(data), content_type="application/json"
+                    )
                 else:
                     response = self.client.post(self.url, data)
                 body = content(response)
@@ -382,9 +407,9 @@ class Visit:
         problems = []
         if response.status_code >= 500:
             problems.append("server error")
-        if response.status_code == 200:
+        if 200 <= response.status_code < 300:
             if verdict == rules.FORBIDDEN:
-                problems.append("answered 200 where the rules forbid it")
+                problems.append(f"answered {response.status_code} where the rules forbid it")
             if shown := [marker for marker in self.hidden if marker in body]:
                 problems.append(f"showed what the user may not see: {', '.join(shown)}")
         if wrote:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from api.models import ApiToken, Scope
 from digests.models import CaseLinkView, DigestDelivery, Subscription
 from evidence.custody import add_evidence
 from evidence.models import CustodyEvent, EvidenceItem, Source, StoredFile
@@ -36,10 +37,39 @@ CASE_MARKER = "marker-case-{:02d}"
 ITEM_MARKER = "marker-item-{:02d}"
 
 
+# The API is also walked with personal API tokens: each role's own (read-write), some
+# read-only, and tokens that must be refused (expired, revoked, an inactive owner's).
+TOKEN_ROLES = {
+    # role: (whose, scope)
+    **{
+        f"{role}, API token": (role, Scope.WRITE)
+        for role in (
+            "administrator",
+            "monitor",
+            "other monitor",
+            "reviewer",
+            "reviewing monitor",
+            "stakeholder",
+            "stakeholder with staff status",
+        )
+    },
+    **{
+        f"{role}, read-only API token": (role, Scope.READ)
+        for role in ("administrator", "monitor", "reviewer")
+    },
+}
+REFUSED_TOKEN_ROLES = [
+    "monitor, expired API token",
+    "reviewer, revoked API token",
+    "inactive monitor, API token",
+]
+
+
 @dataclass
 class World:
     users: dict  # role -> User, None for the anonymous visitor
     objects: dict = field(default_factory=dict)  # model -> the instances the walk visits
+    tokens: dict = field(default_factory=dict)  # token role -> (token, read-only?)
 
     @property
     def cases(self):
@@ -114,6 +144,7 @@ def build(case_factory):
     # only read them, beside the case or alone.
 
     world = World(users=users, objects={Case: cases})
+    issue_tokens(world)
     for model in (
         EvidenceItem,
         StoredFile,
@@ -133,6 +164,7 @@ def build(case_factory):
         StaticDevice,
         Endpoint,
         WebhookDelivery,
+        ApiToken,
     ):
         world.objects[model] = list(model.objects.order_by("pk"))
     # Every delivery shares the others' rules: two are enough to walk.
@@ -162,3 +194,31 @@ def equip(case, number, administrator, sources, reference_data):
         title=f"Manifest, {ITEM_MARKER.format(number)}",
     )
     Reminder.objects.create(case=case, date=timezone.localdate(), kind="reminder")
+
+
+def issue_tokens(world):
+    """The token roles' tokens, last used now: the walk keeps the last use from being
+    written again (it is a read's record, like the session), see tests/test_access.py."""
+    now = timezone.now()
+    for role, (whose, scope) in TOKEN_ROLES.items():
+        token, secret = ApiToken.issue(world.users[whose], f"{role} script", scope)
+        world.users[role] = world.users[whose]
+        world.tokens[role] = (secret, scope == Scope.READ)
+    expired, secret = ApiToken.issue(
+        world.users["monitor"], "expired", Scope.WRITE, expires_at=now - datetime.timedelta(days=1)
+    )
+    world.users["monitor, expired API token"], world.tokens["monitor, expired API token"] = (
+        None,
+        (secret, False),
+    )
+    revoked, secret = ApiToken.issue(world.users["reviewer"], "revoked", Scope.WRITE)
+    revoked.revoke()
+    world.users["reviewer, revoked API token"] = None
+    world.tokens["reviewer, revoked API token"] = (secret, False)
+    inactive = factories.monitor("inactive-monitor")
+    inactive.is_active = False
+    inactive.save()
+    _, secret = ApiToken.issue(inactive, "inactive", Scope.WRITE)
+    world.users["inactive monitor, API token"] = inactive
+    world.tokens["inactive monitor, API token"] = (secret, False)
+    ApiToken.objects.update(last_used_at=now)

@@ -1,0 +1,333 @@
+"""What the API reads and writes. Field types and limits come from the models (and so
+into the schema); every rule beyond a field's type is the pages' own: a case is checked
+and saved by the case form, an evidence item by the evidence form and ``add_evidence``,
+a proposed source by ``Source.full_clean`` and ``Source.propose``."""
+
+from django.forms.models import model_to_dict
+from django_countries.serializers import CountryFieldMixin
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.reverse import reverse
+
+from evidence.forms import MonitorEvidenceItemForm
+from evidence.models import Credibility, EvidenceItem, Source
+from tracker.forms import CaseForm
+from tracker.models import Case, SanctionsProvision, Transition, WeaponSystem
+
+
+class WeaponSystemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WeaponSystem
+        fields = ["id", "name", "category", "description"]
+
+
+class SanctionsProvisionSerializer(serializers.ModelSerializer):
+    label = serializers.CharField(source="__str__", read_only=True)
+
+    class Meta:
+        model = SanctionsProvision
+        fields = ["id", "label", "resolution", "paragraph", "summary"]
+
+
+class NamedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class SourceSerializer(CountryFieldMixin, serializers.ModelSerializer):
+    is_graded = serializers.BooleanField(
+        read_only=True, help_text="False: proposed, not yet graded by a reviewer (F)."
+    )
+
+    class Meta:
+        model = Source
+        fields = ["id", "name", "kind", "country", "reliability", "is_graded", "notes", "graded_at"]
+        read_only_fields = ["reliability", "graded_at"]
+
+
+class SourceProposalSerializer(CountryFieldMixin, serializers.ModelSerializer):
+    """A new source, proposed: it stays ungraded (F) until a reviewer grades it."""
+
+    class Meta:
+        model = Source
+        fields = ["name", "kind", "country", "notes"]
+        # Source.clean decides (a name that differs only in capitals is one source).
+        extra_kwargs = {"name": {"validators": []}}
+
+    def create(self, validated_data):
+        source = Source(**validated_data)
+        source.full_clean()
+        source.propose(self.context["request"].user)
+        return source
+
+
+class CaseListSerializer(CountryFieldMixin, serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    weapon_systems = NamedSerializer(source="weapons", many=True, read_only=True)
+    supporting_sources = serializers.IntegerField(
+        read_only=True,
+        help_text="Independent supporting sources that count towards the minimum.",
+    )
+    refuting_sources = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Case
+        fields = [
+            "reference",
+            "url",
+            "title",
+            "incident_type",
+            "incident_start",
+            "incident_end",
+            "date_precision",
+            "place_name",
+            "country",
+            "supplier_country",
+            "recipient_country",
+            "weapon_systems",
+            "state",
+            "state_changed_at",
+            "supporting_sources",
+            "refuting_sources",
+            "created_at",
+            "updated_at",
+        ]
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, case):
+        return reverse("api:case", args=[case.reference], request=self.context.get("request"))
+
+
+class CorroborationSerializer(serializers.Serializer):
+    supporting_sources = serializers.IntegerField(
+        help_text="Independent supporting sources that count towards the minimum."
+    )
+    refuting_sources = serializers.IntegerField()
+    minimum = serializers.IntegerField(help_text="CORROBORATION_MIN: approval needs this many.")
+    meets_minimum = serializers.BooleanField()
+    suggested_credibility = serializers.IntegerField(min_value=1, max_value=6)
+    not_counted = serializers.CharField(
+        help_text="Why some supporting sources do not count yet, or empty."
+    )
+    summary = serializers.CharField(source="__str__")
+
+
+class TransitionSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.get_username")
+
+    class Meta:
+        model = Transition
+        fields = ["action", "from_state", "to_state", "actor", "at", "comment", "justification"]
+
+
+class CaseDetailSerializer(CaseListSerializer):
+    weapon_systems = WeaponSystemSerializer(many=True, read_only=True)
+    sanctions_provisions = SanctionsProvisionSerializer(many=True, read_only=True)
+    created_by = serializers.CharField(source="created_by.get_username", read_only=True)
+    assigned_reviewer = serializers.CharField(
+        source="assigned_reviewer.get_username", read_only=True, allow_null=True
+    )
+    changes_reason = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="Why a reviewer last sent the case back for changes, if ever.",
+    )
+    corroboration = CorroborationSerializer(read_only=True)
+    review_timeline = TransitionSerializer(source="timeline", many=True, read_only=True)
+    actions = serializers.ListField(
+        child=serializers.CharField(),
+        source="actions_open",
+        read_only=True,
+        help_text="The workflow actions you may take on the case now (POST …/actions/{action}/).",
+    )
+    evidence = serializers.SerializerMethodField()
+
+    class Meta(CaseListSerializer.Meta):
+        fields = [
+            *CaseListSerializer.Meta.fields[:3],
+            "summary",
+            *CaseListSerializer.Meta.fields[3:8],
+            "latitude",
+            "longitude",
+            "supplier_country",
+            "recipient_country",
+            "weapon_systems",
+            "reported_quantity",
+            "sanctions_provisions",
+            "state",
+            "state_changed_at",
+            "created_by",
+            "assigned_reviewer",
+            "changes_reason",
+            "corroboration",
+            "review_timeline",
+            "actions",
+            "evidence",
+            "created_at",
+            "updated_at",
+        ]
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_evidence(self, case):
+        return reverse(
+            "api:case_evidence", args=[case.reference], request=self.context.get("request")
+        )
+
+
+def form_data(values):
+    return {name: form_value(value) for name, value in values.items()}
+
+
+def form_errors(form):
+    """The form's errors, field by field ("__all__" for the whole form)."""
+    return {
+        name: [error["message"] for error in errors]
+        for name, errors in form.errors.get_json_data().items()
+    }
+
+
+def form_value(value):
+    """A model value as a form takes it: related objects by primary key."""
+    if isinstance(value, (list, tuple)):
+        return [form_value(item) for item in value]
+    if hasattr(value, "pk"):
+        return value.pk
+    if value is None:
+        return ""
+    return value
+
+
+class CaseWriteSerializer(CountryFieldMixin, serializers.ModelSerializer):
+    """A case's fields as the case form takes them. The serializer checks their types;
+    the form (CaseForm, with the model's own checks) decides and saves, as on the
+    monitors' pages."""
+
+    class Meta:
+        model = Case
+        fields = CaseForm.Meta.fields
+
+    def validate(self, attrs):
+        # What the request leaves out is what the case has (or a new one's defaults).
+        data = model_to_dict(self.instance or Case(), fields=CaseForm.Meta.fields)
+        data.update(attrs)
+        self.form = CaseForm(form_data(data), instance=self.instance)
+        if not self.form.is_valid():
+            raise serializers.ValidationError(form_errors(self.form))
+        return attrs
+
+    def create(self, validated_data):
+        self.form.instance.created_by = self.context["request"].user
+        return self.form.save()
+
+    def update(self, instance, validated_data):
+        return self.form.save()
+
+
+class StoredFileSerializer(serializers.Serializer):
+    sha256 = serializers.CharField()
+    size = serializers.IntegerField()
+    content_type = serializers.CharField(help_text="Read from the bytes on arrival.")
+
+
+# Declared, not derived: the model's small integer would bring the database's own range
+# into the schema, which would then differ between SQLite and PostgreSQL.
+def credibility_field(**options):
+    return serializers.ChoiceField(
+        choices=Credibility.choices, help_text="Information credibility, 1 to 6.", **options
+    )
+
+
+class EvidenceItemSerializer(serializers.ModelSerializer):
+    credibility = credibility_field(read_only=True)
+    source = NamedSerializer(read_only=True)
+    source_reliability = serializers.CharField(source="source.reliability", read_only=True)
+    reporting_outlet = NamedSerializer(read_only=True, allow_null=True)
+    file = StoredFileSerializer(read_only=True, allow_null=True)
+    download = serializers.SerializerMethodField()
+    added_by = serializers.CharField(source="added_by.get_username", read_only=True)
+
+    class Meta:
+        model = EvidenceItem
+        fields = [
+            "id",
+            "title",
+            "source",
+            "source_reliability",
+            "reporting_outlet",
+            "kind",
+            "stance",
+            "credibility",
+            "excerpt",
+            "url",
+            "published_on",
+            "obtained_on",
+            "file",
+            "original_filename",
+            "download",
+            "added_by",
+            "added_at",
+        ]
+
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
+    def get_download(self, item):
+        if not item.file_id:
+            return None
+        return reverse("api:evidence_file", args=[item.pk], request=self.context.get("request"))
+
+
+class EvidenceCreateSerializer(serializers.ModelSerializer):
+    """An evidence item as the monitors' evidence form takes it, with an optional file
+    (multipart/form-data) and, instead of ``source``, a source proposed with it
+    (``new_source_name`` and ``new_source_kind``, optionally country and notes)."""
+
+    source = serializers.PrimaryKeyRelatedField(
+        queryset=Source.objects.all(), required=False, allow_null=True
+    )
+    upload = serializers.FileField(
+        required=False, help_text="The evidence file; send the request as multipart/form-data."
+    )
+    credibility = credibility_field(required=False)
+
+    class Meta:
+        model = EvidenceItem
+        fields = [*MonitorEvidenceItemForm.Meta.fields, "upload"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name, label in MonitorEvidenceItemForm.PROPOSAL.items():
+            model_field = Source._meta.get_field(name)
+            options = {"required": False, "help_text": label}
+            if model_field.choices:
+                choices = [("", "(none)"), *model_field.choices]
+                fields[f"new_source_{name}"] = serializers.ChoiceField(choices=choices, **options)
+            else:
+                fields[f"new_source_{name}"] = serializers.CharField(
+                    allow_blank=True, max_length=model_field.max_length, **options
+                )
+        return fields
+
+    def validate(self, attrs):
+        upload = attrs.pop("upload", None)
+        data = model_to_dict(EvidenceItem(), fields=MonitorEvidenceItemForm.Meta.fields)
+        data.update(attrs)
+        self.form = MonitorEvidenceItemForm(
+            form_data(data), {"upload": upload} if upload is not None else {}
+        )
+        if not self.form.is_valid():
+            raise serializers.ValidationError(form_errors(self.form))
+        return attrs
+
+
+class ActionSerializer(serializers.Serializer):
+    comment = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="Recorded with the step: the reason, which rejecting, requesting changes "
+        "and reopening need.",
+    )
+    justification = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="Approving below the corroboration minimum needs it; recorded with the decision.",
+    )

@@ -1,0 +1,270 @@
+"""The API's views. Each finds its object among those the user may see (others are a
+404, as on the pages), checks what the user may do with the domain's own checks, and
+calls the one domain function that does the work: ``workflow.perform``,
+``custody.add_evidence``, the case form's ``save``, ``Source.propose``."""
+
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from evidence import custody
+from evidence.corroboration import summarize, with_corroboration
+from evidence.files import accept_evidence_files
+from evidence.models import EvidenceItem, Source
+from evidence.views import file_response
+from tracker import workflow
+from tracker.filters import CaseFilter
+from tracker.models import Case, SanctionsProvision, WeaponSystem
+
+from . import serializers
+from .filters import CaseFilterBackend
+from .pagination import KeysetPagination
+from .parsers import EvidenceMultiPartParser
+
+REFERENCE = OpenApiParameter(
+    "reference", OpenApiTypes.STR, OpenApiParameter.PATH, description="e.g. CASE-2024-0001"
+)
+
+
+def visible_case(request, reference, queryset=None):
+    queryset = queryset if queryset is not None else Case.objects.all()
+    return get_object_or_404(queryset.visible_to(request.user), reference=reference)
+
+
+class CaseList(generics.ListCreateAPIView):
+    """Cases you may see, with the case list's filters, search and sort
+    (``sort=-date``, ``sort=sources`` …), newest first by default, a page at a time."""
+
+    filter_backends = [CaseFilterBackend]
+    filterset_class = CaseFilter
+    pagination_class = KeysetPagination
+
+    def get_queryset(self):
+        # The case list page's own queryset (tracker.views.filtered_cases).
+        return (
+            with_corroboration(Case.objects.visible_to(self.request.user))
+            .order_by("-created_at", "-pk")
+            .prefetch_related(
+                Prefetch("weapon_systems", WeaponSystem.objects.only("id", "name"), "weapons")
+            )
+        )
+
+    def get_serializer_class(self):
+        if self.request.method == "POST":
+            return serializers.CaseWriteSerializer
+        return serializers.CaseListSerializer
+
+    @extend_schema(
+        request=serializers.CaseWriteSerializer,
+        responses={201: serializers.CaseDetailSerializer},
+        summary="Log a case (monitors); it is saved as a draft",
+    )
+    def post(self, request, *args, **kwargs):
+        if not request.user.has_perm("tracker.add_case"):
+            raise PermissionDenied("Only monitors can log a case.")
+        serializer = serializers.CaseWriteSerializer(
+            data=request.data, context={"request": request}
+        )
+        serializer.is_valid(raise_exception=True)
+        case = serializer.save()
+        return Response(case_detail(request, case.reference), status=status.HTTP_201_CREATED)
+
+
+def case_detail(request, reference):
+    case = visible_case(
+        request,
+        reference,
+        Case.objects.with_changes_reason().select_related("created_by", "assigned_reviewer"),
+    )
+    case.corroboration = summarize(case)
+    case.timeline = case.transitions.select_related("actor")
+    case.actions_open = [action.name for action in workflow.available_actions(case, request.user)]
+    return serializers.CaseDetailSerializer(case, context={"request": request}).data
+
+
+@extend_schema(parameters=[REFERENCE])
+class CaseDetail(APIView):
+    """One case: every field, its weapon systems and provisions, its corroboration and
+    review timeline, and the actions you may take on it now."""
+
+    @extend_schema(responses=serializers.CaseDetailSerializer)
+    def get(self, request, reference):
+        return Response(case_detail(request, reference))
+
+    @extend_schema(
+        request=serializers.CaseWriteSerializer,
+        responses=serializers.CaseDetailSerializer,
+        summary="Change a case (its creator, while a draft or sent back for changes)",
+    )
+    def patch(self, request, reference):
+        case = visible_case(request, reference)
+        case.check_may_edit(request.user)
+        serializer = serializers.CaseWriteSerializer(
+            case, data=request.data, partial=True, context={"request": request}
+        )
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        return Response(case_detail(request, reference))
+
+
+@extend_schema(
+    parameters=[
+        REFERENCE,
+        OpenApiParameter(
+            "action", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(workflow.ACTIONS)
+        ),
+    ]
+)
+class CaseAction(APIView):
+    """Take a workflow action on a case, under the workflow's rules: 403 when you may
+    never take it (only reviewers review; nobody reviews their own case), 409 when it
+    cannot happen now (the case is not in a state the action applies to, lacks
+    evidence or corroboration, or a reason is missing), with the workflow's message."""
+
+    @extend_schema(
+        request=serializers.ActionSerializer,
+        responses={200: serializers.CaseDetailSerializer},
+        summary="Submit, start review, approve, reject, request changes, withdraw or reopen",
+    )
+    def post(self, request, reference, action):
+        case = visible_case(request, reference)
+        if action not in workflow.ACTIONS:
+            raise NotFound(
+                f"There is no workflow action called {action!r}; the actions are "
+                f"{', '.join(workflow.ACTIONS)}."
+            )
+        body = serializers.ActionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        workflow.perform(case, action, request.user, **body.validated_data)
+        return Response(case_detail(request, reference))
+
+
+@extend_schema(parameters=[REFERENCE])
+class CaseEvidence(APIView):
+    """A case's evidence items; adding one (with an optional file) goes through the
+    same checks, file store and chain of custody as the evidence page."""
+
+    parser_classes = [JSONParser, EvidenceMultiPartParser]
+
+    def initialize_request(self, request, *args, **kwargs):
+        # Files sent here are hashed and checked as they arrive, into the evidence
+        # store's incoming folder; set before anything reads the body.
+        if request.method == "POST":
+            accept_evidence_files(request)
+        return super().initialize_request(request, *args, **kwargs)
+
+    @extend_schema(responses=serializers.EvidenceItemSerializer(many=True))
+    def get(self, request, reference):
+        case = visible_case(request, reference)
+        items = EvidenceItem.objects.filter(case=case).select_related(
+            "source", "reporting_outlet", "file", "added_by"
+        )
+        data = serializers.EvidenceItemSerializer(items, many=True, context={"request": request})
+        return Response(data.data)
+
+    @extend_schema(
+        request={
+            "multipart/form-data": serializers.EvidenceCreateSerializer,
+            "application/json": serializers.EvidenceCreateSerializer,
+        },
+        responses={201: serializers.EvidenceItemSerializer},
+        summary="Add an evidence item, optionally with a file (its creator, while a draft "
+        "or sent back for changes)",
+    )
+    def post(self, request, reference):
+        case = visible_case(request, reference)
+        # Refused before the body is read: nobody else's file reaches the store.
+        custody.check_may_add_evidence(request.user, case)
+        body = serializers.EvidenceCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        form = body.form
+        item = custody.add_evidence(
+            case, request.user, upload=form.cleaned_data["upload"], **form.item_values()
+        )
+        data = serializers.EvidenceItemSerializer(item, context={"request": request}).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(
+    parameters=[OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)],
+    responses={(200, "*/*"): OpenApiResponse(OpenApiTypes.BINARY, "The file, as an attachment")},
+)
+class EvidenceFile(APIView):
+    """An evidence item's file, through the same checked path as the pages' download:
+    an attachment of its detected type with ``nosniff``, written to the chain of
+    custody."""
+
+    def get(self, request, id):
+        return file_response(request.user, id)
+
+
+class SourceList(generics.ListCreateAPIView):
+    """Sources by name. Proposing one (monitors) adds it ungraded (F) until a reviewer
+    grades it."""
+
+    pagination_class = KeysetPagination
+
+    def get_queryset(self):
+        if not self.request.user.has_perm("evidence.view_source"):
+            raise PermissionDenied("You may not see sources.")
+        return Source.objects.order_by("name", "pk")
+
+    def get_serializer_class(self):
+        if self.request.method == "POST":
+            return serializers.SourceProposalSerializer
+        return serializers.SourceSerializer
+
+    @extend_schema(
+        request=serializers.SourceProposalSerializer,
+        responses={201: serializers.SourceSerializer},
+        summary="Propose a source (monitors); it stays ungraded until a reviewer grades it",
+    )
+    def post(self, request, *args, **kwargs):
+        if not request.user.has_perm("evidence.add_source"):
+            raise PermissionDenied("You may not propose sources.")
+        body = serializers.SourceProposalSerializer(data=request.data, context={"request": request})
+        body.is_valid(raise_exception=True)
+        source = body.save()
+        return Response(serializers.SourceSerializer(source).data, status=status.HTTP_201_CREATED)
+
+
+class SourceDetail(generics.RetrieveAPIView):
+    serializer_class = serializers.SourceSerializer
+
+    def get_queryset(self):
+        if not self.request.user.has_perm("evidence.view_source"):
+            raise PermissionDenied("You may not see sources.")
+        return Source.objects.all()
+
+
+class WeaponSystemList(generics.ListAPIView):
+    """Every weapon system (the case list's weapon_system filter takes their ids)."""
+
+    serializer_class = serializers.WeaponSystemSerializer
+    queryset = WeaponSystem.objects.all()
+
+
+class SanctionsProvisionList(generics.ListAPIView):
+    """Every sanctions provision (the case list's sanctions_provision filter takes their
+    ids)."""
+
+    serializer_class = serializers.SanctionsProvisionSerializer
+    queryset = SanctionsProvision.objects.all()
+
+
+class UnknownEndpoint(APIView):
+    """Any other path under /api/: a 404 in the API's own format."""
+
+    permission_classes = []
+    schema = None
+
+    def unknown(self, request, *args, **kwargs):
+        raise NotFound("There is no such API endpoint; the endpoints are at /api/v1/docs/.")
+
+    get = post = put = patch = delete = head = options = unknown

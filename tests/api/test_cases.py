@@ -1,0 +1,207 @@
+"""The case resources: the list filters, searches and sorts as the case list page does,
+a page at a time behind a cursor; the detail; creating and editing under the pages'
+rules; workflow actions with the workflow's own refusals."""
+
+from datetime import date, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+
+from tests import factories
+from tracker.models import Case, SanctionsProvision, State, WeaponSystem
+
+
+def references(response):
+    assert response.status_code == 200, response.json()
+    return [case["reference"] for case in response.json()["results"]]
+
+
+def cursor_of(link):
+    return parse_qs(urlsplit(link).query)["cursor"][0]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"state": ["submitted", "approved"]},
+        {"q": "Kharkiv"},
+        {"incident_from": "2024-01-01", "sort": "-date"},
+        {"sort": "title"},
+        {"sort": "-sources"},
+        {"supplier_country": "KP", "incident_type": "battlefield_use"},
+    ],
+)
+def test_the_list_shows_what_the_case_list_page_shows(query, case_factory, reviewer, token_client):
+    for number, (state, place) in enumerate(
+        [
+            ("submitted", "Kharkiv"),
+            ("approved", "Bryansk"),
+            ("approved", "Kharkiv"),
+            ("draft", "Rajin"),
+        ]
+    ):
+        case = case_factory(
+            state,
+            place_name=place,
+            title=f"Case {number}",
+            incident_start=date(2023, 12, 1) + timedelta(days=40 * number),
+        )
+        if number == 1:
+            case.incident_type = "battlefield_use"
+            case.save()
+            factories.corroborate(case, 3)
+    page = Client()
+    page.force_login(reviewer)
+    listed = page.get("/cases/", {**query, "page_size": 100}).context["page"].object_list
+    api = token_client(reviewer).get("/api/v1/cases/", query)
+    assert references(api) == [case.reference for case in listed]
+
+
+def test_pages_follow_on_by_cursor_and_stay_stable_when_cases_are_added(
+    case_factory, monitor, token_client
+):
+    cases = [case_factory("submitted", title=f"Case {n}") for n in range(5)]
+    client = token_client(monitor)
+    first = client.get("/api/v1/cases/", {"page_size": 2})
+    newest_first = [c.reference for c in reversed(cases)]
+    assert references(first) == newest_first[:2]
+    assert first.json()["previous"] is None
+    # New cases arrive meanwhile: the next page neither repeats nor skips a case.
+    case_factory("submitted", title="Late arrival")
+    second = client.get(first.json()["next"])
+    assert references(second) == newest_first[2:4]
+    third = client.get(second.json()["next"])
+    assert references(third) == newest_first[4:]
+    assert third.json()["next"] is None
+    back = client.get(third.json()["previous"])
+    assert references(back) == newest_first[2:4]
+
+
+def test_a_sort_with_ties_pages_through_every_case_once(case_factory, monitor, token_client):
+    for n in range(7):
+        case_factory("submitted", incident_start=date(2024, 1, 1 + n % 2), title=f"Case {n}")
+    client = token_client(monitor)
+    seen, url = [], "/api/v1/cases/?sort=date&page_size=3"
+    while url:
+        page = client.get(url).json()
+        seen += [(case["incident_start"], case["reference"]) for case in page["results"]]
+        url = page["next"]
+    assert len(seen) == len(set(seen)) == 7
+    assert [when for when, _ in seen] == sorted(when for when, _ in seen)
+
+
+def test_a_cursor_is_only_one_the_api_gave_for_this_order(case_factory, monitor, token_client):
+    for _ in range(3):
+        case_factory("submitted")
+    client = token_client(monitor)
+    link = client.get("/api/v1/cases/", {"page_size": 1}).json()["next"]
+    forged = client.get("/api/v1/cases/", {"cursor": cursor_of(link)[:-3] + "abc"})
+    assert forged.status_code == 400
+    assert forged.json()["errors"] == [
+        {"parameter": "cursor", "detail": "This cursor is not a cursor this API gave."}
+    ]
+    resorted = client.get("/api/v1/cases/", {"cursor": cursor_of(link), "sort": "title"})
+    assert resorted.status_code == 400
+    assert "another order" in resorted.json()["errors"][0]["detail"]
+    assert client.get("/api/v1/cases/", {"page_size": "0"}).status_code == 400
+
+
+@pytest.mark.parametrize("cases", [3, 60])
+def test_a_page_of_the_list_costs_the_same_queries_however_long_it_is(
+    cases, case_factory, monitor, token_client, django_assert_max_num_queries
+):
+    weapon = WeaponSystem.objects.create(name="Hwasong-11")
+    for n in range(cases):
+        case = factories.CaseFactory(created_by=monitor, title=f"Case {n}")
+        case.weapon_systems.add(weapon)
+    client = token_client(monitor)
+    client.get("/api/v1/cases/")  # the token's last use is written once a minute
+    # The token and its user, the user's permissions, the page, its weapon systems.
+    with django_assert_max_num_queries(4):
+        response = client.get("/api/v1/cases/", {"page_size": 50, "sort": "-date"})
+    assert len(response.json()["results"]) == min(cases, 50)
+
+
+def test_the_detail_has_what_a_reviewer_needs(case_factory, reviewer, token_client):
+    case = case_factory("in_review", by_reviewer=reviewer)
+    case.sanctions_provisions.add(
+        SanctionsProvision.objects.create(resolution="1718 (2006)", paragraph="8 (a)")
+    )
+    body = token_client(reviewer).get(f"/api/v1/cases/{case.reference}/").json()
+    assert body["sanctions_provisions"][0]["label"] == "UNSCR 1718 (2006), para. 8 (a)"
+    assert body["corroboration"]["summary"].startswith(
+        "0 independent supporting sources (minimum 2)"
+    )
+    assert body["corroboration"]["meets_minimum"] is False
+    assert [step["action"] for step in body["review_timeline"]] == ["submit", "start_review"]
+    assert body["actions"] == ["request_changes", "approve", "reject"]
+    assert body["assigned_reviewer"] == "reviewer"
+
+
+def test_cases_are_edited_by_their_creator_while_editable(
+    case_factory, monitor, other_monitor, token_client
+):
+    draft, submitted = case_factory("draft"), case_factory("submitted")
+    mine = token_client(monitor)
+    changed = mine.patch(f"/api/v1/cases/{draft.reference}/", {"title": "Shells by sea"})
+    assert changed.status_code == 200 and changed.json()["title"] == "Shells by sea"
+    assert changed.json()["summary"] == draft.summary  # what was not sent stays
+    refused = mine.patch(f"/api/v1/cases/{submitted.reference}/", {"title": "Later"})
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == (
+        f"Only the monitor who created {submitted.reference} can change it, and only while "
+        "it is a draft or sent back for changes."
+    )
+    theirs = token_client(other_monitor)
+    assert theirs.patch(f"/api/v1/cases/{draft.reference}/", {"title": "x"}).status_code == 404
+    assert theirs.patch(f"/api/v1/cases/{submitted.reference}/", {"title": "x"}).status_code == 403
+    assert Case.objects.get(pk=submitted.pk).title == submitted.title
+
+
+def test_refused_actions_say_why_with_403_or_409(case_factory, monitor, reviewer, token_client):
+    case = case_factory("submitted")
+    own = token_client(monitor).post(f"/api/v1/cases/{case.reference}/actions/approve/")
+    assert own.status_code == 403
+    assert own.json()["detail"] == "Only reviewers can approve a case."
+    early = token_client(reviewer).post(f"/api/v1/cases/{case.reference}/actions/approve/")
+    assert early.status_code == 409
+    assert early.json()["detail"].startswith(
+        f"{case.reference} is submitted, so it cannot be approved"
+    )
+    no_reason = token_client(reviewer).post(f"/api/v1/cases/{case.reference}/actions/start_review/")
+    assert no_reason.status_code == 200
+    reject = token_client(reviewer).post(f"/api/v1/cases/{case.reference}/actions/reject/", {})
+    assert reject.status_code == 409
+    assert reject.json()["detail"] == f"Give a reason to reject {case.reference}."
+    unknown = token_client(reviewer).post(f"/api/v1/cases/{case.reference}/actions/publish/")
+    assert unknown.status_code == 404
+    assert Case.objects.get(pk=case.pk).state == State.IN_REVIEW
+
+
+def test_a_reviewer_who_created_a_case_cannot_decide_it(case_factory, token_client):
+    author = factories.UserFactory(username="revmon", role="Monitor")
+    author.groups.add(factories.Group.objects.get(name="Reviewer")) if hasattr(
+        factories, "Group"
+    ) else None
+
+    author.groups.add(Group.objects.get(name="Reviewer"))
+    case = case_factory("submitted", created_by=author)
+    refused = token_client(author).post(f"/api/v1/cases/{case.reference}/actions/start_review/")
+    assert refused.status_code == 403
+    assert "four-eyes rule" in refused.json()["detail"]
+
+
+def test_the_next_link_keeps_every_filter_value(case_factory, monitor, token_client):
+    for state in ("submitted", "submitted", "withdrawn", "withdrawn", "rejected"):
+        case_factory(state)
+    client = token_client(monitor)
+    url, seen = "/api/v1/cases/?state=submitted&state=withdrawn&page_size=1", []
+    while url:
+        page = client.get(url).json()
+        seen += [case["state"] for case in page["results"]]
+        url = page["next"]
+        assert url is None or parse_qs(urlsplit(url).query)["state"] == ["submitted", "withdrawn"]
+    assert sorted(seen) == ["submitted", "submitted", "withdrawn", "withdrawn"]

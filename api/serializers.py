@@ -312,7 +312,9 @@ class EvidenceCreateSerializer(serializers.ModelSerializer):
         data = model_to_dict(EvidenceItem(), fields=MonitorEvidenceItemForm.Meta.fields)
         data.update(attrs)
         self.form = MonitorEvidenceItemForm(
-            form_data(data), {"upload": upload} if upload is not None else {}
+            form_data(data),
+            {"upload": upload} if upload is not None else {},
+            user=self.context["request"].user,
         )
         if not self.form.is_valid():
             raise serializers.ValidationError(form_errors(self.form))

@@ -181,12 +181,11 @@ class CaseEvidence(APIView):
         case = visible_case(request, reference)
         # Refused before the body is read: nobody else's file reaches the store.
         custody.check_may_add_evidence(request.user, case)
-        body = serializers.EvidenceCreateSerializer(data=request.data)
+        body = serializers.EvidenceCreateSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
         form = body.form
-        item = custody.add_evidence(
-            case, request.user, upload=form.cleaned_data["upload"], **form.item_values()
-        )
+        # The file as the form checked it, as the pages hand it over.
+        item = custody.add_evidence(case, request.user, **form.item_values(), **form.file_values())
         data = serializers.EvidenceItemSerializer(item, context={"request": request}).data
         return Response(data, status=status.HTTP_201_CREATED)
 

@@ -68,7 +68,10 @@ def test_a_bad_filter_is_a_400_naming_the_parameter(monitor, token_client):
     assert response.status_code == 400
     body = response.json()
     assert body["detail"] == "Invalid query parameters: incident_from, q, state."
-    assert {"parameter": "incident_from", "detail": "Enter a valid date."} in body["errors"]
+    assert {
+        "parameter": "incident_from",
+        "detail": "“yesterday” is not a date. Enter one as YYYY-MM-DD, e.g. 2024-01-31.",
+    } in body["errors"]
 
 
 def test_an_unknown_endpoint_is_a_404_in_the_apis_format(db):

@@ -88,7 +88,7 @@ class CaseFilterForm(forms.Form):
 
 
 class CaseFilter(django_filters.FilterSet):
-    # SQLite refuses a LIKE pattern of over 50,000 bytes; no search needs a tenth of this.
+    # No search needs more; tracker.search reads at most its first 32 words anyway.
     q = django_filters.CharFilter(label="Search", method="search", max_length=200)
     # No DISTINCT on any filter: none can match a case twice (state is a column, and a
     # case is linked to a given weapon system or provision once), and DISTINCT would

@@ -5,7 +5,6 @@ workflow, one transition (and so one event) each; prints their references as JSO
 
 import json
 import sys
-from datetime import date
 
 import django
 
@@ -13,9 +12,9 @@ django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
 
-from faults.race import user  # noqa: E402
+from faults.race import case, user  # noqa: E402
 from tracker import roles, workflow  # noqa: E402
-from tracker.models import Case, State  # noqa: E402
+from tracker.models import State  # noqa: E402
 from webhooks.models import Endpoint, Event  # noqa: E402
 
 
@@ -30,18 +29,14 @@ def main(url, secret, count):
     reviewer = user("events-reviewer", roles.REVIEWER)
     references = []
     for n in range(count):
-        case = Case.objects.create(
-            title=f"Approved {n}",
-            summary="Shells by rail, approved for a partner.",
-            incident_type="munitions_shipment",
-            incident_start=date(2024, 2, 27),
-            place_name="Rajin",
-            country="KP",
-            created_by=monitor,
+        approved = case(
+            monitor,
+            f"Approved {n}",
+            "Shells by rail, approved for a partner.",
             state=State.IN_REVIEW,
         )
-        workflow.approve(case, reviewer, justification="Fault run")
-        references.append(case.reference)
+        workflow.approve(approved, reviewer, justification="Fault run")
+        references.append(approved.reference)
     json.dump(references, sys.stdout)
 
 

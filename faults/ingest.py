@@ -4,7 +4,6 @@ harness as ``python -m faults.ingest PASSWORD`` against its own PostgreSQL
 
 import json
 import sys
-from datetime import date
 
 import django
 
@@ -13,24 +12,15 @@ django.setup()
 from django.utils import timezone  # noqa: E402
 
 from evidence.models import Source, SourceKind  # noqa: E402
-from faults.race import user  # noqa: E402
+from faults.race import case, user  # noqa: E402
 from tracker import roles  # noqa: E402
-from tracker.models import Case  # noqa: E402
 
 
 def main(password):
     monitor = user("ingest-monitor", roles.MONITOR)
     monitor.set_password(password)
     monitor.save()
-    case = Case.objects.create(
-        title="Containers at Rajin",
-        summary="Munitions containers loaded for Dunai.",
-        incident_type="munitions_shipment",
-        incident_start=date(2024, 2, 27),
-        place_name="Rajin",
-        country="KP",
-        created_by=monitor,
-    )
+    draft = case(monitor, "Containers at Rajin", "Munitions containers loaded for Dunai.")
     source = Source.objects.create(
         name="Satellite imagery provider",
         kind=SourceKind.INTELLIGENCE,
@@ -38,7 +28,7 @@ def main(password):
         graded_by=user("ingest-grader", roles.REVIEWER),
         graded_at=timezone.now(),
     )
-    json.dump({"username": monitor.username, "case": case.pk, "source": source.pk}, sys.stdout)
+    json.dump({"username": monitor.username, "case": draft.pk, "source": source.pk}, sys.stdout)
 
 
 if __name__ == "__main__":

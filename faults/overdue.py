@@ -4,7 +4,7 @@ review with a reviewer of its own, so its reminders are told apart by address; a
 administrator receives the escalations."""
 
 import sys
-from datetime import date, timedelta
+from datetime import timedelta
 
 import django
 
@@ -13,7 +13,7 @@ django.setup()
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from faults.race import user  # noqa: E402
+from faults.race import case, user  # noqa: E402
 from tracker import roles  # noqa: E402
 from tracker.models import Case, State  # noqa: E402
 
@@ -22,14 +22,10 @@ def main(count):
     get_user_model().objects.create_superuser("faults-admin", "faults-admin@example.org")
     monitor = user("overdue-monitor", roles.MONITOR)
     for n in range(count):
-        Case.objects.create(
-            title=f"Overdue {n}",
-            summary="Waits for its reviewer.",
-            incident_type="munitions_shipment",
-            incident_start=date(2024, 2, 27),
-            place_name="Rajin",
-            country="KP",
-            created_by=monitor,
+        case(
+            monitor,
+            f"Overdue {n}",
+            "Waits for its reviewer.",
             assigned_reviewer=user(f"overdue-reviewer-{n}", roles.REVIEWER),
             state=State.IN_REVIEW,
         )

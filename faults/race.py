@@ -25,6 +25,21 @@ def user(username, role):
     return account
 
 
+def case(monitor, title, summary, **fields):
+    """A case of the harness's: a shipment at Rajin logged by ``monitor``, in the state
+    and with the fields given (a draft by default)."""
+    return Case.objects.create(
+        title=title,
+        summary=summary,
+        incident_type="munitions_shipment",
+        incident_start=date(2024, 2, 27),
+        place_name="Rajin",
+        country="KP",
+        created_by=monitor,
+        **fields,
+    )
+
+
 def decide(case_id, reviewer, index, barrier, outcomes):
     case = Case.objects.get(pk=case_id)
     # Half approve (with a justification, so corroboration does not refuse), half reject.
@@ -44,20 +59,13 @@ def main(rounds, reviewers):
     team = [user(f"race-reviewer-{n}", roles.REVIEWER) for n in range(reviewers)]
     decisions = []
     for round_ in range(rounds):
-        case = Case.objects.create(
-            title=f"Race {round_}",
-            summary="Decided by many reviewers at once.",
-            incident_type="munitions_shipment",
-            incident_start=date(2024, 2, 27),
-            place_name="Rajin",
-            country="KP",
-            created_by=monitor,
-            state=State.IN_REVIEW,
-        )
+        case_id = case(
+            monitor, f"Race {round_}", "Decided by many reviewers at once.", state=State.IN_REVIEW
+        ).pk
         barrier = threading.Barrier(reviewers)
         outcomes = []
         threads = [
-            threading.Thread(target=decide, args=(case.pk, reviewer, n, barrier, outcomes))
+            threading.Thread(target=decide, args=(case_id, reviewer, n, barrier, outcomes))
             for n, reviewer in enumerate(team)
         ]
         for thread in threads:
@@ -67,7 +75,7 @@ def main(rounds, reviewers):
         decisions.append(
             {
                 "transitions": Transition.objects.filter(
-                    case=case, from_state=State.IN_REVIEW
+                    case_id=case_id, from_state=State.IN_REVIEW
                 ).count(),
                 "decided": outcomes.count("decided"),
                 "refused": outcomes.count("refused"),

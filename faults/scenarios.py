@@ -183,16 +183,25 @@ def unfinished(harness):
     return any(status in ("pending", "sending") for status in delivery_rows(harness))
 
 
+def kill_children(harness, count, reached):
+    """SIGKILL ``count`` worker pool processes at random moments of a batch, each once
+    ``reached(share)`` returns (so a worker that is sending, not one booting). Returns
+    how many kills landed."""
+    kills = 0
+    for point in sorted(random.uniform(0.02, 0.95) for _ in range(count)):
+        reached(point)
+        kills += harness.workers.kill_child()
+    return kills
+
+
 @scenario("worker-kills", quick=True)
 def worker_kills(harness, size):
     harness.mailbox.latency = 0.02
 
     def kill(harness, total):
-        # At random moments of the batch: a worker that is sending, not one booting.
-        kills = 0
-        for point in sorted(random.uniform(0.02, 0.95) for _ in range(size.kills)):
-            received_share(harness, point, total)
-            kills += harness.workers.kill_child()
+        kills = kill_children(
+            harness, size.kills, lambda share: received_share(harness, share, total)
+        )
         return f"{kills} worker processes SIGKILLed"
 
     done = run_digests(harness, size.digests, kill)
@@ -603,10 +612,7 @@ def webhook_worker_kills(harness, size):
     events = size.digests // 2
 
     def kill(harness, total):
-        kills = 0
-        for point in sorted(random.uniform(0.02, 0.95) for _ in range(size.kills)):
-            taken_share(harness, point, total)
-            kills += harness.workers.kill_child()
+        kills = kill_children(harness, size.kills, lambda share: taken_share(harness, share, total))
         return f"{kills} worker processes SIGKILLed mid-delivery"
 
     # Most of a delivery's time is the request, where a kill matters most.

@@ -10,17 +10,23 @@ from django.views.decorators.http import require_POST
 from .forms import TokenForm
 from .models import ApiToken
 
+NEW_TOKEN = "api_token_just_made"
+
 
 @never_cache
 @login_required
 def tokens(request):
     form = TokenForm(request.POST or None)
-    secret = None
     if form.is_valid():
-        token, secret = ApiToken.issue(
+        _, secret = ApiToken.issue(
             request.user, form.cleaned_data["name"], form.cleaned_data["scope"], form.expires_at()
         )
-        form = TokenForm()
+        # Post/redirect/get: reloading the page that shows the token must not make
+        # another. The secret waits in the user's own session for the one page that
+        # shows it, and is gone from there once shown.
+        request.session[NEW_TOKEN] = secret
+        return redirect("api:tokens")
+    secret = request.session.pop(NEW_TOKEN, None)
     return render(
         request,
         "api/tokens.html",

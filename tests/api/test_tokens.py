@@ -40,8 +40,12 @@ def bearer(token):
 def test_a_token_is_shown_once_kept_as_a_digest_and_revoked_by_its_owner(monitor, other_monitor):
     page = signed_in(monitor)
     made = page.post(
-        "/account/api-tokens/", {"name": "collection script", "scope": "write", "expires_in": "30"}
+        "/account/api-tokens/",
+        {"name": "collection script", "scope": "write", "expires_in": "30"},
+        follow=True,
     )
+    # Made by a POST answered with a redirect, so reloading the page makes no second one.
+    assert made.redirect_chain == [("/account/api-tokens/", 302)]
     secret = re.search(r'value="(trk_[^"]+)"', made.content.decode()).group(1)
     assert made["Cache-Control"].startswith("max-age=0")
     token = ApiToken.objects.get()

@@ -19,8 +19,8 @@ what the imports read, so a file exported here can be edited and imported back.
   provisions as a list of primary keys looked up in ``vocabulary`` (a ``Vocabulary``,
   loaded once per file with ``Vocabulary.load()``); a name it does not know is passed
   on as it is, so the form refuses it by name;
-- ``export_only``: the column is worked out (state, corroboration, who and when, the
-  link) and an import ignores it. ``reference`` is neither a form field nor export
+- ``export_only``: the column is worked out (the incident date as read, state,
+  corroboration, who and when, the link) and an import ignores it. ``reference`` is neither a form field nor export
   only: an import may use it to recognise a case it already has;
 - ``team_only``: written only for readers who work on cases
   (``tracker.models.works_on_cases``); a stakeholder's export leaves it empty, as a
@@ -182,6 +182,8 @@ COLUMNS = [
     Column("incident start", iso_date("incident_start"), "incident_start"),
     Column("incident end", iso_date("incident_end"), "incident_end"),
     Column("date precision", text("date_precision"), "date_precision", code(DatePrecision)),
+    # The dates as a reader says them ("January 2024"), as every page shows them.
+    computed("incident date", text("incident_period")),
     Column("place", text("place_name"), "place_name"),
     Column("latitude", number("latitude"), "latitude"),
     Column("longitude", number("longitude"), "longitude"),

@@ -552,6 +552,7 @@ API = {
     "api:cases": Rule(
         "api", once, signed_in, monitors_and_admins, requests=as_json(("POST", new_case))
     ),
+    "api:case_export": Rule("api", each_export_format, signed_in, requests=as_json()),
     "api:case": Rule(
         "api",
         each_case,

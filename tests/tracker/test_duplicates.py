@@ -1,0 +1,155 @@
+"""Possible duplicates: which cases a new one is warned about, on both databases."""
+
+from datetime import date
+
+import pytest
+from django.db import connection
+
+from tests import factories
+from tracker import workflow
+from tracker.duplicates import possible_duplicates, score, similar_rows, similarity
+from tracker.models import WeaponSystem
+
+KHARKIV = {
+    "title": "Debris of a missile that hit Kharkiv derives from a DPRK Hwasong-11",
+    "summary": "Debris of a rocket that hit Kharkiv derives from a DPRK Hwasong-11 series "
+    "ballistic missile, a violation of the arms embargo.",
+    "incident_start": date(2024, 1, 2),
+    "place_name": "Kharkiv",
+    "country": "UA",
+}
+
+
+@pytest.fixture
+def hwasong(db):
+    return WeaponSystem.objects.create(name="Hwasong-11 (KN-23/KN-24) ballistic missile")
+
+
+@pytest.fixture
+def kharkiv(db, hwasong):
+    """CASE-…: the Kharkiv debris, submitted by another monitor."""
+    case = factories.CaseFactory(**KHARKIV, created_by=factories.monitor("first"))
+    case.weapon_systems.add(hwasong)
+    factories.context_for(case)
+    workflow.submit(case, case.created_by)
+    return case
+
+
+def lookup(user, **changes):
+    fields = {
+        "title": "Hwasong-11 debris found in Kharkiv",
+        "summary": "Debris found in Kharkiv is from a North Korean Hwasong-11 missile.",
+        "incident_start": date(2024, 1, 2),
+        "incident_end": None,
+        "place_name": "kharkiv",
+        "country": "UA",
+        "weapon_systems": [],
+    } | changes
+    return possible_duplicates(user=user, **fields)
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        pytest.param({}, True, id="same day and place, reworded"),
+        pytest.param({"incident_start": date(2024, 1, 8)}, True, id="six days later"),
+        pytest.param({"incident_start": date(2024, 1, 12)}, False, id="ten days later"),
+        pytest.param(
+            {"incident_start": date(2023, 12, 1), "incident_end": date(2023, 12, 28)},
+            True,
+            id="a range ending five days before",
+        ),
+        pytest.param(
+            {"place_name": "Kharkiv region", "country": "RU"}, False, id="nothing shared"
+        ),
+        pytest.param(
+            {"place_name": "Kharkiv region", "country": "RU", "weapon_systems": "hwasong"},
+            True,
+            id="only the weapon shared",
+        ),
+        pytest.param(
+            {
+                "title": "Drone strike on an ammunition depot in Kharkiv",
+                "summary": "A Russian drone hit a warehouse of artillery shells.",
+            },
+            False,
+            id="another incident in the same place",
+        ),
+    ],
+)
+def test_candidates(kharkiv, hwasong, changes, expected):
+    if changes.get("weapon_systems") == "hwasong":
+        changes["weapon_systems"] = [hwasong]
+    found = lookup(factories.monitor("second"), **changes)
+    assert [c.case for c in found] == ([kharkiv] if expected else [])
+    if expected:
+        assert 0 < found[0].score <= 1
+
+
+def test_score_is_pg_trgm_similarity(db):
+    """The score the query computes on PostgreSQL is the one computed in Python."""
+    if connection.vendor != "postgresql":
+        pytest.skip("pg_trgm is PostgreSQL's")
+    texts = [
+        ("Hwasong-11 debris found in Kharkiv", KHARKIV["title"]),
+        ("Ünïcode Straße über", "strasse ÜBER-unicode"),
+        ("6,700 containers!", "DPRK's 6700 containers"),
+    ]
+    with connection.cursor() as cursor:
+        for a, b in texts:
+            cursor.execute("SELECT similarity(%s, %s)", [a, b])
+            assert cursor.fetchone()[0] == pytest.approx(similarity(a, b), abs=1e-6)
+
+
+def test_the_case_itself_and_cases_not_visible_are_not_candidates(kharkiv):
+    author = kharkiv.created_by
+    assert lookup(author, exclude_pk=kharkiv.pk) == []
+    draft = factories.CaseFactory(**KHARKIV, created_by=factories.monitor("third"))
+    assert [c.case for c in lookup(factories.monitor("second"))] == [kharkiv]
+    assert draft in [c.case for c in lookup(draft.created_by)]
+    assert lookup(factories.stakeholder()) == []
+
+
+def test_best_first_in_one_query(kharkiv, django_assert_num_queries):
+    other = factories.CaseFactory(
+        title="Missile debris in Kharkiv",
+        summary="Parts of a missile found in Kharkiv.",
+        incident_start=date(2024, 1, 3),
+        place_name="Kharkiv",
+        country="UA",
+    )
+    admin = factories.UserFactory(username="root", is_superuser=True)
+    with django_assert_num_queries(1):
+        found = lookup(admin)
+    assert {c.case for c in found} == {kharkiv, other}
+    assert [c.score for c in found] == sorted((c.score for c in found), reverse=True)
+
+
+def test_similar_rows_of_an_import_file(db):
+    rows = [
+        {**KHARKIV, "incident_end": None, "weapon_systems": []},
+        {
+            "title": "Shipment of shells from Rajin",
+            "summary": "Artillery shells by rail.",
+            "incident_start": date(2024, 1, 3),
+            "incident_end": None,
+            "place_name": "Rajin",
+            "country": "KP",
+            "weapon_systems": [],
+        },
+        {
+            "title": "Hwasong-11 debris found in Kharkiv",
+            "summary": "Debris found in Kharkiv is from a North Korean Hwasong-11 missile.",
+            "incident_start": date(2024, 1, 4),
+            "incident_end": None,
+            "place_name": "KHARKIV",
+            "country": "UA",
+            "weapon_systems": [],
+        },
+        {**KHARKIV, "incident_start": None},  # not a date: an error of its own
+    ]
+    pairs = similar_rows(rows)
+    assert [(i, j) for i, j, _ in pairs] == [(0, 2)]
+    assert pairs[0][2] == pytest.approx(
+        score(rows[0]["title"], rows[0]["summary"], rows[2]["title"], rows[2]["summary"])
+    )

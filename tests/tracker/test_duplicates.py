@@ -59,9 +59,7 @@ def lookup(user, **changes):
             True,
             id="a range ending five days before",
         ),
-        pytest.param(
-            {"place_name": "Kharkiv region", "country": "RU"}, False, id="nothing shared"
-        ),
+        pytest.param({"place_name": "Kharkiv region", "country": "RU"}, False, id="nothing shared"),
         pytest.param(
             {"place_name": "Kharkiv region", "country": "RU", "weapon_systems": "hwasong"},
             True,

@@ -57,6 +57,9 @@ def possible_duplicates(
         Case.objects.visible_to(user)
         .during(incident_start - window, (incident_end or incident_start) + window)
         .filter(_shares(place_name, country, weapon_systems))
+        # A case already marked as a duplicate points to its original, which is found
+        # in its own right.
+        .filter(duplicate_of__isnull=True)
     )
     if exclude_pk is not None:
         cases = cases.exclude(pk=exclude_pk)

@@ -8,7 +8,7 @@ from django.db import connection
 from tests import factories
 from tracker import workflow
 from tracker.duplicates import possible_duplicates, score, similar_rows, similarity
-from tracker.models import WeaponSystem
+from tracker.models import State, WeaponSystem
 
 KHARKIV = {
     "title": "Debris of a missile that hit Kharkiv derives from a DPRK Hwasong-11",
@@ -151,3 +151,83 @@ def test_similar_rows_of_an_import_file(db):
     assert pairs[0][2] == pytest.approx(
         score(rows[0]["title"], rows[0]["summary"], rows[2]["title"], rows[2]["summary"])
     )
+
+
+# Marking a case as a duplicate: a withdrawal through the workflow, with the link.
+
+
+@pytest.fixture
+def pair(case_factory, other_monitor):
+    """The original, in review, and a later report of it by another monitor."""
+    original = case_factory("in_review", created_by=other_monitor)
+    repeat = case_factory("submitted")
+    return original, repeat
+
+
+def test_a_reviewer_marks_a_case_as_a_duplicate(pair, reviewer, django_capture_on_commit_callbacks):
+    original, repeat = pair
+    with django_capture_on_commit_callbacks(execute=False):
+        record = workflow.mark_duplicate(repeat, original, reviewer, "Same debris, same day.")
+    repeat.refresh_from_db()
+    assert repeat.state == State.WITHDRAWN
+    assert repeat.duplicate_of == original
+    assert list(original.duplicates.all()) == [repeat]
+    assert (record.action, record.from_state, record.to_state, record.actor) == (
+        "mark_duplicate",
+        State.SUBMITTED,
+        State.WITHDRAWN,
+        reviewer,
+    )
+    assert record.comment == f"Duplicate of {original.reference}. Same debris, same day."
+    # Its creator is told, as of a decision.
+    assert [n.recipient for n in record.notifications.all()] == [repeat.created_by]
+
+
+def test_reopening_a_duplicate_clears_the_link(pair, reviewer, admin_user):
+    original, repeat = pair
+    workflow.mark_duplicate(repeat, original, reviewer)
+    workflow.reopen(repeat, admin_user, "It is a second strike after all.")
+    repeat.refresh_from_db()
+    assert (repeat.state, repeat.duplicate_of) == (State.DRAFT, None)
+    # The link stays in the case's history.
+    assert repeat.history.filter(duplicate_of=original).exists()
+
+
+@pytest.mark.parametrize(
+    ("whom", "of", "message"),
+    [
+        ("reviewer", "itself", "cannot be a duplicate of itself"),
+        ("reviewer", "nothing", "Say which case"),
+        ("reviewer", "a draft", "There is no case"),
+        ("reviewer", "its own duplicate", "is already marked as a duplicate of"),
+        ("creator", "original", "four-eyes rule"),
+        ("monitor", "original", "Only reviewers can mark as duplicate"),
+    ],
+)
+def test_refusals(pair, case_factory, reviewer, other_monitor, whom, of, message):
+    original, repeat = pair
+    if of == "its own duplicate":
+        # original → repeat → original would be a cycle.
+        third = case_factory("submitted")
+        workflow.mark_duplicate(third, repeat, reviewer)
+        workflow.mark_duplicate(original, third, reviewer)
+        of = original
+    else:
+        of = {
+            "itself": repeat,
+            "nothing": None,
+            "a draft": case_factory("draft", created_by=other_monitor),
+            "original": original,
+        }[of]
+    actor = {
+        "reviewer": reviewer,
+        "monitor": other_monitor,
+        "creator": factories.UserFactory(username="both", role="Reviewer"),
+    }[whom]
+    if whom == "creator":
+        repeat.created_by = actor
+        repeat.save(update_fields=["created_by"])
+    with pytest.raises(workflow.TransitionError, match=message):
+        workflow.mark_duplicate(repeat, of, actor)
+    repeat.refresh_from_db()
+    assert (repeat.state, repeat.duplicate_of) == (State.SUBMITTED, None)

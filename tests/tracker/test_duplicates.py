@@ -4,11 +4,12 @@ from datetime import date
 
 import pytest
 from django.db import connection
+from django.urls import reverse
 
 from tests import factories
 from tracker import workflow
 from tracker.duplicates import possible_duplicates, score, similar_rows, similarity
-from tracker.models import State, WeaponSystem
+from tracker.models import Case, State, WeaponSystem
 
 KHARKIV = {
     "title": "Debris of a missile that hit Kharkiv derives from a DPRK Hwasong-11",
@@ -231,3 +232,86 @@ def test_refusals(pair, case_factory, reviewer, other_monitor, whom, of, message
         workflow.mark_duplicate(repeat, of, actor)
     repeat.refresh_from_db()
     assert (repeat.state, repeat.duplicate_of) == (State.SUBMITTED, None)
+
+
+# The case form warns before saving.
+
+NEW = reverse("tracker:case_create")
+
+
+def form_data(**changes):
+    return {
+        "title": "Hwasong-11 debris found in Kharkiv",
+        "summary": "Debris found in Kharkiv is from a North Korean Hwasong-11 missile.",
+        "incident_type": "battlefield_use",
+        "date_precision": "day",
+        "incident_start": "2024-01-02",
+        "place_name": "Kharkiv",
+        "country": "UA",
+    } | changes
+
+
+def test_the_new_case_form_warns_of_possible_duplicates_before_saving(client, kharkiv, monitor):
+    client.force_login(monitor)
+    response = client.post(NEW, form_data())
+    assert response.status_code == 200
+    assert not Case.objects.filter(created_by=monitor).exists()
+    html = response.content.decode()
+    assert "Possible duplicates" in html
+    assert f'<a href="{kharkiv.get_absolute_url()}" target="_blank" rel="noopener">' in html
+    assert kharkiv.reference in html
+    [candidate] = response.context["duplicates"]
+    assert f"similarity {candidate.score:.2f}" in html
+    assert 'name="save_anyway"' in html
+    assert 'value="Hwasong-11 debris found in Kharkiv"' in html  # kept as typed
+
+    response = client.post(NEW, form_data(save_anyway="1"), follow=True)
+    case = Case.objects.get(created_by=monitor)
+    assert f"{case.reference} saved as a draft." in response.content.decode()
+
+
+def test_another_incident_is_saved_without_a_warning(client, kharkiv, monitor):
+    client.force_login(monitor)
+    response = client.post(
+        NEW,
+        form_data(
+            title="Drone strike on an ammunition depot in Kharkiv",
+            summary="A Russian drone hit a warehouse of artillery shells.",
+        ),
+    )
+    assert response.status_code == 302
+    assert Case.objects.filter(created_by=monitor).exists()
+
+
+def test_the_edit_form_warns_when_the_incident_changes(client, kharkiv, monitor):
+    mine = factories.CaseFactory(
+        created_by=monitor, title="Missile strike", summary="A strike.", country="KP"
+    )
+    client.force_login(monitor)
+    edit = reverse("tracker:case_edit", args=[mine.pk])
+    response = client.post(edit, form_data())
+    assert [c.case for c in response.context["duplicates"]] == [kharkiv]
+    mine.refresh_from_db()
+    assert mine.title == "Missile strike"
+    client.post(edit, form_data(save_anyway="1"))
+    mine.refresh_from_db()
+    assert mine.title == "Hwasong-11 debris found in Kharkiv"
+    # Saving again with the incident unchanged asks nothing more.
+    response = client.post(edit, form_data(reported_quantity="one missile"))
+    assert response.status_code == 302
+
+
+def test_a_case_page_shows_its_duplicate_links(client, pair, reviewer, stakeholder):
+    original, repeat = pair
+    workflow.mark_duplicate(repeat, original, reviewer)
+    client.force_login(reviewer)
+    page = client.get(repeat.get_absolute_url()).content.decode()
+    assert f'Duplicate of <a href="{original.get_absolute_url()}">{original.reference}</a>' in page
+    page = client.get(original.get_absolute_url()).content.decode()
+    assert f'Duplicates: <a href="{repeat.get_absolute_url()}">{repeat.reference}</a>' in page
+    # A stakeholder reading the approved original is not shown the withdrawn repeat.
+    factories.corroborate(original)
+    workflow.approve(original, reviewer)
+    client.force_login(stakeholder)
+    page = client.get(original.get_absolute_url()).content.decode()
+    assert "Duplicates:" not in page

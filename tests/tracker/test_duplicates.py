@@ -315,3 +315,63 @@ def test_a_case_page_shows_its_duplicate_links(client, pair, reviewer, stakehold
     client.force_login(stakeholder)
     page = client.get(original.get_absolute_url()).content.decode()
     assert "Duplicates:" not in page
+
+
+# In the admin: the review panel lists possible duplicates and marks one.
+
+
+def admin_transition(case):
+    return reverse("admin:tracker_case_transition", args=[case.pk, "mark_duplicate"])
+
+
+def test_the_review_panel_lists_possible_duplicates_and_marks_one(client, kharkiv, reviewer):
+    repeat = factories.CaseFactory(
+        **form_data(incident_start=date(2024, 1, 3), incident_type="battlefield_use"),
+        created_by=factories.monitor("second"),
+    )
+    factories.context_for(repeat)
+    workflow.submit(repeat, repeat.created_by)
+    client.force_login(reviewer)
+    page = client.get(reverse("admin:tracker_case_change", args=[repeat.pk])).content.decode()
+    assert "Possible duplicates (1)" in page
+    assert f">{kharkiv.reference}</a>" in page
+    assert 'name="duplicate_of"' in page
+
+    response = client.post(
+        admin_transition(repeat),
+        {"duplicate_of": kharkiv.reference.lower(), "comment": "Same debris."},
+        follow=True,
+    )
+    assert f"{repeat.reference} marked as a duplicate." in response.content.decode()
+    repeat.refresh_from_db()
+    assert (repeat.state, repeat.duplicate_of) == (State.WITHDRAWN, kharkiv)
+
+
+@pytest.mark.parametrize(
+    ("of", "message"),
+    [
+        ("", "This field is required."),
+        ("CASE-1999-0001", "There is no case CASE-1999-0001 that you can see."),
+        ("itself", "cannot be a duplicate of itself"),
+    ],
+)
+def test_marking_in_the_admin_refuses_with_a_message(client, pair, reviewer, of, message):
+    _, repeat = pair
+    client.force_login(reviewer)
+    of = repeat.reference if of == "itself" else of
+    response = client.post(admin_transition(repeat), {"duplicate_of": of, "comment": "Typed."})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert message in page
+    assert "Typed." in page
+    repeat.refresh_from_db()
+    assert (repeat.state, repeat.duplicate_of) == (State.SUBMITTED, None)
+
+
+def test_a_monitor_cannot_mark_a_duplicate_in_the_admin(client, pair, other_monitor):
+    original, repeat = pair
+    client.force_login(other_monitor)
+    response = client.post(admin_transition(repeat), {"duplicate_of": original.reference})
+    assert response.status_code == 403
+    repeat.refresh_from_db()
+    assert repeat.state == State.SUBMITTED

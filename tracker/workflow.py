@@ -46,6 +46,8 @@ class Action:
     target: State
     reason_required: bool = False
     review: bool = False  # needs the reviewer permission and the four-eyes rule
+    # What a refusal says the action does, when "<label> a case" does not read.
+    doing: str = ""
 
     def refusal(self, user, case):
         """Why this user may not take this action on this case, or None."""
@@ -53,7 +55,7 @@ class Action:
             return "Your account is inactive."
         if self.review:
             if not user.has_perm("tracker.review_case"):
-                return f"Only reviewers can {self.label.lower()} a case."
+                return f"Only reviewers can {self.doing or self.label.lower() + ' a case'}."
             if case.created_by_id == user.pk:
                 return (
                     f"You created {case.reference}, so it must be {self.past_tense} by "
@@ -107,6 +109,7 @@ MARK_DUPLICATE = Action(
     WAITING_STATES,
     State.WITHDRAWN,
     review=True,
+    doing="mark a case as a duplicate",
 )
 REOPEN = Action(
     "reopen",

@@ -202,7 +202,7 @@ def test_reopening_a_duplicate_clears_the_link(pair, reviewer, admin_user):
         ("reviewer", "a draft", "There is no case"),
         ("reviewer", "its own duplicate", "is already marked as a duplicate of"),
         ("creator", "original", "four-eyes rule"),
-        ("monitor", "original", "Only reviewers can mark as duplicate"),
+        ("monitor", "original", "Only reviewers can mark a case as a duplicate"),
     ],
 )
 def test_refusals(pair, case_factory, reviewer, other_monitor, whom, of, message):

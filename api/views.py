@@ -143,7 +143,9 @@ class CaseAction(APIView):
     """Take a workflow action on a case, under the workflow's rules: 403 when you may
     never take it (only reviewers review; nobody reviews their own case), 409 when it
     cannot happen now (the case is not in a state the action applies to, lacks
-    evidence or corroboration, or a reason is missing), with the workflow's message."""
+    evidence or corroboration, or a reason is missing; a duplicate of itself or of a
+    case that is its duplicate), with the workflow's message. ``mark_duplicate`` takes
+    ``of``, the original's reference: 400 when it is missing or names no case you see."""
 
     @extend_schema(
         request=serializers.ActionSerializer,
@@ -158,6 +160,10 @@ class CaseAction(APIView):
                 f"There is no workflow action called {action!r}; the actions are "
                 f"{', '.join(workflow.ACTIONS)}."
             )
+        # Who may never act is told so (403) before what they sent is read (400).
+        refusal = workflow.ACTIONS[action].refusal(request.user, case)
+        if refusal:
+            raise workflow.TransitionForbidden(refusal)
         body = serializers.ActionSerializer(
             data=request.data, context={"request": request, "action": action}
         )

@@ -140,6 +140,7 @@ WORKFLOW = {
     "request_changes": ("reviewer", {State.IN_REVIEW}),
     "approve": ("reviewer", {State.IN_REVIEW}),
     "reject": ("reviewer", {State.IN_REVIEW}),
+    "mark_duplicate": ("reviewer", {State.SUBMITTED, State.IN_REVIEW, State.CHANGES_REQUESTED}),
     "reopen": ("administrator", {State.APPROVED, State.REJECTED, State.WITHDRAWN}),
 }
 # The monitors' pages take only the author's steps; reviewing is in the admin.

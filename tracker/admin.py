@@ -331,7 +331,12 @@ class CaseAdmin(HistoryAdmin):
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
         return CappedPaginator(
-            queryset, per_page, orphans, allow_empty_first_page, max_pages=self.max_pages
+            queryset,
+            per_page,
+            orphans,
+            allow_empty_first_page,
+            max_pages=self.max_pages,
+            keys_first=True,
         )
 
     def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):

@@ -1,9 +1,10 @@
-"""Cursor pagination over the list's own order (keyset pagination).
+"""Cursor pagination over the list's own order (keyset pagination, made by
+``common.paging``, as the case list's pages are).
 
 A page is the rows after (or before) the last row the client saw, in the list's sort
-order with the primary key as the tie-breaker: ``WHERE (sort key, id) < (seen, seen id)
-ORDER BY … LIMIT n``. Rows inserted meanwhile neither repeat nor push rows off a page,
-and a page deep in the list costs what the first does: no OFFSET, no COUNT.
+order with the primary key as the tie-breaker, the search's relevance included. Rows
+inserted meanwhile neither repeat nor push rows off a page, and a page deep in the list
+costs what the first does: no OFFSET, no COUNT.
 
 DRF's CursorPagination keeps only the first sort key in its cursor and an offset for
 ties, which a sort on state or incident date (thousands of equal values) turns into
@@ -11,14 +12,12 @@ the deep OFFSET this avoids; so the cursor here holds every key of the row.
 The cursor is signed: a client hands back what it was given, never a value of its own.
 """
 
-import datetime
-import decimal
 import re
 
-from django.core import signing
-from django.db.models import Q
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
+
+from common import paging
 
 from .problems import InvalidQuery
 
@@ -37,19 +36,10 @@ class KeysetPagination(BasePagination):
         self.request = request
         self.size = self.page_size_of(request)
         ordering = self.ordering_of(queryset)
-        queryset = queryset.order_by(*ordering)
         backwards, seen = self.position(request, ordering)
-        if seen is not None:
-            queryset = queryset.filter(after(ordering, seen, backwards))
-        if backwards:
-            queryset = queryset.reverse()
-        rows = list(queryset[: self.size + 1])
-        more = len(rows) > self.size
-        rows = rows[: self.size]
-        if backwards:
-            rows.reverse()
-        first = rows and values_of(rows[0], ordering)
-        last = rows and values_of(rows[-1], ordering)
+        rows, more = paging.keyset_page(queryset, ordering, self.size, seen, backwards)
+        first = rows and paging.values_of(rows[0], ordering)
+        last = rows and paging.values_of(rows[-1], ordering)
         # Forwards: a next page if there were more rows, a previous one if we came
         # from somewhere; backwards the other way round.
         has_next, has_previous = (seen is not None, more) if backwards else (more, seen is not None)
@@ -73,13 +63,7 @@ class KeysetPagination(BasePagination):
 
     def ordering_of(self, queryset):
         """The list's order as field names, ending with the primary key."""
-        ordering = list(queryset.query.order_by) or list(queryset.model._meta.ordering)
-        if not all(isinstance(key, str) for key in ordering):
-            ordering = list(self.default_ordering)
-        names = [key.lstrip("-") for key in ordering]
-        if "pk" not in names and "id" not in names:
-            ordering.append("-pk" if ordering and ordering[0].startswith("-") else "pk")
-        return ordering
+        return paging.ordering_of(queryset, self.default_ordering)
 
     def position(self, request, ordering):
         """(backwards?, the values of the row seen last) from the cursor, or (False, None)."""
@@ -87,13 +71,13 @@ class KeysetPagination(BasePagination):
         if cursor is None:
             return False, None
         try:
-            data = signing.loads(cursor, salt=SALT)
-            backwards, keys, seen = data["b"], data["o"], data["v"]
-        except (signing.BadSignature, TypeError, KeyError, ValueError):
+            backwards, seen, _ = paging.read_cursor(SALT, cursor, ordering)
+        except paging.UnreadableCursor:
             raise self.invalid("is not a cursor this API gave.") from None
-        if keys != ordering:
-            raise self.invalid("belongs to a list in another order; start again without it.")
-        return bool(backwards), seen
+        except paging.CursorOfAnotherOrder:
+            reason = "belongs to a list in another order; start again without it."
+            raise self.invalid(reason) from None
+        return backwards, seen
 
     def invalid(self, reason):
         return InvalidQuery({self.cursor_query_param: [f"This cursor {reason}"]})
@@ -139,38 +123,9 @@ class KeysetPagination(BasePagination):
 
 
 def cursor(ordering, seen, backwards=False):
-    return signing.dumps({"b": backwards, "o": ordering, "v": seen}, salt=SALT, compress=True)
+    return paging.make_cursor(SALT, ordering, seen, backwards)
 
 
 def cursor_after(row, ordering):
     """The cursor of the page after ``row`` (the bench starts deep in a list with it)."""
-    return cursor(ordering, values_of(row, ordering))
-
-
-def values_of(row, ordering):
-    return [plain(getattr(row, key.lstrip("-"))) for key in ordering]
-
-
-def plain(value):
-    """A value as JSON holds it; the database compares the text with its column."""
-    if isinstance(value, (datetime.date, datetime.datetime)):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    return value
-
-
-def after(ordering, seen, backwards=False):
-    """Rows after ``seen`` in ``ordering`` (before it, ``backwards``):
-    k1 > v1 OR (k1 = v1 AND k2 > v2) OR …, each > a < for a descending key; and, said
-    outright, k1 >= v1, which lets the database start its index scan there."""
-    condition, equal = None, Q()
-    for key, value in zip(ordering, seen, strict=True):
-        name = key.lstrip("-")
-        descending = key.startswith("-") != backwards
-        beyond = equal & Q(**{f"{name}__{'lt' if descending else 'gt'}": value})
-        condition = beyond if condition is None else condition | beyond
-        equal &= Q(**{name: value})
-    first = ordering[0]
-    descending = first.startswith("-") != backwards
-    return Q(**{f"{first.lstrip('-')}__{'lte' if descending else 'gte'}": seen[0]}) & condition
+    return cursor(ordering, paging.values_of(row, ordering))

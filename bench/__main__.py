@@ -40,6 +40,11 @@ TARGETS = {
     "api_deep_ratio": 1.25,
     # Exporting every case against a tenth of them: the process grows no more.
     "export_flat_mb": 16,
+    # The case list's page 1,500 (by cursor) and the admin's deepest page against
+    # their first pages.
+    "deep_ratio": 1.25,
+    # A search for words most cases hold against one for a place.
+    "common_words_ratio": 1.5,
 }
 EXPORT_FORMATS = ("csv", "xlsx")
 
@@ -88,6 +93,14 @@ PAGES = {
 # page; and the same list from a cursor this many cases deep.
 API_PAGES = {"api_case_list": PAGES["case_list"].replace("/cases/", "/api/v1/cases/")}
 API_DEEP_CASES = 10_000
+# The unfiltered case list, 25 a page, and its page 1,500 (0.27 s by OFFSET at 100,000
+# cases), reached by the cursor of its "Next" link; the admin's unfiltered changelist
+# and the deepest page it offers (CaseAdmin.max_pages).
+DEEP_PAGES = {
+    "case_list_unfiltered": "/cases/?page_size=25",
+    "admin_changelist_unfiltered": "/admin/tracker/case/",
+}
+DEEP_PAGE = 1_500
 
 
 def git(*args):
@@ -237,6 +250,7 @@ def run(args, workdir, smtp, other=None):
             for name, url in PAGES.items()
         }
         api_pages = api_measures(users["reviewer"], codes[0], args.repeat)
+        deep_pages = deep_measures(users["reviewer"], codes[0], args.repeat)
     finally:
         for code in codes:
             code.close()
@@ -253,6 +267,7 @@ def run(args, workdir, smtp, other=None):
         "targets": TARGETS,
         **{name: figures[0] for name, figures in pages.items()},
         **api_pages,
+        **deep_pages,
     }
     if other:
         results["compare"] = {
@@ -290,6 +305,29 @@ def api_measures(reviewer, code, repeat):
     first = measure.pages(reviewer, url, [code], repeat, token=token)[0]
     deep = measure.pages(reviewer, deep_url, [code], repeat, token=token)[0]
     return {"api_case_list": first, "api_case_list_deep": {**deep, "depth": depth}}
+
+
+def deep_measures(reviewer, code, repeat):
+    """The unfiltered case list's first page and its page 1,500, the admin's unfiltered
+    changelist and its deepest page (this code only: another commit's list may take
+    no cursor)."""
+    from bench import measure
+
+    list_url = DEEP_PAGES["case_list_unfiltered"]
+    admin_url = DEEP_PAGES["admin_changelist_unfiltered"]
+    deep_list, depth = measure.deep_list_page(reviewer, list_url, DEEP_PAGE)
+    deep_admin, admin_page = measure.deepest_admin_page(reviewer, admin_url)
+    figures = {}
+    for name, url in [
+        ("case_list_unfiltered", list_url),
+        ("case_list_deep", deep_list),
+        ("admin_changelist_unfiltered", admin_url),
+        ("admin_changelist_deep", deep_admin),
+    ]:
+        figures[name] = measure.pages(reviewer, url, [code], repeat)[0]
+    figures["case_list_deep"]["depth"] = depth
+    figures["admin_changelist_deep"]["page"] = admin_page
+    return figures
 
 
 def calibration_line(c):
@@ -342,6 +380,7 @@ def print_table(r):
             )
         )
     rows += api_rows(r)
+    rows += deep_rows(r)
     if "digests" in r:
         rows += other_rows(r)
     print_rows(("measure", "figure", "SQL or floor", "target", ""), rows)
@@ -377,6 +416,47 @@ def api_rows(r):
             "",
             f"≤ {t['api_deep_ratio']}×, the same queries",
             verdict(deep_ratio <= t["api_deep_ratio"] and deep["queries"] == first["queries"]),
+        )
+    )
+    return rows
+
+
+def deep_rows(r):
+    t = r["targets"]
+    rows = []
+    list_deep, admin_deep = r["case_list_deep"], r["admin_changelist_deep"]
+    for label, first, deep in [
+        (
+            f"case list, {list_deep['depth']:,} cases deep (cursor)",
+            r["case_list_unfiltered"],
+            list_deep,
+        ),
+        (
+            f"admin changelist, page {admin_deep['page']}",
+            r["admin_changelist_unfiltered"],
+            admin_deep,
+        ),
+    ]:
+        ratio = deep["p95_ms"] / first["p95_ms"]
+        rows.append(
+            (
+                label,
+                f"median {deep['median_ms']} ms, p95 {deep['p95_ms']} ms, {deep['queries']} q; "
+                f"first page p95 {first['p95_ms']} ms, {first['queries']} q",
+                f"SQL p95 {deep['floor_p95_ms']} ms",
+                f"p95 ≤ {t['deep_ratio']}× the first page's ({ratio:.2f}×), the same queries",
+                verdict(ratio <= t["deep_ratio"] and deep["queries"] == first["queries"]),
+            )
+        )
+    common, place = r["case_search_common_words"], r["case_search"]
+    ratio = common["p95_ms"] / place["p95_ms"]
+    rows.append(
+        (
+            "search, common words / a place",
+            f"p95 {ratio:.2f}×",
+            f"SQL p95 {common['floor_p95_ms'] / place['floor_p95_ms']:.2f}×",
+            f"≤ {t['common_words_ratio']}×",
+            verdict(ratio <= t["common_words_ratio"]),
         )
     )
     return rows

@@ -381,3 +381,40 @@ def deep_cursor(url, depth):
     row = cases.order_by(*ordering)[depth]
     query["cursor"] = [cursor_after(row, ordering)]
     return f"{urlsplit(url).path}?{urlencode(query, doseq=True)}", depth + 1
+
+
+def deep_list_page(user, url, pages):
+    """``url`` (the case list, as ``user`` sees it) at page ``pages``, by the cursor
+    its "Next" link would carry there; (the url, the cases before the page). On a small
+    data set, the deepest page that is still full."""
+    from urllib.parse import parse_qs, urlencode, urlsplit
+
+    from django.test import RequestFactory
+
+    from common import paging
+    from tracker.listing import cursor_after
+    from tracker.views import filtered_cases
+
+    request = RequestFactory().get(url)
+    request.user = user
+    cases = filtered_cases(request).qs
+    ordering = paging.ordering_of(cases)
+    query = parse_qs(urlsplit(url).query)
+    size = int(query.get("page_size", ["25"])[0])
+    depth = min((pages - 1) * size, max(cases.count() - size - 1, 1))
+    row = cases.order_by(*ordering)[depth - 1]
+    query["cursor"] = [cursor_after(row, ordering, depth // size + 1)]
+    return f"{urlsplit(url).path}?{urlencode(query, doseq=True)}", depth
+
+
+def deepest_admin_page(user, url):
+    """The admin's changelist at ``url`` on the deepest page it offers, and its number."""
+    from django.contrib import admin
+
+    from tracker.models import Case
+
+    case_admin = admin.site._registry[Case]
+    cases = Case.objects.visible_to(user).count()
+    page = max(1, min(case_admin.max_pages, cases // case_admin.list_per_page))
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}p={page}", page

@@ -363,6 +363,11 @@ EVIDENCE_STAGING_HOURS = envint("EVIDENCE_STAGING_HOURS", 24)
 # upload handlers: evidence.files.accepts_evidence_files); every other request keeps
 # Django's default handlers, so a file posted anywhere else never reaches the store.
 
+# Lists (the case list, its search, the admin's changelist) count their matches exactly
+# up to this many and beyond it say "more than": counting every one of 80,000 matches
+# cost more than showing the page (common.paging.capped_count).
+EXACT_COUNT_LIMIT = envint("EXACT_COUNT_LIMIT", 10_000)
+
 # Review workflow: approval needs this many independent supporting sources, or a
 # written justification.
 CORROBORATION_MIN = envint("CORROBORATION_MIN", 2)

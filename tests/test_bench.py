@@ -75,6 +75,17 @@ def test_a_tiny_benchmark_run_measures_every_figure(tmp_path):
     assert figures["api_case_list_deep"]["queries"] == figures["api_case_list"]["queries"]
     assert 0 < figures["api_case_list_deep"]["depth"] < 300
     assert "API case list" in stdout
+    # The case list's page deep by cursor and the admin's deepest page, each against
+    # its first page, at the same cost in queries.
+    for first, deep in [
+        ("case_list_unfiltered", "case_list_deep"),
+        ("admin_changelist_unfiltered", "admin_changelist_deep"),
+    ]:
+        assert figures[deep]["queries"] == figures[first]["queries"] > 0
+        assert figures[deep]["p95_ms"] >= figures[deep]["median_ms"] > 0
+    assert 0 < figures["case_list_deep"]["depth"] < 300
+    assert figures["admin_changelist_deep"]["page"] >= 1
+    assert "search, common words / a place" in stdout
     assert figures["digests"]["sent"] == 12
     assert figures["digests"]["per_digest_queries"] > 0
     assert figures["digests"]["worker_peak_rss_mb"]["max_process"] > 0

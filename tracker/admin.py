@@ -25,6 +25,7 @@ from django_countries import countries
 from simple_history.models import is_historic
 
 from common.admin import HistoryAdmin, ReadOnly, ReadOnlyInline
+from common.paging import CappedPaginator
 from evidence.admin import EvidenceItemInline, save_evidence_formset
 from evidence.corroboration import summarize, with_corroboration
 from evidence.files import accept_evidence_files
@@ -228,9 +229,13 @@ class CaseAdmin(HistoryAdmin):
     list_select_related = ["assigned_reviewer"]
     # Most recently moved first; the (state, state_changed_at) index serves it.
     ordering = ["-state_changed_at"]
-    # One count per page: the filtered one.
+    # One count per page: the filtered one, exact up to EXACT_COUNT_LIMIT.
     show_full_result_count = False
     list_per_page = 50
+    # Django's ChangeList pages by OFFSET, which builds every row it skips (with its
+    # corroboration counts); keyset pages would mean rewriting ChangeList, so the
+    # changelist offers this many pages and the filters, search and sort lead on.
+    max_pages = 20
     search_fields = ["reference", "title", "summary", "place_name"]
     autocomplete_fields = ["weapon_systems", "sanctions_provisions"]
     readonly_fields = [
@@ -342,6 +347,16 @@ class CaseAdmin(HistoryAdmin):
 
     def get_queryset(self, request):
         return with_corroboration(super().get_queryset(request).visible_to(request.user))
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        return CappedPaginator(
+            queryset,
+            per_page,
+            orphans,
+            allow_empty_first_page,
+            max_pages=self.max_pages,
+            keys_first=True,
+        )
 
     def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
         super().set_history_delta_changes(request, historical_records, foreign_keys_are_objs)

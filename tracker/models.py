@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, connections, models, transaction
 from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils import dateformat, timezone
 from django_countries.fields import CountryField
@@ -179,8 +180,11 @@ class CaseQuerySet(models.QuerySet):
         order = self.query.order_by or self.model._meta.ordering
         if connections[self.db].vendor == "postgresql":
             words = SearchQuery(query.as_websearch(), search_type="websearch", config=SEARCH_CONFIG)
+            # As double precision: ts_rank's real comes back as its shortest decimal,
+            # which is not the real itself, so a cursor holding it would not find the
+            # row's rank equal to itself and pages would repeat the cases tied on it.
             found = self.filter(search_vector=words).annotate(
-                search_rank=SearchRank(F("search_vector"), words)
+                search_rank=Cast(SearchRank(F("search_vector"), words), models.FloatField())
             )
         else:
             columns = "{" + " ".join(sqlite_index.COLUMNS) + "}"

@@ -6,7 +6,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch
 from django.db.models.functions import TruncMonth
 from django.http import HttpResponseNotAllowed
@@ -23,6 +22,7 @@ from . import workflow
 from .charts import month_chart
 from .filters import CaseFilter
 from .forms import CaseForm
+from .listing import case_page
 from .models import Case, State, works_on_cases
 
 PAGE_SIZES = (25, 50, 100)
@@ -106,21 +106,20 @@ def case_list(request):
     page_size = int(page_size) if page_size in map(str, PAGE_SIZES) else PAGE_SIZES[0]
     # A list, not a manager a row: the template only joins the names.
     cases = case_filter.qs.prefetch_related(Prefetch("weapon_systems", to_attr="weapons"))
-    page = Paginator(cases, page_size).get_page(request.GET.get("page"))
     return render(
         request,
         "tracker/case_list.html",
         {
             "filter": case_filter,
-            "page": page,
+            "page": case_page(request, cases, page_size),
             "page_sizes": PAGE_SIZES,
             "page_size": page_size,
             "columns": LIST_COLUMNS,
             "current_sort": request.GET.get("sort", ""),
-            "query": query_without(request),
-            "query_no_page": query_without(request, "page"),
-            "query_no_size": query_without(request, "page", "page_size"),
-            "sort_query": query_without(request, "page", "sort"),
+            "query": query_without(request, "page", "cursor"),
+            # A cursor is a position in one order: a new sort starts at the top.
+            "query_no_size": query_without(request, "page", "cursor", "page_size"),
+            "sort_query": query_without(request, "page", "cursor", "sort"),
         },
     )
 

@@ -3,7 +3,7 @@ a page at a time behind a cursor; the detail; creating and editing under the pag
 rules; workflow actions with the workflow's own refusals."""
 
 from datetime import date, timedelta
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.contrib.auth.models import Group
@@ -91,6 +91,40 @@ def test_a_sort_with_ties_pages_through_every_case_once(case_factory, monitor, t
         url = page["next"]
     assert len(seen) == len(set(seen)) == 7
     assert [when for when, _ in seen] == sorted(when for when, _ in seen)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"sort": sort} for sort in ("reference", "-title", "type", "-date", "state", "sources")]
+    + [
+        {"sort": "changed"},
+        {"sort": "date,-title"},
+        {"q": "shells"},
+        {"q": "shells", "sort": "date"},
+    ],
+)
+def test_every_sort_and_the_search_page_through_every_case_once_in_order(
+    query, case_factory, monitor, token_client
+):
+    # Ties on every key but the reference, and search ranks that tie too.
+    for n in range(9):
+        case = case_factory(
+            "submitted",
+            title="artillery shells" + " shells" * (n % 3),
+            incident_start=date(2024, 1, 1 + n % 2),
+            incident_type=["battlefield_use", "munitions_shipment"][n % 2],
+        )
+        if n % 4 == 0:
+            factories.corroborate(case, 1 + n % 3)
+    client = token_client(monitor)
+    whole = references(client.get("/api/v1/cases/", {**query, "page_size": 100}))
+    assert len(whole) == 9
+    seen, url = [], "/api/v1/cases/?page_size=2&" + urlencode(query)
+    while url:
+        page = client.get(url)
+        seen += references(page)
+        url = page.json()["next"]
+    assert seen == whole
 
 
 def test_a_cursor_is_only_one_the_api_gave_for_this_order(case_factory, monitor, token_client):

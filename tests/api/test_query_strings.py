@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from tests.tracker.test_query_strings import CASE_LIST_PARAMETERS, fuzzing, query_strings, values
 
-API_LIST_PARAMETERS = [*CASE_LIST_PARAMETERS, "cursor"]
+API_LIST_PARAMETERS = CASE_LIST_PARAMETERS  # the cursor included
 
 
 @pytest.mark.django_db

@@ -5,11 +5,14 @@ sources) at both. "Shown" means inside the viewport and not scrolled out of sigh
 the table's box. The demo's cases are the data: its titles, ranges and weapon lists are
 as long as real ones."""
 
+import math
+
 import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from demo.loader import load_demo
+from tests import factories
 from tests.browser.test_monitor_journey import PASSWORD, sign_in
 from tracker.models import Case
 
@@ -126,6 +129,34 @@ def test_the_admin_case_list_shows_the_reviewers_columns(
     assert_shown(page, [f"#result_list .field-{column}" for column in shown], rows=demo)
     assert_shown(page, [f"#result_list th.column-{column}" for column in shown], rows=1)
     assert_no_sideways_scrolling(page)
+    assert csp_violations.violations == []
+
+
+def test_a_monitor_pages_through_a_long_list_on_a_phone(live_server, browser, demo, csp_violations):
+    monitor = get_user_model().objects.get(username="monitor")
+    for n in range(60):
+        factories.CaseFactory(created_by=monitor, title=f"Logged case {n}")
+    total = demo + 60
+    pages = math.ceil(total / 25)
+    page = csp_violations(browser.new_page(viewport=PHONE))
+    sign_in(page, f"{live_server.url}/cases/", "monitor")
+    expect(page.locator(".case-count")).to_contain_text(f"{total} cases.")
+    pager = page.get_by_role("navigation", name="Pages")
+    expect(pager).to_contain_text(f"Page 1 of {pages}")
+    assert_no_sideways_scrolling(page)
+    seen = []
+    while True:
+        seen += page.locator(".case-table td.reference").all_inner_texts()
+        assert_no_sideways_scrolling(page)
+        if not pager.get_by_role("link", name="Next page").count():
+            break
+        pager.get_by_role("link", name="Next page").click()
+    assert len(seen) == len(set(seen)) == total
+    expect(pager).to_contain_text(f"Page {pages} of {pages}")
+    pager.get_by_role("link", name="Previous page").click()
+    expect(pager).to_contain_text(f"Page {pages - 1} of {pages}")
+    pager.get_by_role("link", name="1", exact=True).click()
+    expect(pager).to_contain_text(f"Page 1 of {pages}")
     assert csp_violations.violations == []
 
 

@@ -209,8 +209,8 @@ def test_changelist_query_count_does_not_grow_with_rows(
 ):
     client.force_login(reviewer)
     case_factory("submitted")
-    # user, permissions, count, page, the weapon-system, transfer and incident-year
-    # filters; the session comes from the cache
+    # user, permissions, count, the page's keys, its rows, the weapon-system, transfer
+    # and incident-year filters; the session comes from the cache
     with django_assert_max_num_queries(8) as few:
         client.get(CHANGELIST)
     for _ in range(15):

@@ -6,6 +6,8 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
+from tests import factories
+
 CHANGELIST = reverse("admin:tracker_case_changelist")
 
 
@@ -59,3 +61,76 @@ def test_a_value_the_filters_cannot_use_is_no_server_error(client, case_factory,
     # Django's admin answers a lookup it cannot use by dropping it (?e=1), a lookup it
     # does not offer with 400; never 500.
     assert response.status_code in (200, 400)
+
+
+@pytest.fixture
+def seven_cases(case_factory):
+    return [case_factory("submitted", title=f"Shipment {n}") for n in range(7)]
+
+
+@pytest.fixture
+def short_pages(monkeypatch):
+    """Two cases a page, at most two pages."""
+    from django.contrib import admin
+
+    from tracker.models import Case
+
+    case_admin = admin.site._registry[Case]
+    monkeypatch.setattr(case_admin, "list_per_page", 2)
+    monkeypatch.setattr(case_admin, "max_pages", 2)
+    return case_admin
+
+
+def text(response):
+    return factories.text_of(response.content.decode())
+
+
+def test_the_count_is_exact_up_to_the_limit_and_more_than_it_beyond(
+    client, seven_cases, reviewer, settings
+):
+    client.force_login(reviewer)
+    settings.EXACT_COUNT_LIMIT = 7
+    assert "7 cases" in text(client.get(CHANGELIST))
+    settings.EXACT_COUNT_LIMIT = 6
+    page = text(client.get(CHANGELIST))
+    assert "more than 6 cases" in page
+    assert "7 cases" not in page
+    # The search box counts the same way.
+    assert "more than 6 results" in text(client.get(CHANGELIST, {"q": "shipment"}))
+    settings.EXACT_COUNT_LIMIT = 10
+    assert "7 results" in text(client.get(CHANGELIST, {"q": "shipment"}))
+
+
+def test_the_pages_stop_at_the_cap_and_say_how_to_go_on(
+    client, seven_cases, reviewer, short_pages, django_assert_max_num_queries
+):
+    client.force_login(reviewer)
+    with django_assert_max_num_queries(8) as first_queries:
+        first = client.get(CHANGELIST)
+    with django_assert_max_num_queries(len(first_queries)):
+        second = client.get(CHANGELIST, {"p": 2})
+    newest_first = [f"Shipment {n}" for n in reversed(range(7))]
+    listed = [case.title for case in first.context["cl"].result_list]
+    listed += [case.title for case in second.context["cl"].result_list]
+    # Most recently moved first: the order they were submitted in, newest first.
+    assert listed == newest_first[:4]
+    assert "7 cases" in text(second)
+    assert "the first 2 pages are listed: filter, search or sort to reach the others" in text(
+        second
+    )
+    assert "?p=3" not in second.content.decode()
+    # A page past the cap is Django's answer to a page that is not there: the list.
+    beyond = client.get(CHANGELIST, {"p": 3}, follow=True)
+    assert beyond.status_code == 200
+    assert beyond.redirect_chain[-1][0].endswith("?e=1")
+
+
+def test_select_all_says_every_matching_case_beyond_the_limit(
+    client, seven_cases, reviewer, short_pages, settings
+):
+    client.force_login(reviewer)
+    settings.EXACT_COUNT_LIMIT = 6
+    page = text(client.get(CHANGELIST))
+    assert "Select every matching case (more than 6)" in page
+    settings.EXACT_COUNT_LIMIT = 10
+    assert "Select all 7 cases" in text(client.get(CHANGELIST))

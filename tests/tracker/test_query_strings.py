@@ -13,7 +13,7 @@ from digests.models import Subscription
 from tracker.filters import CaseFilter
 from tracker.models import SanctionsProvision, WeaponSystem
 
-CASE_LIST_PARAMETERS = [*CaseFilter.base_filters, "page", "page_size"]
+CASE_LIST_PARAMETERS = [*CaseFilter.base_filters, "page", "page_size", "cursor"]
 PREVIEW_PARAMETERS = ["period_end", "format"]
 LONG_SEARCH = urlencode({"q": "Kharkiv " * 7000})  # over SQLite's LIKE pattern limit
 
@@ -70,6 +70,9 @@ def some_cases(case_factory, reviewer):
 @given(query=query_strings(CASE_LIST_PARAMETERS))
 @example(query=LONG_SEARCH)
 @example(query="sort=,")
+@example(query="cursor=.eJyLVkrOz0nVyU0tLk5MT1WyUkpKzFGqBQBtjgiH:1abc:x")
+@example(query="page=99999999999999999999")
+@example(query="page=%D9%A3")  # an Arabic-Indic three: a digit, not an ASCII one
 def test_the_case_list_and_its_export_never_fail_on_a_query_string(
     client, monitor, some_cases, query
 ):

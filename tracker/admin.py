@@ -26,7 +26,7 @@ from simple_history.models import is_historic
 
 from common.admin import HistoryAdmin, ReadOnly, ReadOnlyInline
 from evidence.admin import EvidenceItemInline, save_evidence_formset
-from evidence.corroboration import summarize, with_corroboration
+from evidence.corroboration import summarize
 from evidence.files import accept_evidence_files
 from evidence.models import EvidenceItem, Stance
 
@@ -322,7 +322,7 @@ class CaseAdmin(HistoryAdmin):
         return f"{text}, {case.refuting_sources} refuting" if case.refuting_sources else text
 
     def get_queryset(self, request):
-        return with_corroboration(super().get_queryset(request).visible_to(request.user))
+        return super().get_queryset(request).visible_to(request.user)
 
     def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
         super().set_history_delta_changes(request, historical_records, foreign_keys_are_objs)

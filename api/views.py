@@ -49,6 +49,7 @@ class CaseList(generics.ListCreateAPIView):
         # The case list page's own queryset (tracker.views.filtered_cases).
         return (
             Case.objects.visible_to(self.request.user)
+            .only(*serializers.CaseListSerializer.COLUMNS)
             .order_by("-created_at", "-pk")
             .prefetch_related(
                 Prefetch("weapon_systems", WeaponSystem.objects.only("id", "name"), "weapons")

@@ -99,7 +99,7 @@ class Corroboration:
 
 def counted(evidence_items=EvidenceItem, minimum=None):
     """The stored fields' values as expressions over a case's evidence: correlated
-    subqueries, each on the index of evidence ``(case, stance, source)``.
+    subqueries, each reading the case's items by their index.
 
     ``evidence_items`` is the model to count in (a migration passes its historical one).
     """

@@ -3,7 +3,13 @@ into the schema); every rule beyond a field's type is the pages' own: a case is 
 and saved by the case form, an evidence item by the evidence form and ``add_evidence``,
 a proposed source by ``Source.full_clean`` and ``Source.propose``."""
 
+import copy
+import zoneinfo
+
+from django.conf import settings
 from django.forms.models import model_to_dict
+from django.utils.functional import cached_property
+from django_countries.serializer_fields import CountryField
 from django_countries.serializers import CountryFieldMixin
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -63,6 +69,24 @@ class SourceProposalSerializer(CountryFieldMixin, serializers.ModelSerializer):
         return source
 
 
+class CountryCodeField(CountryField):
+    """A case's country as the code it stores ("KP", or "" for none).
+
+    The model's field makes a Country object at each read and django-countries' field
+    looks its code up again, through the active language, each time: three countries
+    a row were a tenth of a list page's time. The stored value already is the code
+    (the forms accept only the choices), so it is read from the row as it is; the
+    field stays django-countries' own for reading input and for the schema."""
+
+    def get_attribute(self, instance):
+        if self.source in instance.__dict__:  # loaded, not deferred
+            return instance.__dict__[self.source]
+        return super().get_attribute(instance)
+
+    def to_representation(self, value):
+        return value if isinstance(value, str) else super().to_representation(value)
+
+
 class CaseListSerializer(CountryFieldMixin, serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     weapon_systems = NamedSerializer(source="weapons", many=True, read_only=True)
@@ -95,9 +119,49 @@ class CaseListSerializer(CountryFieldMixin, serializers.ModelSerializer):
             "updated_at",
         ]
 
+    # What a page of cases reads of each (api.views.CaseList): the fields shown and the
+    # keys its order may use; not the summary or the search index's document.
+    COLUMNS = ("id", *(name for name in Meta.fields if name not in ("url", "weapon_systems")))
+
+    def get_fields(self):
+        # ModelSerializer works every field out from the model anew for each serializer
+        # made, three country fields of some 250 choices each among them: a tenth of a
+        # list page's time. They come out the same each time, so they are worked out
+        # once a class; each serializer still gets fields of its own to bind, as DRF
+        # intends (nested serializers deep-copied as DRF copies them, a plain field
+        # shallow-copied: it shares only its choices and validators, which it only reads).
+        built = type(self).__dict__.get("_built_fields")
+        if built is None:
+            built = super().get_fields()
+            type(self)._built_fields = built
+        return {
+            name: copy.deepcopy(field)
+            if isinstance(field, serializers.BaseSerializer)
+            else copy.copy(field)
+            for name, field in built.items()
+        }
+
+    def build_standard_field(self, field_name, model_field):
+        field_class, kwargs = super().build_standard_field(field_name, model_field)
+        if field_class is serializers.DateTimeField:
+            # The time zone the site shows times in (no request activates another):
+            # named once, rather than looked up for each of three times a row.
+            kwargs.setdefault("default_timezone", SITE_TIME_ZONE)
+        return (CountryCodeField if field_class is CountryField else field_class), kwargs
+
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, case):
-        return reverse("api:case", args=[case.reference], request=self.context.get("request"))
+        return self.case_url.replace(URL_PLACEHOLDER, case.reference)
+
+    @cached_property
+    def case_url(self):
+        # Resolved once for a page, not once a row: a reference is letters, digits and
+        # hyphens (api.urls.ReferenceConverter), written in a URL as they are.
+        return reverse("api:case", args=[URL_PLACEHOLDER], request=self.context.get("request"))
+
+
+URL_PLACEHOLDER = "REFERENCE-0"
+SITE_TIME_ZONE = zoneinfo.ZoneInfo(settings.TIME_ZONE) if settings.USE_TZ else None
 
 
 class CorroborationSerializer(serializers.Serializer):

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from evidence import custody
-from evidence.corroboration import summarize, with_corroboration
+from evidence.corroboration import summarize
 from evidence.files import accept_evidence_files
 from evidence.models import EvidenceItem, Source
 from evidence.views import file_response
@@ -50,7 +50,8 @@ class CaseList(generics.ListCreateAPIView):
     def get_queryset(self):
         # The case list page's own queryset (tracker.views.filtered_cases).
         return (
-            with_corroboration(Case.objects.visible_to(self.request.user))
+            Case.objects.visible_to(self.request.user)
+            .only(*serializers.CaseListSerializer.COLUMNS)
             .order_by("-created_at", "-pk")
             .prefetch_related(
                 Prefetch("weapon_systems", WeaponSystem.objects.only("id", "name"), "weapons")
@@ -108,9 +109,7 @@ class CaseExport(generics.GenericAPIView):
     pagination_class = None
 
     def get_queryset(self):
-        return with_corroboration(Case.objects.visible_to(self.request.user)).order_by(
-            "-created_at", "-pk"
-        )
+        return Case.objects.visible_to(self.request.user).order_by("-created_at", "-pk")
 
     @extend_schema(
         summary="Export the cases as a file",

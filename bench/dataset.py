@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from digests.models import Subscription
+from evidence.corroboration import refresh_corroboration
 from evidence.models import EvidenceItem, Source, SourceKind, Stance
 from tracker import roles
 from tracker.models import Case, IncidentType, State, Transition, WeaponSystem
@@ -71,6 +72,9 @@ def build(cases=100_000, evidence=500_000, sources=200, subscriptions=1000, seed
         case_ids = _cases(cases, made, now, rng)
         _weapon_links(case_ids, weapons, rng)
         _evidence(evidence, case_ids, source_ids, made["monitor"], rng)
+        # bulk_create skips the receivers that keep each case's stored corroboration
+        # (evidence.corroboration): count it here, in one UPDATE, in this transaction.
+        refresh_corroboration(Case.objects.filter(reference__startswith="BENCH-"))
         _approvals(made["reviewer"])
         _subscriptions(subscriptions, rng)
     return made

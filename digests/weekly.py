@@ -18,7 +18,6 @@ from django.utils.text import Truncator
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from evidence.corroboration import with_corroboration
 from mailer import mail
 from mailer.models import DeliveryStatus
 from tracker.models import Case, State, Transition
@@ -117,7 +116,7 @@ def newly_approved(subscription, period_end):
     approvals = Transition.objects.filter(to_state=State.APPROVED, at__gte=start, at__lt=end)
     cases = Case.objects.filter(state=State.APPROVED, pk__in=approvals.values("case_id"))
     return (
-        with_corroboration(subscription.filter_cases(cases))
+        subscription.filter_cases(cases)
         .annotate(
             approved_at=latest_approval("at"),
             approval_justification=latest_approval("justification"),

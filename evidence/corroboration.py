@@ -9,24 +9,52 @@ than the case's creator has graded it: a source proposed and not yet graded, or 
 by whoever created the case, is shown as support but does not count, so nobody
 corroborates their own case. A grade given before graders were recorded (a grading
 time without a grader) counts.
+
+The lists filter and sort by the counts, so each case stores them (``Case.
+supporting_sources``, ``refuting_sources``, ``suggested_credibility``), written by
+``refresh_corroboration`` alone, in the transaction of every change that moves them:
+
+- an evidence item added, edited (stance, source, credibility, case) or deleted;
+- a source regraded (reliability, who graded it, when): every case citing it, in one
+  UPDATE;
+- a case's creator: never changes once the case is made (``Case.UNSAVED_FIELDS``).
+
+Why the hook below covers every path: each of those is a ``save()`` or a ``delete()`` of
+an ``EvidenceItem`` or a ``Source`` (the pages and ``custody.save_with_file``, the
+admin's inline and its grading, the API through the same forms, the retry of a staged
+upload, the demo loader, a history revert), and the receivers of ``post_save`` and
+``post_delete`` here catch them all; ``EvidenceItem.save`` and ``Source.save`` hold the
+save and its receivers in one transaction, as Django sends ``post_save`` after its own.
+What bypasses the model's save (``bulk_create``, ``QuerySet.update``, raw SQL: only the
+benchmark's data set builder does, and the migration that filled the columns) calls
+``refresh_corroboration`` itself. ``manage.py check_corroboration`` recounts every case
+and says (``--fix`` repairs) where the stored values differ, e.g. after
+``CORROBORATION_MIN`` changed, which the suggested credibility depends on.
 """
 
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, Min, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db.models import Count, F, Min, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce, Greatest, Least
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 
-from .models import Credibility, EvidenceItem, Stance
+from tracker.models import CORROBORATION_FIELDS, Case
+
+from .models import Credibility, EvidenceItem, Source, Stance
 
 SUPPORTS = Q(stance=Stance.SUPPORTS)
 REFUTES = Q(stance=Stance.REFUTES)
 RELIABLE = Q(source__reliability__in=("A", "B", "C"))
 NOT_YET_GRADED = Q(source__graded_at__isnull=True)
 GRADED_BY_CREATOR = Q(source__graded_by=OuterRef("created_by"))
-# The one rule for what counts towards the minimum; the summary and the lists' annotation
+# The one rule for what counts towards the minimum; the summary and the stored counts
 # both use it.
 COUNTED = SUPPORTS & ~NOT_YET_GRADED & ~GRADED_BY_CREATOR
+# What of a source the counts read.
+GRADE_FIELDS = {"reliability", "graded_by", "graded_by_id", "graded_at"}
 
 
 @dataclass(frozen=True)
@@ -69,84 +97,154 @@ class Corroboration:
         return text
 
 
-def with_corroboration(cases):
-    """Annotate each case with ``supporting_sources`` (those counting towards the
-    minimum) and ``refuting_sources``.
+def counted(evidence_items=EvidenceItem, minimum=None):
+    """The stored fields' values as expressions over a case's evidence: correlated
+    subqueries, each reading the case's items by their index.
 
-    Correlated subqueries rather than a join and GROUP BY: PostgreSQL works them out
-    only for the rows a page shows, and counting the whole list stays cheap.
+    ``evidence_items`` is the model to count in (a migration passes its historical one).
     """
-    return cases.annotate(
-        supporting_sources=_independent_sources(COUNTED),
-        refuting_sources=_independent_sources(REFUTES),
-    )
+    minimum = settings.CORROBORATION_MIN if minimum is None else minimum
+    return {
+        "supporting_sources": _independent_sources(evidence_items, COUNTED),
+        "refuting_sources": _independent_sources(evidence_items, REFUTES),
+        "suggested_credibility": _suggested_credibility(evidence_items, minimum),
+    }
 
 
-def _independent_sources(condition):
-    count = _items(condition).annotate(n=Count("source", distinct=True)).values("n")
-    return Coalesce(Subquery(count), 0)
+RECOUNTED = {name: f"recounted_{name}" for name in CORROBORATION_FIELDS}
 
 
-def _items(condition):
+def recount(cases):
+    """``cases`` annotated with ``recounted_supporting_sources`` and so on: the stored
+    fields' values worked out afresh."""
+    return cases.annotate(**{RECOUNTED[name]: value for name, value in counted().items()})
+
+
+def refresh_corroboration(cases):
+    """Store the corroboration of ``cases`` (a queryset of cases or their ids) anew, in
+    one UPDATE however many: a source regraded recounts every case citing it at once.
+    Call it in the transaction of the change, as the receivers below do."""
+    if isinstance(cases, models.QuerySet):
+        chosen = Case.objects.filter(pk__in=cases.order_by().values("pk"))
+        return chosen.update(**counted())
+    ids = {pk for pk in cases if pk is not None}
+    if len(ids) == 1:
+        return _refresh_one(ids.pop())
+    return Case.objects.filter(pk__in=ids).update(**counted()) if ids else 0
+
+
+# The statement that recounts one case, as Django wrote it, by database and minimum.
+_ONE_CASE = {}
+
+
+def _refresh_one(pk, using=DEFAULT_DB_ALIAS):
+    """Recount one case (an item saved): Django takes some ten times as long to write
+    the statement (a few milliseconds: three subqueries, each resolved and compiled) as
+    the database to run it, so the first one is kept, as Django wrote and ran it, and
+    run again with another case's id."""
+    key = (using, settings.CORROBORATION_MIN)
+    if key in _ONE_CASE:
+        sql, params = _ONE_CASE[key]
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, [*params, pk])
+            return cursor.rowcount
+    written = []
+
+    def keep(execute, sql, params, many, context):
+        written.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connections[using].execute_wrapper(keep):
+        count = Case.objects.using(using).filter(pk=pk).update(**counted())
+    [(sql, params)] = written
+    # The case's id is the statement's last parameter (WHERE id = %s).
+    if sql.startswith("UPDATE") and list(params[-1:]) == [pk]:
+        _ONE_CASE[key] = (sql, tuple(params[:-1]))
+    return count
+
+
+@receiver(post_save, sender=EvidenceItem, dispatch_uid="corroboration_item_saved")
+def _item_saved(sender, instance, **kwargs):
+    refresh_corroboration({instance.case_id, getattr(instance, "loaded_case_id", None)})
+    instance.loaded_case_id = instance.case_id
+
+
+@receiver(post_delete, sender=EvidenceItem, dispatch_uid="corroboration_item_deleted")
+def _item_deleted(sender, instance, **kwargs):
+    refresh_corroboration({instance.case_id})
+
+
+@receiver(post_save, sender=Source, dispatch_uid="corroboration_source_saved")
+def _source_saved(sender, instance, created, update_fields=None, **kwargs):
+    # A new source is cited by no case yet. Any other save may have regraded it: the
+    # cases citing it are recounted whatever changed, as comparing with the grade read
+    # before could miss a regrading committed meanwhile.
+    if created or (update_fields is not None and not GRADE_FIELDS & set(update_fields)):
+        return
+    refresh_corroboration(Case.objects.filter(evidence__source=instance))
+
+
+def _independent_sources(evidence_items, condition):
+    # The condition filters the aggregate, not the rows: the case's items are found by
+    # their index and their sources joined to them. As a WHERE, PostgreSQL began from
+    # the sources (expecting few to pass "not graded by the creator") and probed the
+    # case's items once per source, which a regrading paid for every case citing it.
+    count = _items(evidence_items, Q()).annotate(n=Count("source", distinct=True, filter=condition))
+    return Coalesce(Subquery(count.values("n")), 0)
+
+
+def _items(evidence_items, condition):
     """The case's items meeting ``condition``, as one group for an aggregate."""
-    return EvidenceItem.objects.filter(condition, case=OuterRef("pk")).order_by().values("case")
+    return evidence_items.objects.filter(condition, case=OuterRef("pk")).order_by().values("case")
 
 
-def with_credibility_inputs(cases):
-    """Annotate each case with what ``suggest_credibility`` reads besides the minimum
-    (``reliable_supporting``, ``reliable_refuting``, ``best_supporting``), so a list of
-    cases (an export) suggests each one's credibility without a query per case."""
-    return cases.annotate(
-        reliable_supporting=_independent_sources(COUNTED & RELIABLE),
-        reliable_refuting=_independent_sources(REFUTES & RELIABLE),
-        best_supporting=Subquery(_items(SUPPORTS).annotate(best=Min("credibility")).values("best")),
-    )
-
-
-def summarize(case):
-    counts = (
-        with_credibility_inputs(with_corroboration(type(case).objects.filter(pk=case.pk)))
-        .annotate(
-            not_yet_graded=_independent_sources(SUPPORTS & NOT_YET_GRADED),
-            graded_by_creator=_independent_sources(SUPPORTS & GRADED_BY_CREATOR),
-        )
-        .values(
-            "supporting_sources",
-            "refuting_sources",
-            "not_yet_graded",
-            "graded_by_creator",
-            "reliable_supporting",
-            "reliable_refuting",
-            "best_supporting",
-        )
-        .get()
-    )
-    minimum = settings.CORROBORATION_MIN
-    return Corroboration(
-        supporting_sources=counts["supporting_sources"],
-        refuting_sources=counts["refuting_sources"],
-        suggested_credibility=suggest_credibility(counts, minimum),
-        minimum=minimum,
-        not_yet_graded=counts["not_yet_graded"],
-        graded_by_creator=counts["graded_by_creator"],
-    )
-
-
-def suggest_credibility(counts, minimum):
+def _suggested_credibility(evidence_items, minimum):
     """A starting point for the reviewer's own judgement, never a verdict:
 
     no supporting item: 6 (cannot be judged); at least ``minimum`` independent
     supporting sources that count (above) and are graded A–C: 1 (confirmed by other
     sources); otherwise the best grade among the supporting items, but no better than
     2, since nothing confirms it. A refutation from a source graded A–C lowers the
-    suggestion by one step.
+    suggestion by one step (to 5 at most).
     """
-    if counts["best_supporting"] is None:
-        return Credibility.UNKNOWN
-    if counts["reliable_supporting"] >= minimum:
-        grade = Credibility.CONFIRMED
-    else:
-        grade = max(counts["best_supporting"], Credibility.PROBABLE)
-    if counts["reliable_refuting"]:
-        grade = min(grade + 1, Credibility.IMPROBABLE)
-    return grade
+    grades = _items(evidence_items, Q()).annotate(
+        best=Min("credibility", filter=SUPPORTS),
+        reliable_supporting=Count("source", distinct=True, filter=COUNTED & RELIABLE),
+        reliable_refuting=Count("source", distinct=True, filter=REFUTES & RELIABLE),
+    )
+    unconfirmed = Greatest(F("best"), Value(Credibility.PROBABLE))
+    confirmed = Q(reliable_supporting__gte=minimum)
+    refuted = Q(reliable_refuting__gt=0)
+    suggestion = models.Case(
+        When(best__isnull=True, then=Value(Credibility.UNKNOWN)),
+        When(confirmed & refuted, then=Value(Credibility.CONFIRMED + 1)),
+        When(confirmed, then=Value(Credibility.CONFIRMED)),
+        When(refuted, then=Least(unconfirmed + 1, Value(Credibility.IMPROBABLE))),
+        default=unconfirmed,
+        output_field=models.PositiveSmallIntegerField(),
+    )
+    return Coalesce(
+        Subquery(grades.annotate(suggestion=suggestion).values("suggestion")),
+        Value(Credibility.UNKNOWN),
+    )
+
+
+def summarize(case):
+    """The case's corroboration counted afresh, with why some support does not count."""
+    counts = (
+        recount(type(case).objects.filter(pk=case.pk))
+        .annotate(
+            not_yet_graded=_independent_sources(EvidenceItem, SUPPORTS & NOT_YET_GRADED),
+            graded_by_creator=_independent_sources(EvidenceItem, SUPPORTS & GRADED_BY_CREATOR),
+        )
+        .values(*RECOUNTED.values(), "not_yet_graded", "graded_by_creator")
+        .get()
+    )
+    return Corroboration(
+        supporting_sources=counts[RECOUNTED["supporting_sources"]],
+        refuting_sources=counts[RECOUNTED["refuting_sources"]],
+        suggested_credibility=counts[RECOUNTED["suggested_credibility"]],
+        minimum=settings.CORROBORATION_MIN,
+        not_yet_graded=counts["not_yet_graded"],
+        graded_by_creator=counts["graded_by_creator"],
+    )

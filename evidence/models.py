@@ -2,7 +2,7 @@ import secrets
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models
+from django.db import models, router, transaction
 from django.utils import timezone
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
@@ -114,6 +114,12 @@ class Source(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.reliability if self.is_graded else 'not yet graded'})"
+
+    def save(self, *args, **kwargs):
+        # The cases citing the source are recounted by evidence.corroboration's receiver
+        # of post_save, which Django sends after its own transaction: this one holds both.
+        with _atomic(self, kwargs):
+            super().save(*args, **kwargs)
 
     @property
     def is_graded(self):
@@ -231,6 +237,27 @@ class EvidenceItem(models.Model):
 
     def __str__(self):
         return self.title
+
+    def save(self, *args, **kwargs):
+        # Its case's stored corroboration is recounted by evidence.corroboration's
+        # receiver of post_save, in this transaction (see Source.save). A delete needs
+        # nothing: Django sends post_delete inside its own transaction.
+        with _atomic(self, kwargs):
+            super().save(*args, **kwargs)
+
+    @classmethod
+    def from_db(cls, db, field_names, values, **kwargs):
+        item = super().from_db(db, field_names, values, **kwargs)
+        # An item moved to another case leaves both to be recounted.
+        item.loaded_case_id = item.__dict__.get("case_id")
+        return item
+
+
+def _atomic(instance, save_kwargs):
+    """The save's transaction: its own outside any, none of its own (no savepoint)
+    inside one."""
+    using = save_kwargs.get("using") or router.db_for_write(type(instance), instance=instance)
+    return transaction.atomic(using=using, savepoint=False)
 
 
 class CustodyAction(models.TextChoices):

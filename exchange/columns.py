@@ -42,7 +42,6 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Prefetch
 
-from evidence.corroboration import suggest_credibility, with_corroboration, with_credibility_inputs
 from tracker.models import Case, DatePrecision, IncidentType, SanctionsProvision, WeaponSystem
 
 from .spreadsheet import as_typed
@@ -110,15 +109,6 @@ def weapon_names(case):
 
 def provision_labels(case):
     return LIST_SEPARATOR.join(str(provision) for provision in case.sanctions_provisions.all())
-
-
-def credibility(case):
-    inputs = {
-        "best_supporting": case.best_supporting,
-        "reliable_supporting": case.reliable_supporting,
-        "reliable_refuting": case.reliable_refuting,
-    }
-    return int(suggest_credibility(inputs, settings.CORROBORATION_MIN))
 
 
 def creator(case):
@@ -206,7 +196,7 @@ COLUMNS = [
     computed("state", text("state")),
     computed("supporting sources", number("supporting_sources")),
     computed("refuting sources", number("refuting_sources")),
-    computed("suggested credibility", credibility),
+    computed("suggested credibility", number("suggested_credibility")),
     computed("created by", creator, team_only=True),
     computed("created at", created_at),
     computed("link", link),
@@ -216,16 +206,11 @@ HEADERS = [column.header for column in COLUMNS]
 
 def exportable(cases):
     """``cases`` as ``Column.read`` reads them: the creator joined, weapon systems and
-    provisions prefetched (per chunk when iterated), corroboration annotated."""
-    if "supporting_sources" not in cases.query.annotations:
-        cases = with_corroboration(cases)
-    return (
-        with_credibility_inputs(cases)
-        .select_related("created_by")
-        .prefetch_related(
-            Prefetch("weapon_systems", WeaponSystem.objects.only("name")),
-            "sanctions_provisions",
-        )
+    provisions prefetched (per chunk when iterated). The corroboration columns are the
+    case's stored counts."""
+    return cases.select_related("created_by").prefetch_related(
+        Prefetch("weapon_systems", WeaponSystem.objects.only("name")),
+        "sanctions_provisions",
     )
 
 

@@ -27,7 +27,7 @@ from simple_history.models import is_historic
 from common.admin import HistoryAdmin, ReadOnly, ReadOnlyInline
 from common.paging import CappedPaginator
 from evidence.admin import EvidenceItemInline, save_evidence_formset
-from evidence.corroboration import summarize, with_corroboration
+from evidence.corroboration import summarize
 from evidence.files import accept_evidence_files
 from evidence.models import EvidenceItem, Stance
 
@@ -346,7 +346,7 @@ class CaseAdmin(HistoryAdmin):
         return f"{text}, {case.refuting_sources} refuting" if case.refuting_sources else text
 
     def get_queryset(self, request):
-        return with_corroboration(super().get_queryset(request).visible_to(request.user))
+        return super().get_queryset(request).visible_to(request.user)
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
         return CappedPaginator(

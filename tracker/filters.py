@@ -129,7 +129,7 @@ class CaseFilter(django_filters.FilterSet):
         label="Sanctions provision",
         distinct=False,
     )
-    # Needs the supporting_sources annotation of evidence.corroboration.with_corroboration.
+    # The count stored on the case (evidence.corroboration), read from its index.
     min_sources = django_filters.NumberFilter(
         field_name="supporting_sources",
         lookup_expr="gte",

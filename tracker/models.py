@@ -238,6 +238,10 @@ class CaseQuerySet(models.QuerySet):
         return cases
 
 
+# Stored on the case and kept by evidence.corroboration, never by a save of the case.
+CORROBORATION_FIELDS = ("supporting_sources", "refuting_sources", "suggested_credibility")
+
+
 class Case(models.Model):
     reference = models.CharField(max_length=20, unique=True, editable=False)
     # A team's own identifier for the incident (from their spreadsheet or database), so
@@ -339,8 +343,24 @@ class Case(models.Model):
     # 0010) so a search does not work it out for every case. Empty on SQLite, whose
     # index is CaseSearchEntry.
     search_vector = SearchVectorField(null=True, editable=False)
+    # How well the case is sourced (evidence/corroboration.py says how each is counted),
+    # stored so that the lists filter and sort by it from an index instead of counting
+    # every case's evidence. Written only by evidence.corroboration.refresh_corroboration,
+    # in the transaction of each change to the case's evidence or the sources it cites;
+    # `manage.py check_corroboration` recounts and compares.
+    supporting_sources = models.PositiveIntegerField(
+        "independent supporting sources",
+        default=0,
+        editable=False,
+        help_text="Independent supporting sources that count towards the minimum.",
+    )
+    refuting_sources = models.PositiveIntegerField(
+        "independent refuting sources", default=0, editable=False
+    )
+    # The Credibility scale's 6, "cannot be judged", for a case without evidence.
+    suggested_credibility = models.PositiveSmallIntegerField(default=6, editable=False)
 
-    history = HistoricalRecords(excluded_fields=["search_vector"])
+    history = HistoricalRecords(excluded_fields=["search_vector", *CORROBORATION_FIELDS])
     objects = CaseQuerySet.as_manager()
 
     class Meta:
@@ -389,6 +409,9 @@ class Case(models.Model):
                 include=["supplier_country", "recipient_country", "incident_type", "created_by"],
                 name="case_list_idx",
             ),
+            # The lists' "at least N sources" filter and their sort by sources (with the
+            # primary key, the keyset pagination's tie-breaker), from the index.
+            models.Index(fields=["supporting_sources", "id"], name="case_sources_idx"),
             # The admin's supplier → recipient filter lists the pairs a user may see.
             models.Index(
                 fields=["supplier_country", "recipient_country"],
@@ -397,9 +420,20 @@ class Case(models.Model):
             ),
         ]
 
-    # A save never writes these: the review state (and the duplicate link that comes
-    # with a withdrawal) is tracker.workflow's to change, the search vector the database's.
-    UNSAVED_FIELDS = ("state", "state_changed_at", "duplicate_of", "search_vector")
+    # A save never writes these: the review state (and the duplicate link that
+    # comes with a withdrawal) is tracker.workflow's to change, the
+    # search vector the database's, the corroboration evidence.corroboration's (a form
+    # loaded before an item was added would otherwise write the old counts back). The
+    # creator is set when the case is made and never changes: the corroboration counts
+    # on it (a source its creator graded does not count).
+    UNSAVED_FIELDS = (
+        "state",
+        "state_changed_at",
+        "duplicate_of",
+        "search_vector",
+        "created_by",
+        *CORROBORATION_FIELDS,
+    )
 
     def __str__(self):
         return f"{self.reference}: {self.title}"

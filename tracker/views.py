@@ -12,7 +12,7 @@ from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from evidence.corroboration import summarize, with_corroboration
+from evidence.corroboration import summarize
 from evidence.custody import add_evidence, check_may_add_evidence, edit_evidence, evidence_refusal
 from evidence.files import UploadRejected, accepts_evidence_files
 from evidence.forms import MonitorEvidenceItemForm
@@ -46,8 +46,8 @@ LIST_COLUMNS = [
 
 
 def filtered_cases(request):
-    # Newest first unless the user sorts; the aggregate would drop Meta.ordering.
-    cases = with_corroboration(Case.objects.visible_to(request.user)).order_by("-created_at", "-pk")
+    # Newest first unless the user sorts, the primary key breaking ties.
+    cases = Case.objects.visible_to(request.user).order_by("-created_at", "-pk")
     return CaseFilter(request.GET, queryset=cases, request=request)
 
 

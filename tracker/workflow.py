@@ -155,13 +155,10 @@ def obstacle(case, action, user):
 
 def needs_justification(case):
     """Whether approving ``case`` needs a written justification: it has fewer
-    independent supporting sources than ``CORROBORATION_MIN``. Reads the count that
-    ``evidence.corroboration.with_corroboration`` annotates, when the case has it, so a
-    list of cases is judged in the query that fetched it."""
-    supporting = getattr(case, "supporting_sources", None)
-    if supporting is None:
-        supporting = summarize(case).supporting_sources
-    return supporting < settings.CORROBORATION_MIN
+    independent supporting sources than ``CORROBORATION_MIN``. Reads the count stored
+    on the case (``evidence.corroboration``), so a list of cases is judged in the query
+    that fetched it; ``perform`` counts afresh under its lock."""
+    return case.supporting_sources < settings.CORROBORATION_MIN
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,10 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
+from django_countries.serializers import CountryFieldMixin
+from rest_framework import serializers
 
+from api.serializers import CaseListSerializer
 from tests import factories
 from tracker.models import Case, SanctionsProvision, State, WeaponSystem
 
@@ -239,3 +242,27 @@ def test_the_next_link_keeps_every_filter_value(case_factory, monitor, token_cli
         url = page["next"]
         assert url is None or parse_qs(urlsplit(url).query)["state"] == ["submitted", "withdrawn"]
     assert sorted(seen) == ["submitted", "submitted", "withdrawn", "withdrawn"]
+
+
+def test_a_listed_case_reads_as_the_frameworks_own_serializers_write_it(
+    case_factory, reviewer, token_client
+):
+    """The list writes countries, times and links its own quicker way: what a client
+    reads is what Django REST framework and django-countries would have written."""
+
+    class AsTheFrameworkWritesIt(CountryFieldMixin, serializers.ModelSerializer):
+        class Meta:
+            model = Case
+            fields = [
+                name
+                for name in CaseListSerializer.Meta.fields
+                if name not in ("url", "weapon_systems")
+            ]
+
+    case = case_factory("submitted", recipient_country="", place_name="Rajin")
+    factories.corroborate(case, 2)
+    [row] = token_client(reviewer).get("/api/v1/cases/").json()["results"]
+    expected = AsTheFrameworkWritesIt(Case.objects.get(pk=case.pk)).data
+    assert {name: row[name] for name in expected} == dict(expected)
+    assert (row["country"], row["recipient_country"], row["supporting_sources"]) == ("KP", "", 2)
+    assert row["url"] == f"http://testserver/api/v1/cases/{case.reference}/"

@@ -12,6 +12,7 @@ unsubscribe link and signed case links put in its slots (``personal_message``).
 
 import copy
 import hashlib
+import itertools
 import logging
 import re
 import secrets
@@ -30,7 +31,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from evidence.corroboration import with_corroboration
 from mailer import mail
-from mailer.delivery import DONE, DeliveryDeferred
+from mailer.delivery import DONE, DeliveryDeferred, claim_attempts, release_claims
 from mailer.models import DeliveryStatus
 from tracker.models import Case, State, Transition
 
@@ -55,6 +56,9 @@ PREVIEW_UNSUBSCRIBE_URL = "#unsubscribe-link-not-shown-in-previews"
 # memory and its size bounded however busy the week was.
 MAX_LISTED_CASES = 100
 SHARED_TTL = 10 * 60
+# Digests of a job whose attempts are claimed in one transaction, then sent one after
+# the other: few enough that a worker lost mid-way leaves few claims to wait out.
+CLAIMED_TOGETHER = 20
 # A listed case's summary is cut after this many words, or characters.
 SUMMARY_WORDS = 40
 SUMMARY_CHARACTERS = 280
@@ -117,28 +121,50 @@ def deliver_digests(subscription_ids, period_end):
     deferred = []
     connection = mail.connection()
     try:
-        for delivery in deliveries:
-            subscription = delivery.subscription
-            key = filters_of(subscription)
-            if key not in composed:
-                composed[key] = composed_digest(subscription, period_end)
-            digest = composed[key]
-            try:
-                mail.send_record(
-                    DigestDelivery.objects,
-                    delivery,
-                    lambda _, digest=digest, subscription=subscription: personal_message(
-                        digest, subscription
-                    ),
-                    connection,
-                )
-            except DeliveryDeferred as error:
-                logger.info("%s deferred: %s", delivery, error)
-                deferred.append(subscription.pk)
+        for chunk in itertools.batched(deliveries, CLAIMED_TOGETHER):
+            messages = {}
+            for delivery in chunk:
+                subscription = delivery.subscription
+                key = filters_of(subscription)
+                if key not in composed:
+                    composed[key] = composed_digest(subscription, period_end)
+                messages[delivery.pk] = personal_message(composed[key], subscription)
+            deferred += send_claimed_together(messages, connection)
     finally:
         if connection is not None:
             mail.close_quietly(connection)
     return deferred
+
+
+def send_claimed_together(messages, connection):
+    """Claim the attempts of these digests ({row id: message}) in one transaction, then
+    send each and write its outcome. Returns the ids of the subscriptions deferred."""
+    claims = claim_attempts(DigestDelivery.objects, list(messages))
+    deferred, unsent = [], [c for c in claims.values() if is_claimed(c)]
+    try:
+        for pk, message in messages.items():
+            claim = claims.get(pk)
+            if isinstance(claim, DeliveryDeferred):
+                deferred.append(claim_subscription(pk))
+            elif is_claimed(claim):
+                unsent.remove(claim)
+                try:
+                    mail.send_claimed(DigestDelivery.objects, claim, message, connection)
+                except DeliveryDeferred as error:
+                    logger.info("%s deferred: %s", claim, error)
+                    deferred.append(claim.subscription_id)
+    finally:
+        # A failure (the database's, say) left these claimed but never attempted.
+        release_claims(DigestDelivery.objects, unsent)
+    return deferred
+
+
+def is_claimed(claim):
+    return isinstance(claim, DigestDelivery) and claim.status == DeliveryStatus.SENDING
+
+
+def claim_subscription(pk):
+    return DigestDelivery.objects.values_list("subscription_id", flat=True).get(pk=pk)
 
 
 def digest_message(subscription, period_end):

@@ -21,7 +21,7 @@ from django.template.loader import render_to_string
 
 # The delivery machinery's exceptions: callers of ``send`` and ``send_once`` catch
 # them from here.
-from .delivery import DONE, DeliveryDeferred, DeliveryRefused, deliver_once
+from .delivery import DONE, DeliveryDeferred, DeliveryRefused, attempt_claimed, deliver_once
 from .models import new_message_id
 
 
@@ -149,13 +149,27 @@ def send_once(records, lookup, compose, defaults=None, connection=None):
 
 
 def send_record(records, record, compose, connection=None):
-    """``send_once`` for a record already read (a batch reads its records at once)."""
+    """``send_once`` for a record already read."""
     if record.status in DONE:
         return record
     message = compose(record)
+    return deliver_once(records, record, sending(message, connection))
+
+
+def send_claimed(records, record, message, connection=None):
+    """Send ``message`` for a record whose attempt is claimed already
+    (``mailer.delivery.claim_attempts``: a batch claims its records at once), and
+    write the outcome, not waiting for the disk (see ``attempt_claimed``). Returns the
+    record; raises DeliveryDeferred."""
+    return attempt_claimed(records, record, sending(message, connection), outcome_flushed=False)
+
+
+def sending(message, connection):
+    """The attempt that sends ``message`` with its record's own Message-ID, so every
+    copy of it carries the same one."""
 
     def attempt(claimed):
         message.extra_headers["Message-ID"] = claimed.message_id
         send(message, connection)
 
-    return deliver_once(records, record, attempt)
+    return attempt

@@ -173,3 +173,43 @@ def test_a_run_larger_than_a_job_sends_each_subscriber_one_digest(
     assert len(renderings) == 1, "three jobs, one rendering (kept in the cache)"
     for message in digests:
         assert unsubscribed_by(message["List-Unsubscribe"]).email == str(message["To"])
+
+
+def test_a_digest_another_worker_is_sending_is_left_to_it_and_the_rest_of_the_job_sent(
+    mailbox, case_factory, reviewer
+):
+    case_factory("approved", by_reviewer=reviewer)
+    busy, free = (Subscription.objects.create(email=f"{n}@example.org") for n in ("busy", "free"))
+    DigestDelivery.objects.create(
+        subscription=busy,
+        period_end=PERIOD_END,
+        status="sending",
+        attempts=1,
+        last_attempt_at=timezone.now(),
+    )
+
+    deferred = weekly.deliver_digests([busy.pk, free.pk], PERIOD_END)
+
+    assert deferred == [busy.pk], "retried alone, later"
+    assert [str(message["To"]) for message in mailbox.messages] == ["free@example.org"]
+    busy_row = DigestDelivery.objects.get(subscription=busy)
+    assert (busy_row.status, busy_row.attempts) == ("sending", 1)
+
+
+def test_a_job_that_fails_part_way_gives_back_the_digests_it_never_attempted(
+    mailbox, case_factory, reviewer
+):
+    case_factory("approved", by_reviewer=reviewer)
+    # An address no message can be sent to (a header injection): sending it fails with
+    # an error that is no mail server's answer, and the job stops there.
+    broken = Subscription.objects.create(email="broken@example.org\nBcc: x@example.org")
+    others = [Subscription.objects.create(email=f"s{n}@example.org") for n in range(3)]
+
+    with pytest.raises(ValueError):
+        weekly.deliver_digests([broken.pk, *(s.pk for s in others)], PERIOD_END)
+
+    assert mailbox.messages == []
+    for subscription in others:
+        row = DigestDelivery.objects.get(subscription=subscription)
+        assert (row.status, row.attempts) == ("pending", 0), "never attempted, not claimed"
+    assert DigestDelivery.objects.get(subscription=broken).status == "sending"

@@ -100,7 +100,8 @@ def deliver_digest(subscription, period_end):
 def deliver_digests(subscription_ids, period_end):
     """Send the digests of these subscriptions for the period, those not sent before,
     over one connection to the mail server. Returns the ids of the subscriptions whose
-    digest the server deferred (``DeliveryDeferred``): each is for a retry of its own.
+    digest was deferred (``DeliveryDeferred``: the server's answer, or another worker's
+    attempt under way): each is for a retry of its own.
 
     Each digest keeps the exactly-once bookkeeping of its own row
     (``mailer.delivery``); what the batch shares is the reading of the rows, the

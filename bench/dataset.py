@@ -5,6 +5,7 @@ pair and five years of dates; evidence items spread over sources and stances, an
 approvals recorded as transitions so digests have something to report.
 """
 
+import itertools
 import random
 from datetime import date, timedelta
 
@@ -212,17 +213,28 @@ def _approvals(reviewer):
     Transition.objects.bulk_create(rows)
 
 
-def _subscriptions(count, rng):
-    """Most stakeholders take everything; some follow one incident type or country."""
+def _subscriptions(count, rng, start=0):
+    """Most stakeholders take everything; some follow one incident type or country.
+    Numbered from ``start``, written a batch at a time."""
     types = list(IncidentType.values)
-    rows = []
-    for n in range(count):
-        kind = n % 4
-        rows.append(
-            Subscription(
-                email=f"stakeholder{n}@bench.invalid",
-                incident_types=[rng.choice(types)] if kind == 1 else [],
-                countries=[rng.choice(PLACES)[1]] if kind == 2 else [],
-            )
+    rows = (
+        Subscription(
+            email=f"stakeholder{n}@bench.invalid",
+            incident_types=[rng.choice(types)] if n % 4 == 1 else [],
+            countries=[rng.choice(PLACES)[1]] if n % 4 == 2 else [],
         )
-    Subscription.objects.bulk_create(rows, batch_size=BATCH)
+        for n in range(start, start + count)
+    )
+    for batch in itertools.batched(rows, BATCH):
+        Subscription.objects.bulk_create(batch)
+
+
+def subscriptions(count, seed=2024):
+    """At least ``count`` subscriptions, of which exactly the first ``count`` active: a
+    digest run of that size on a data set built with fewer or more."""
+    existing = Subscription.objects.count()
+    if existing < count:
+        _subscriptions(count - existing, random.Random(seed + existing), start=existing)
+    first = Subscription.objects.order_by("pk").values_list("pk", flat=True)[count - 1]
+    Subscription.objects.filter(pk__lte=first).exclude(active=True).update(active=True)
+    Subscription.objects.filter(pk__gt=first).exclude(active=False).update(active=False)

@@ -1,5 +1,6 @@
 """The benchmark's measurements, each against its floor measured in the same run."""
 
+import email.policy
 import hashlib
 import json
 import os
@@ -10,7 +11,6 @@ import statistics
 import subprocess
 import sys
 import time
-from email.message import EmailMessage
 from pathlib import Path
 
 from django.core.cache import cache
@@ -20,7 +20,6 @@ from django.utils import timezone
 
 from digests import weekly
 from digests.models import DigestDelivery, Subscription
-from digests.tasks import enqueue_digests
 from mailer.models import DeliveryStatus
 from tracker import reminders
 
@@ -146,16 +145,28 @@ def reminders_scan(repeat):
     }
 
 
-def digest_run(smtp, worker_env, period_end, timeout=900):
-    """Every digest of the week through a real worker (prefork, 2 processes) on Redis,
-    to a real SMTP server; the floor is one connection sending as many ready-made
-    messages to the same server."""
-    subscriptions = Subscription.objects.filter(active=True).count()
-    sample = Subscription.objects.filter(incident_types=[], countries=[]).first()
+def digest_run(smtp, worker_env, period_end, subscriptions, timeout=1800):
+    """A weekly run of ``subscriptions`` digests, as beat starts it: the fan-out
+    (``send_digests``) and every digest through a real worker (prefork, 2 processes)
+    on Redis, to a real SMTP server; until every delivery is recorded as sent.
+
+    Its floor: one smtplib connection sending as many messages of the same sizes as
+    the server received, to the same server, one after the other. The workers' peak
+    resident memory (VmHWM) includes the fan-out's.
+    """
+    from bench import dataset
+    from config.celery import app
+
+    dataset.subscriptions(subscriptions)
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE tracker_digestdelivery")
+    sample = Subscription.objects.filter(active=True, incident_types=[], countries=[]).first()
     cache.clear()  # the first digest of a run, before the shared state counts exist
     with CaptureQueriesContext(connection) as queries:
         message = weekly.digest_message(sample, period_end)
     per_digest_queries = len(queries.captured_queries)
+    cache.clear()
+    smtp.reset()
 
     worker = subprocess.Popen(
         [
@@ -178,32 +189,36 @@ def digest_run(smtp, worker_env, period_end, timeout=900):
     )
     try:
         _wait_for_worker()
-        received_before = smtp.count
         start = time.perf_counter()
-        queued = enqueue_digests(period_end)
+        app.send_task("digests.tasks.send_digests", args=[period_end.isoformat()])
         deadline = start + timeout
-        while (
-            DigestDelivery.objects.filter(period_end=period_end, status=DeliveryStatus.SENT).count()
-            < queued
-        ):
+        sent_rows = DigestDelivery.objects.filter(period_end=period_end, status=DeliveryStatus.SENT)
+        # The server's count first (no query), then the rows, which follow it closely.
+        while smtp.count < subscriptions or sent_rows.count() < subscriptions:
             if time.perf_counter() > deadline:
                 raise TimeoutError("digests did not all go out in time")
-            time.sleep(0.1)
+            time.sleep(0.05 if smtp.count >= subscriptions else 0.2)
         total = time.perf_counter() - start
-        sent = smtp.count - received_before
+        sent = smtp.count
         peaks = _peak_rss_mb(worker.pid)
+        cpu_s = _cpu_seconds(worker.pid)
     finally:
         worker.terminate()
         worker.wait(timeout=60)
 
-    floor = _smtp_floor(smtp, message, queued)
+    sizes = list(smtp.sizes)  # the floor's own messages are counted too
+    floor = _smtp_floor(smtp, message, sizes)
     return {
         "subscriptions": subscriptions,
         "sent": sent,
         "total_s": round(total, 2),
+        "per_message_ms": round(1000 * total / sent, 3),
+        "worker_cpu_per_message_ms": round(1000 * cpu_s / sent, 3),
+        "mean_message_kb": round(sum(sizes) / len(sizes) / 1024, 1),
         "per_digest_queries": per_digest_queries,
         "worker_peak_rss_mb": peaks,
         "smtp_floor_s": round(floor, 2),
+        "smtp_floor_per_message_ms": round(1000 * floor / len(sizes), 3),
         "ratio": round(total / floor, 2),
     }
 
@@ -231,16 +246,29 @@ def _peak_rss_mb(pid):
     return {"max_process": max(peaks.values()), "all_processes": sum(peaks.values())}
 
 
-def _smtp_floor(smtp, message, count):
-    raw = EmailMessage()
-    raw["Subject"] = message.subject
-    raw["From"] = message.from_email
-    raw["To"] = message.to[0]
-    raw.set_content(message.body)
+def _cpu_seconds(pid):
+    """User and system CPU time of the worker's main process and its live children."""
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    ticks = 0
+    for p in pids:
+        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _smtp_floor(smtp, message, sizes):
+    """One connection sending a message of each of ``sizes`` bytes (cut from the
+    sample digest's own bytes, repeated as needed) to the same server."""
+    sample = message.message(policy=email.policy.SMTP).as_bytes()  # as Django sends it
+    filler = sample * (max(sizes) // len(sample) + 1)
+    sender, recipient = message.from_email, message.to[0]
     start = time.perf_counter()
     with smtplib.SMTP(smtp.host, smtp.port) as client:
-        for _ in range(count):
-            client.send_message(raw)
+        for size in sizes:
+            client.sendmail(sender, [recipient], filler[:size])
     return time.perf_counter() - start
 
 

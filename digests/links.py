@@ -32,12 +32,20 @@ class LinkGone(Exception):
     """A link the tracker made that no longer opens its case; the message says why."""
 
 
-def case_link_token(subscription_id, case_id):
-    return signing.dumps([subscription_id, case_id], salt=SALT)
+def case_link_signer():
+    """What signs case links; one signs all the links of a digest (``signing.dumps``
+    would make a signer for each)."""
+    return signing.TimestampSigner(salt=SALT)
 
 
-def case_link_url(subscription_id, case_id):
-    return absolute_url(reverse("digests:case", args=[case_link_token(subscription_id, case_id)]))
+def case_link_token(subscription_id, case_id, signer=None):
+    return (signer or case_link_signer()).sign_object([subscription_id, case_id])
+
+
+def case_link_url(subscription_id, case_id, signer=None):
+    return absolute_url(
+        reverse("digests:case", args=[case_link_token(subscription_id, case_id, signer)])
+    )
 
 
 def open_case_link(token):

@@ -1,11 +1,22 @@
 """The weekly digest for stakeholders: what was approved in the week, never a draft.
 
-``subscriptions_due`` chooses who gets one (``digests.tasks.enqueue_digests`` enqueues
-one job per subscription); ``deliver_digest`` is that job: it renders and sends,
-exactly once per subscription and period thanks to the ``DigestDelivery`` row.
+``subscriptions_due`` chooses who gets one (``digests.tasks.enqueue_digests`` writes
+their rows and enqueues a job per batch of them); ``deliver_digests`` is that job and
+``deliver_digest`` the job for one (a retry, the sweep's): each sends exactly once per
+subscription and period thanks to the ``DigestDelivery`` row.
+
+A digest is rendered once per filter set and period (``composed_digest``): every
+subscriber with those filters gets the same subject and bodies, with their own address,
+unsubscribe link and signed case links put in its slots (``personal_message``).
 """
 
+import copy
+import hashlib
+import itertools
 import logging
+import re
+import secrets
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import partial
 
@@ -19,6 +30,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from mailer import mail
+from mailer.delivery import DONE, DeliveryDeferred, claim_attempts, release_claims
 from mailer.models import DeliveryStatus
 from tracker.models import Case, State, Transition
 
@@ -43,6 +55,9 @@ PREVIEW_UNSUBSCRIBE_URL = "#unsubscribe-link-not-shown-in-previews"
 # memory and its size bounded however busy the week was.
 MAX_LISTED_CASES = 100
 SHARED_TTL = 10 * 60
+# Digests of a job whose attempts are claimed in one transaction, then sent one after
+# the other: few enough that a worker lost mid-way leaves few claims to wait out.
+CLAIMED_TOGETHER = 20
 # A listed case's summary is cut after this many words, or characters.
 SUMMARY_WORDS = 40
 SUMMARY_CHARACTERS = 280
@@ -81,14 +96,101 @@ def deliver_digest(subscription, period_end):
     )
 
 
+def deliver_digests(subscription_ids, period_end):
+    """Send the digests of these subscriptions for the period, those not sent before,
+    over one connection to the mail server. Returns the ids of the subscriptions whose
+    digest was deferred (``DeliveryDeferred``: the server's answer, or another worker's
+    attempt under way): each is for a retry of its own.
+
+    Each digest keeps the exactly-once bookkeeping of its own row
+    (``mailer.delivery``); what the batch shares is the reading of the rows, the
+    composed digest of each filter set, and the SMTP session.
+    """
+    open_deliveries(subscription_ids, period_end)
+    deliveries = (
+        DigestDelivery.objects.filter(
+            subscription_id__in=subscription_ids,
+            period_end=period_end,
+            subscription__active=True,
+        )
+        .exclude(status__in=DONE)
+        .select_related("subscription")
+        .order_by("pk")
+    )
+    composed = {}
+    deferred = []
+    connection = mail.connection()
+    try:
+        for chunk in itertools.batched(deliveries, CLAIMED_TOGETHER):
+            messages = {}
+            for delivery in chunk:
+                subscription = delivery.subscription
+                key = filters_of(subscription)
+                if key not in composed:
+                    composed[key] = composed_digest(subscription, period_end)
+                messages[delivery.pk] = personal_message(composed[key], subscription)
+            deferred += send_claimed_together(messages, connection)
+    finally:
+        if connection is not None:
+            mail.close_quietly(connection)
+    return deferred
+
+
+def send_claimed_together(messages, connection):
+    """Claim the attempts of these digests ({row id: message}) in one transaction, then
+    send each and write its outcome. Returns the ids of the subscriptions deferred."""
+    claims = claim_attempts(DigestDelivery.objects, list(messages))
+    deferred, unsent = [], [c for c in claims.values() if is_claimed(c)]
+    try:
+        for pk, message in messages.items():
+            claim = claims.get(pk)
+            if isinstance(claim, DeliveryDeferred):
+                deferred.append(claim_subscription(pk))
+            elif is_claimed(claim):
+                unsent.remove(claim)
+                try:
+                    mail.send_claimed(DigestDelivery.objects, claim, message, connection)
+                except DeliveryDeferred as error:
+                    logger.info("%s deferred: %s", claim, error)
+                    deferred.append(claim.subscription_id)
+    finally:
+        # A failure (the database's, say) left these claimed but never attempted.
+        release_claims(DigestDelivery.objects, unsent)
+    return deferred
+
+
+def is_claimed(claim):
+    return isinstance(claim, DigestDelivery) and claim.status == DeliveryStatus.SENDING
+
+
+def claim_subscription(pk):
+    return DigestDelivery.objects.values_list("subscription_id", flat=True).get(pk=pk)
+
+
 def digest_message(subscription, period_end):
-    context = digest_context(subscription, period_end)
-    return mail.email_message(
-        "digest",
-        context,
+    return personal_message(composed_digest(subscription, period_end), subscription)
+
+
+def personal_message(digest, subscription):
+    """The composed digest with the subscriber's own links and address: each case link
+    signed for this subscription, the unsubscribe link theirs."""
+    unsubscribe_url = subscription.get_unsubscribe_url()
+    signer = links.case_link_signer()
+    values = {
+        EMAIL_SLOT: subscription.email,
+        UNSUBSCRIBE_SLOT: unsubscribe_url,
+        **{
+            case_slot(case_id): links.case_link_url(subscription.pk, case_id, signer)
+            for case_id in digest.case_ids
+        },
+    }
+    return mail.rendered_message(
+        digest.subject,
+        digest.text.fill(values),
+        digest.html.fill(values),
         to=[subscription.email],
         headers={
-            "List-Unsubscribe": f"<{context['unsubscribe_url']}>",
+            "List-Unsubscribe": f"<{unsubscribe_url}>",
             # RFC 8058: mail clients may unsubscribe with one POST, no page visit.
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
@@ -159,38 +261,176 @@ def shared_by_filters(subscription, name, day, compute):
 
     One weekly run sends hundreds of digests a few minutes apart, most with the same
     few filter sets: the listing and the counts are computed once per filter set and
-    kept for ten minutes, so each digest costs little more than its rendering. The
-    cache only saves work: when it is down, each digest computes its own (slower, but
-    sent).
+    kept for ten minutes.
     """
-    key = (
-        f"digest:{name}:{sorted(subscription.incident_types)}:"
-        f"{sorted(country.code for country in subscription.countries)}:{day:%Y-%m-%d}"
+    types, countries = filters_of(subscription)
+    return shared(f"digest:{name}:{fingerprint(sorted(types), sorted(countries))}:{day}", compute)
+
+
+def fingerprint(*filters):
+    """A cache key's part for a filter set: short and of safe characters, however many
+    countries it names."""
+    return hashlib.sha256(repr(filters).encode()).hexdigest()[:32]
+
+
+def filters_of(subscription):
+    """What a digest's content depends on besides its period: the subscriber's filters,
+    in the order the digest names them."""
+    return (
+        tuple(subscription.incident_types),
+        tuple(country.code for country in subscription.countries),
     )
+
+
+def shared(key, compute):
+    """``compute()``, kept in the cache for SHARED_TTL under ``key``. The cache only
+    saves work: when it is down, each caller computes its own (slower, but sent)."""
     try:
-        shared = cache.get(key)
+        value = cache.get(key)
     except CACHE_FAILURES as error:
         logger.warning("Digest cache unavailable, computing %s: %s", key, error)
         return compute()
-    if shared is None:
-        shared = compute()
+    if value is None:
+        value = compute()
         try:
-            cache.set(key, shared, SHARED_TTL)
+            cache.set(key, value, SHARED_TTL)
         except CACHE_FAILURES as error:
             logger.warning("Digest cache unavailable, not keeping %s: %s", key, error)
-    return shared
+    return value
+
+
+# What is the subscriber's own in a composed digest, each a slot filled per message.
+EMAIL_SLOT = "email"
+UNSUBSCRIBE_SLOT = "unsubscribe"
+
+
+def case_slot(case_id):
+    return f"case{case_id}"
+
+
+@dataclass(frozen=True)
+class Slotted:
+    """A rendered body cut at its slots: ``parts`` alternate literal text and a slot
+    (its name, and how its value is written there), starting and ending with text."""
+
+    parts: tuple
+
+    def fill(self, values):
+        pieces = [self.parts[0]]
+        for index in range(1, len(self.parts), 2):
+            name, escaping = self.parts[index]
+            pieces.append(ESCAPES[escaping](values[name]))
+            pieces.append(self.parts[index + 1])
+        return "".join(pieces)
+
+
+# How a value is written where a slot stands: as the text part has it (no escaping),
+# and as the CSS inliner writes the HTML it re-serialises, in text and in an
+# attribute (a value made of other characters is written as it is by both).
+ESCAPES = {
+    "plain": str,
+    "html_text": lambda value: (
+        value.replace("&", "&amp;")
+        .replace("\xa0", "&nbsp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+    ),
+    "html_attribute": lambda value: (
+        value.replace("&", "&amp;").replace("\xa0", "&nbsp;").replace('"', "&quot;")
+    ),
+}
+
+
+def cut_at_slots(rendered, marker, html=False):
+    """``rendered`` as a ``Slotted``, at each ``<marker><name>Z``."""
+    parts, last = [], 0
+    for match in re.finditer(rf"{marker}({EMAIL_SLOT}|{UNSUBSCRIBE_SLOT}|case\d+)Z", rendered):
+        start = match.start()
+        if not html:
+            escaping = "plain"
+        elif rendered.rfind("<", 0, start) > rendered.rfind(">", 0, start):
+            escaping = "html_attribute"
+        else:
+            escaping = "html_text"
+        parts += [rendered[last:start], (match.group(1), escaping)]
+        last = match.end()
+    parts.append(rendered[last:])
+    return Slotted(tuple(parts))
+
+
+@dataclass(frozen=True)
+class ComposedDigest:
+    """A digest as every subscriber with one filter set gets it for one period, but
+    for their address and links, which are slots."""
+
+    subject: str
+    text: Slotted
+    html: Slotted
+    case_ids: tuple
+
+
+def composed_digest(subscription, period_end):
+    """The digest of the subscription's filter set for the period, rendered once and
+    kept in the cache like the listing: a run renders (and inlines the CSS of) one
+    digest per filter set, not one per subscriber."""
+    return shared(
+        f"digest:composed:{fingerprint(*filters_of(subscription))}:{period_end}",
+        lambda: compose(subscription, period_end),
+    )
+
+
+def compose(subscription, period_end):
+    """Render the digest with a slot marker wherever the subscriber's own address or
+    links stand. The marker is new each time, so no text a monitor typed (a title, a
+    summary) can pass for a slot."""
+    marker = f"digestslot{secrets.token_hex(8)}"
+
+    def slot(name):
+        return f"{marker}{name}Z"
+
+    context = listing_context(
+        subscription,
+        period_end,
+        link=lambda case_id: slot(case_slot(case_id)),
+        unsubscribe_url=slot(UNSUBSCRIBE_SLOT),
+    )
+    # The template reads the filters' names from the subscription, and its address,
+    # which is a slot: a copy carries it (nothing else of it is rendered).
+    anyone = copy.copy(subscription)
+    anyone.email = slot(EMAIL_SLOT)
+    context["subscription"] = anyone
+    subject, text, html = mail.render_email("digest", context)
+    if marker in subject:
+        raise ValueError("a digest's subject is the same for every subscriber")
+    return ComposedDigest(
+        subject=subject,
+        text=cut_at_slots(text, marker),
+        html=cut_at_slots(html, marker, html=True),
+        case_ids=tuple(row["case_id"] for row in context["cases"]),
+    )
 
 
 def digest_context(subscription, period_end, preview=False):
-    """What the digest shows. A ``preview`` for staff has an inert unsubscribe link,
-    and its case links open the case's own page on the site: the subscriber's links
-    would put the preview's clicks on the subscriber's record."""
+    """What the subscriber's digest shows. A ``preview`` for staff has an inert
+    unsubscribe link, and its case links open the case's own page on the site: the
+    subscriber's links would put the preview's clicks on the subscriber's record."""
+    if preview:
+        return listing_context(subscription, period_end, staff_case_url, PREVIEW_UNSUBSCRIBE_URL)
+    return listing_context(
+        subscription,
+        period_end,
+        partial(links.case_link_url, subscription.pk),
+        subscription.get_unsubscribe_url(),
+    )
+
+
+def listing_context(subscription, period_end, link, unsubscribe_url):
+    """What the digest shows, with ``link(case_id)`` for each case's link."""
     start, end = period_bounds(period_end)
     # Named apart from the listing of earlier releases, whose rows had no case ids.
     rows, counts = shared_by_filters(
         subscription, "listing", period_end, lambda: approved_listing(subscription, period_end)
     )
-    link = staff_case_url if preview else partial(links.case_link_url, subscription.pk)
     return {
         "subscription": subscription,
         "period_start": start.date(),
@@ -202,9 +442,7 @@ def digest_context(subscription, period_end, preview=False):
         "not_listed": counts["this_week"] - len(rows),
         "link_days": settings.DIGEST_LINK_DAYS,
         "approved_cases_url": mail.absolute_url(reverse("tracker:case_list") + "?state=approved"),
-        "unsubscribe_url": (
-            PREVIEW_UNSUBSCRIBE_URL if preview else subscription.get_unsubscribe_url()
-        ),
+        "unsubscribe_url": unsubscribe_url,
     }
 
 

@@ -14,13 +14,14 @@ import smtplib
 import css_inline
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, mailers
+from django.core.mail.backends import smtp
 from django.template import Context, Engine
 from django.template.loader import render_to_string
 
 # The delivery machinery's exceptions: callers of ``send`` and ``send_once`` catch
 # them from here.
-from .delivery import DONE, DeliveryDeferred, DeliveryRefused, deliver_once
+from .delivery import DONE, DeliveryDeferred, DeliveryRefused, attempt_claimed, deliver_once
 from .models import new_message_id
 
 
@@ -55,11 +56,28 @@ class Email(EmailMultiAlternatives):
 
 
 def email_message(name, context, to, cc=(), headers=None):
-    subject, text, html = render_email(name, context)
+    return rendered_message(*render_email(name, context), to=to, cc=cc, headers=headers)
+
+
+def rendered_message(subject, text, html, to, cc=(), headers=None):
+    """The message of an email already rendered (``render_email``'s three parts)."""
     headers = {"Message-ID": new_message_id(), **(headers or {})}
     message = Email(subject, text, to=to, cc=cc, headers=headers)
     message.attach_alternative(html, "text/html")
     return message
+
+
+def connection():
+    """A connection to the SMTP server for many messages in turn (``send(message,
+    connection)``, then ``close_quietly(connection)``), or None where mail goes
+    elsewhere (files, memory), and each message keeps going its own way: the demo's
+    file backend writes one file a connection, which must stay one file a message.
+
+    Opening an SMTP session (connect, greeting, EHLO, QUIT) costs about as much as
+    sending a digest over one: a batch of digests opens one.
+    """
+    backend = mailers.default
+    return backend if isinstance(backend, smtp.EmailBackend) else None
 
 
 def administrators():
@@ -83,22 +101,40 @@ def is_permanent(error):
     return isinstance(error, smtplib.SMTPResponseException) and error.smtp_code >= 500
 
 
-def send(message):
-    """Send one message; raise DeliveryDeferred or DeliveryRefused when it fails."""
+def send(message, connection=None):
+    """Send one message (over ``connection``, if given, else a connection of its own);
+    raise DeliveryDeferred or DeliveryRefused when it fails."""
     try:
-        message.send()
+        if connection is None:
+            message.send()
+        else:
+            # Opened by the first message, kept open for the next: send_messages closes
+            # only a connection it opened itself.
+            connection.open()
+            connection.send_messages([message])
     # smtplib's errors, refused connections and timeouts are all OSErrors.
     except OSError as error:
+        if connection is not None:
+            # The session may be broken (a dropped connection, a reply out of turn):
+            # the next message opens a new one.
+            close_quietly(connection)
         if is_permanent(error):
             raise DeliveryRefused(describe(error)) from error
         raise DeliveryDeferred(describe(error)) from error
+
+
+def close_quietly(connection):
+    try:
+        connection.close()
+    except OSError:
+        pass
 
 
 def describe(error):
     return f"{type(error).__name__}: {error}"
 
 
-def send_once(records, lookup, compose, defaults=None):
+def send_once(records, lookup, compose, defaults=None, connection=None):
     """Send the message for the delivery record ``lookup`` finds or creates, unless
     it went out (or was refused) before. Returns the record.
 
@@ -109,12 +145,31 @@ def send_once(records, lookup, compose, defaults=None):
     Message-ID, so every copy of it carries the same one.
     """
     record, _ = records.get_or_create(**lookup, defaults=defaults)
+    return send_record(records, record, compose, connection)
+
+
+def send_record(records, record, compose, connection=None):
+    """``send_once`` for a record already read."""
     if record.status in DONE:
         return record
     message = compose(record)
+    return deliver_once(records, record, sending(message, connection))
+
+
+def send_claimed(records, record, message, connection=None):
+    """Send ``message`` for a record whose attempt is claimed already
+    (``mailer.delivery.claim_attempts``: a batch claims its records at once), and
+    write the outcome, not waiting for the disk (see ``attempt_claimed``). Returns the
+    record; raises DeliveryDeferred."""
+    return attempt_claimed(records, record, sending(message, connection), outcome_flushed=False)
+
+
+def sending(message, connection):
+    """The attempt that sends ``message`` with its record's own Message-ID, so every
+    copy of it carries the same one."""
 
     def attempt(claimed):
         message.extra_headers["Message-ID"] = claimed.message_id
-        send(message)
+        send(message, connection)
 
-    return deliver_once(records, record, attempt)
+    return attempt

@@ -62,7 +62,7 @@ def run_bench(tmp_path, database_name, *options):
 
 
 def test_a_tiny_benchmark_run_measures_every_figure(tmp_path):
-    stdout, figures = run_bench(tmp_path, "tracker_bench_smoke")
+    stdout, figures = run_bench(tmp_path, "tracker_bench_smoke", "--digest-subscriptions", "12,20")
 
     assert stdout.startswith("calibration: SHA-256 ")
     assert figures["calibration"]["sha256_mb_s"] > 0 and figures["calibration"]["sql_probe_ms"] > 0
@@ -86,9 +86,14 @@ def test_a_tiny_benchmark_run_measures_every_figure(tmp_path):
     assert 0 < figures["case_list_deep"]["depth"] < 300
     assert figures["admin_changelist_deep"]["page"] >= 1
     assert "search, common words / a place" in stdout
-    assert figures["digests"]["sent"] == 12
-    assert figures["digests"]["per_digest_queries"] > 0
-    assert figures["digests"]["worker_peak_rss_mb"]["max_process"] > 0
+    # Two runs: the data set's 12 subscriptions, then 20 (8 added for it).
+    assert [run["sent"] for run in figures["digests"]] == [12, 20]
+    for run in figures["digests"]:
+        assert run["per_digest_queries"] > 0
+        assert run["worker_peak_rss_mb"]["max_process"] > 0
+        assert run["per_message_ms"] > 0 and run["smtp_floor_per_message_ms"] > 0
+        assert run["mean_message_kb"] > 1
+    assert "digest memory, 12 → 20" in stdout
     assert figures["reminders_scan"]["median_ms"] > 0
     assert [run["size_mb"] for run in figures["ingest"]] == [1, 8]
     assert all(run["sha256sum_s"] > 0 for run in figures["ingest"])

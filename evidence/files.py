@@ -136,10 +136,14 @@ def path_of(stored_file):
 
 
 def sha256_of_path(path):
+    """The file's SHA-256, read into one buffer (no new bytes object a read; hashlib
+    releases the GIL for a buffer this large, so workers hash in parallel)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK_SIZE):
-            digest.update(chunk)
+    buffer = bytearray(CHUNK_SIZE)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as f:
+        while size := f.readinto(buffer):
+            digest.update(view[:size])
     return digest.hexdigest()
 
 

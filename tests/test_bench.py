@@ -39,6 +39,8 @@ def run_bench(tmp_path, database_name, *options):
             "12",
             "--ingest-mb",
             "8",
+            "--store-mb",
+            "16",
             "--repeat",
             "3",
             "--database",
@@ -80,7 +82,13 @@ def test_a_tiny_benchmark_run_measures_every_figure(tmp_path):
     assert figures["digests"]["worker_peak_rss_mb"]["max_process"] > 0
     assert figures["reminders_scan"]["median_ms"] > 0
     assert [run["size_mb"] for run in figures["ingest"]] == [1, 8]
-    assert all(run["sha256sum_s"] > 0 for run in figures["ingest"])
+    assert all(run["sha256sum_s"] > 0 and run["hashlib_s"] > 0 for run in figures["ingest"])
+    integrity = figures["integrity"]
+    assert integrity["files"] == 128 and integrity["hashlib_mb_s"] > 0
+    for workers in ("workers_1", "workers_2"):
+        assert integrity[workers]["chunks"] == 8 and integrity[workers]["mb_s"] > 0
+    assert integrity["one_worker_ratio"] > 0 and integrity["two_workers_ratio"] > 0
+    assert "integrity check, 2 workers" in stdout
 
 
 def test_compare_serves_the_pages_with_another_commits_code_too(tmp_path):

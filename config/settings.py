@@ -449,8 +449,15 @@ WEBHOOK_REQUIRE_HTTPS = envbool("WEBHOOK_REQUIRE_HTTPS", not DEBUG)
 # older than this, its worker died, and another may send it.
 CELERY_TASK_TIME_LIMIT = envint("TASK_TIME_LIMIT_SECONDS", 5 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT * 4 // 5
-# Re-hashing every evidence file reads the whole store: it gets hours, not minutes.
-EVIDENCE_CHECK_TIME_LIMIT = envint("EVIDENCE_CHECK_TIME_LIMIT_MINUTES", 6 * 60) * 60
+# The integrity check hashes the store in chunks of consecutive stored files, at most
+# this many MB or files each; one task checks one chunk within the time limit (a
+# chunk of 256 MB takes seconds; one file larger than a chunk is a chunk of its own).
+EVIDENCE_CHECK_CHUNK_MB = envint("EVIDENCE_CHECK_CHUNK_MB", 256)
+EVIDENCE_CHECK_CHUNK_FILES = envint("EVIDENCE_CHECK_CHUNK_FILES", 1000)
+EVIDENCE_CHECK_CHUNK_TIME_LIMIT = envint("EVIDENCE_CHECK_CHUNK_TIME_LIMIT_MINUTES", 30) * 60
+# An unfinished run younger than this is resumed (its checked chunks are not hashed
+# again); an older one is abandoned and the next check starts afresh.
+EVIDENCE_CHECK_RESUME_HOURS = envint("EVIDENCE_CHECK_RESUME_HOURS", 6 * 24)
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
 # Sessions are kept in the database and read through the cache, which saves every
@@ -476,7 +483,7 @@ if REDIS_URL:
             MAIL_RETRY_BACKOFF_MAX,
             WEBHOOK_RETRY_BACKOFF_MAX,
             CELERY_TASK_TIME_LIMIT,
-            EVIDENCE_CHECK_TIME_LIMIT,
+            EVIDENCE_CHECK_CHUNK_TIME_LIMIT,
         ),
     }
 else:

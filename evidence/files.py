@@ -136,10 +136,14 @@ def path_of(stored_file):
 
 
 def sha256_of_path(path):
+    """The file's SHA-256, read into one buffer (no new bytes object a read; hashlib
+    releases the GIL for a buffer this large, so workers hash in parallel)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK_SIZE):
-            digest.update(chunk)
+    buffer = bytearray(CHUNK_SIZE)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as f:
+        while size := f.readinto(buffer):
+            digest.update(view[:size])
     return digest.hexdigest()
 
 
@@ -380,11 +384,11 @@ class HashingUploadHandler(FileUploadHandler):
     """Spools each upload to disk, hashing it and looking for markup chunk by chunk
     as it arrives.
 
-    The hashing runs on a thread of its own while this one scans, parses and writes
-    the next chunks (hashing and writing release the GIL): a 1 GiB upload took
-    1.4-2.0 s with everything on one thread, and takes 0.8-1.0 s this way. The
-    markup search costs about as much CPU as the hashing (0.1 s per 200 MiB) but holds
-    the GIL, so it stays here, beside the parsing.
+    Hashing and writing a chunk run on a thread of its own (``BackgroundSpooler``;
+    both release the GIL) while this one parses and scans the next chunks: the markup
+    search costs about as much CPU as the hashing but holds the GIL, so it stays here,
+    beside the parsing, and the other thread gets everything that does not need the
+    GIL. (Writing here, beside the parsing, left this thread twice the other's work.)
     Past the size limit it stops writing (the upload is refused later with a clear
     message), so an oversized request cannot fill the disk.
     """
@@ -398,37 +402,29 @@ class HashingUploadHandler(FileUploadHandler):
         self.file = IncomingUpload(
             self.file_name, self.content_type, 0, self.charset, self.content_type_extra
         )
-        self.hasher = BackgroundHasher()
+        self.spooler = BackgroundSpooler(self.file)
         self.scanner = MarkupScanner()
         self.received = 0
-        self.write_error = None
 
     def receive_data_chunk(self, raw_data, start):
         self.received += len(raw_data)
-        if self.received <= settings.EVIDENCE_MAX_UPLOAD_BYTES and not self.write_error:
-            self.hasher.update(raw_data)
+        if self.received <= settings.EVIDENCE_MAX_UPLOAD_BYTES and not self.spooler.write_error:
+            self.spooler.update(raw_data)
             self.scanner.feed(raw_data)
-            try:
-                self.file.write(raw_data)
-            except OSError as error:
-                # A full disk: the rest of the body is read and dropped, the part
-                # written is given back at once, and the upload is refused with why.
-                self.write_error = error
-                self.file.truncate(0)
 
     def file_complete(self, file_size):
+        self.file.sha256 = self.spooler.hexdigest()
         self.file.seek(0)
         self.file.size = self.received
-        self.file.sha256 = self.hasher.hexdigest()
         self.file.markup = self.scanner.found
-        self.file.write_error = self.write_error
+        self.file.write_error = self.spooler.write_error
         return self.file
 
     def upload_interrupted(self):
         """The body ended inside the file (the connection was cut): what arrived is
         removed, and the request is refused rather than saved without its file."""
         if hasattr(self, "file"):
-            self.hasher.close()
+            self.spooler.close()
             self.file.close()
         raise BadRequest(
             "The upload was cut off before the whole file arrived; nothing was saved. "
@@ -474,21 +470,36 @@ def accepts_evidence_files(view):
     return receive
 
 
-class BackgroundHasher:
-    """SHA-256 computed on a thread of its own, in the order the chunks are given.
-    At most PENDING_CHUNKS wait for it, so memory stays flat however fast they come."""
+class BackgroundSpooler:
+    """Each chunk hashed and written to ``file`` on a thread of its own, in the order
+    given. At most PENDING_CHUNKS wait for it, so memory stays flat however fast they
+    come. The file is the thread's until ``hexdigest`` (or ``close``) returns."""
 
     PENDING_CHUNKS = 4
 
-    def __init__(self):
+    def __init__(self, file):
+        self._file = file
         self._digest = hashlib.sha256()
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spool")
         self._pending = deque()
+        self.write_error = None
 
     def update(self, chunk):
         if len(self._pending) >= self.PENDING_CHUNKS:
             self._pending.popleft().result()
-        self._pending.append(self._thread.submit(self._digest.update, chunk))
+        self._pending.append(self._thread.submit(self._take, chunk))
+
+    def _take(self, chunk):
+        self._digest.update(chunk)
+        if self.write_error:
+            return
+        try:
+            self._file.write(chunk)
+        except OSError as error:
+            # A full disk: the rest of the body is read and dropped, the part written
+            # is given back at once, and the upload is refused with why.
+            self.write_error = error
+            self._file.truncate(0)
 
     def hexdigest(self):
         while self._pending:

@@ -342,3 +342,48 @@ class StagedUpload(models.Model):
     def __str__(self):
         until = f"{self.expires_at:%Y-%m-%d %H:%M}"
         return f"{self.original_filename}, kept for {self.user} until {until}"
+
+
+class IntegrityRun(models.Model):
+    """One pass of the integrity check over the store, split into chunks of stored
+    files (``IntegrityChunk``) that workers check in parallel. A run interrupted (a
+    worker killed, the command stopped) is resumed, not started again: only its
+    chunks not yet checked are hashed (see ``evidence.integrity``)."""
+
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Set when a newer run replaced this one before it finished (it was too old to
+    # resume): its checked chunks stay on record.
+    abandoned_at = models.DateTimeField(null=True, blank=True)
+    # Started by beat: the administrators are mailed when it finds failures.
+    scheduled = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+
+    def __str__(self):
+        return f"integrity check started {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class IntegrityChunk(models.Model):
+    """The stored files with ids ``first_file_id``..``last_file_id`` that items cite,
+    checked in one task. ``checked_at`` is written in the same transaction as the
+    chunk's custody events, so a chunk is either wholly on record or not at all."""
+
+    run = models.ForeignKey(IntegrityRun, on_delete=models.CASCADE, related_name="chunks")
+    first_file_id = models.BigIntegerField()
+    last_file_id = models.BigIntegerField()
+    files = models.PositiveIntegerField()
+    bytes = models.BigIntegerField()
+    checked_at = models.DateTimeField(null=True, blank=True)
+    # Each item that failed: item_id, case_reference, title, reason.
+    failures = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["run", "first_file_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "first_file_id"], name="one_chunk_per_range")
+        ]
+
+    def __str__(self):
+        return f"stored files {self.first_file_id}–{self.last_file_id} ({self.files})"

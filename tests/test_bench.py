@@ -39,6 +39,8 @@ def run_bench(tmp_path, database_name, *options):
             "12",
             "--ingest-mb",
             "8",
+            "--store-mb",
+            "16",
             "--repeat",
             "3",
             "--database",
@@ -96,7 +98,13 @@ def test_a_tiny_benchmark_run_measures_every_figure(tmp_path):
     assert "digest memory, 12 → 20" in stdout
     assert figures["reminders_scan"]["median_ms"] > 0
     assert [run["size_mb"] for run in figures["ingest"]] == [1, 8]
-    assert all(run["sha256sum_s"] > 0 for run in figures["ingest"])
+    assert all(run["sha256sum_s"] > 0 and run["hashlib_s"] > 0 for run in figures["ingest"])
+    integrity = figures["integrity"]
+    assert integrity["files"] == 128 and integrity["hashlib_mb_s"] > 0
+    for workers in ("workers_1", "workers_2"):
+        assert integrity[workers]["chunks"] == 8 and integrity[workers]["mb_s"] > 0
+    assert integrity["one_worker_ratio"] > 0 and integrity["two_workers_ratio"] > 0
+    assert "integrity check, 2 workers" in stdout
     exports = figures["exports"]
     assert [run["format"] for run in exports] == ["csv", "csv", "xlsx", "xlsx"]
     assert [run["cases"] for run in exports[:2]] == [run["cases"] for run in exports[2:]]

@@ -49,12 +49,14 @@ def test_the_stored_digest_is_the_sha256_of_the_bytes_around_chunk_boundaries(
     assert on_disk.name == stored.sha256
 
 
-def test_uploads_are_hashed_off_thread_in_the_order_the_chunks_arrive():
+def test_uploads_are_hashed_and_written_off_thread_in_the_order_the_chunks_arrive(tmp_path):
     chunks = [random.Random(n).randbytes(n * 997 % 70_000 + 1) for n in range(200)]
-    hasher = files.BackgroundHasher()
-    for chunk in chunks:
-        hasher.update(chunk)
-    assert hasher.hexdigest() == hashlib.sha256(b"".join(chunks)).hexdigest()
+    with open(tmp_path / "spooled", "wb") as spooled:
+        spooler = files.BackgroundSpooler(spooled)
+        for chunk in chunks:
+            spooler.update(chunk)
+        assert spooler.hexdigest() == hashlib.sha256(b"".join(chunks)).hexdigest()
+    assert (tmp_path / "spooled").read_bytes() == b"".join(chunks)
 
 
 def test_identical_bytes_are_stored_once(evidence_root, db):

@@ -92,29 +92,45 @@ def _items(condition):
     return EvidenceItem.objects.filter(condition, case=OuterRef("pk")).order_by().values("case")
 
 
-def summarize(case):
-    counts = (
-        with_corroboration(type(case).objects.filter(pk=case.pk))
-        .annotate(
-            not_yet_graded=_independent_sources(SUPPORTS & NOT_YET_GRADED),
-            graded_by_creator=_independent_sources(SUPPORTS & GRADED_BY_CREATOR),
-            reliable_supporting=_independent_sources(COUNTED & RELIABLE),
-            reliable_refuting=_independent_sources(REFUTES & RELIABLE),
-            best_supporting=Subquery(
-                _items(SUPPORTS).annotate(best=Min("credibility")).values("best")
-            ),
-        )
-        .values(
-            "supporting_sources",
-            "refuting_sources",
-            "not_yet_graded",
-            "graded_by_creator",
-            "reliable_supporting",
-            "reliable_refuting",
-            "best_supporting",
-        )
-        .get()
+# What ``with_summary`` adds to each case, and ``summary_of`` reads.
+SUMMARY_COUNTS = (
+    "supporting_sources",
+    "refuting_sources",
+    "not_yet_graded",
+    "graded_by_creator",
+    "reliable_supporting",
+    "reliable_refuting",
+    "best_supporting",
+)
+
+
+def with_summary(cases):
+    """``with_corroboration`` and the rest of what a ``Corroboration`` is made of, for
+    every case of the queryset in the same query: a dossier of many cases summarizes
+    each without a query per case. A queryset already ``with_corroboration`` (the case
+    list's) keeps its counts."""
+    if "supporting_sources" not in cases.query.annotations:
+        cases = with_corroboration(cases)
+    return cases.annotate(
+        not_yet_graded=_independent_sources(SUPPORTS & NOT_YET_GRADED),
+        graded_by_creator=_independent_sources(SUPPORTS & GRADED_BY_CREATOR),
+        reliable_supporting=_independent_sources(COUNTED & RELIABLE),
+        reliable_refuting=_independent_sources(REFUTES & RELIABLE),
+        best_supporting=Subquery(_items(SUPPORTS).annotate(best=Min("credibility")).values("best")),
     )
+
+
+def summary_of(case):
+    """The ``Corroboration`` of a case read through ``with_summary``."""
+    return _summary({name: getattr(case, name) for name in SUMMARY_COUNTS})
+
+
+def summarize(case):
+    counts = with_summary(type(case).objects.filter(pk=case.pk)).values(*SUMMARY_COUNTS).get()
+    return _summary(counts)
+
+
+def _summary(counts):
     minimum = settings.CORROBORATION_MIN
     return Corroboration(
         supporting_sources=counts["supporting_sources"],

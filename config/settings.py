@@ -120,6 +120,7 @@ INSTALLED_APPS = [
     "evidence",
     "digests",
     "webhooks",
+    "dossiers",
     "api",
     "demo",
 ]
@@ -349,6 +350,10 @@ EVIDENCE_STAGING_HOURS = envint("EVIDENCE_STAGING_HOURS", 24)
 # upload handlers: evidence.files.accepts_evidence_files); every other request keeps
 # Django's default handlers, so a file posted anywhere else never reaches the store.
 
+# A dossier (dossiers/) is one document laid out in memory: a list dossier of more
+# cases than this is refused, with a request to narrow the filters.
+DOSSIER_MAX_CASES = envint("DOSSIER_MAX_CASES", 200)
+
 # Review workflow: approval needs this many independent supporting sources, or a
 # written justification.
 CORROBORATION_MIN = envint("CORROBORATION_MIN", 2)
@@ -516,6 +521,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # WeasyPrint logs each step of every dossier it lays out at INFO; its warnings (a
+    # resource the dossier's fetcher refused, CSS it cannot read) still show.
+    "loggers": {"weasyprint.progress": {"level": "WARNING"}},
 }
 
 if not DEBUG:

@@ -480,6 +480,13 @@ SITE = {
         may_take,
     ),
     "evidence:download": Rule("evidence download", each_file, lambda u, i: sees_case(u, i.case)),
+    # A case's dossier and evidence package: whoever sees the case (its files, as the
+    # download hands them out); a list's dossier: the cases the user sees.
+    "dossiers:case": Rule("dossiers", each_case, sees_case),
+    "dossiers:case_pdf": Rule("dossiers", each_case, sees_case),
+    "dossiers:package": Rule("dossiers", each_case, sees_case),
+    "dossiers:list": Rule("dossiers", once, signed_in),
+    "dossiers:list_pdf": Rule("dossiers", once, signed_in),
     "digests:preview": Rule("digests", each_subscription, manages_subscriptions),
     # The signed token in the link is the subscriber's authority; no sign-in.
     "digests:unsubscribe": Rule("digests", each_unsubscribe_token, anyone, anyone),

@@ -7,6 +7,7 @@ from django.http import Http404, HttpResponse, HttpResponseBadRequest, Streaming
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.views.decorators.http import require_safe
 
 from evidence.models import EvidenceItem
 from evidence.views import downloadable_items
@@ -17,26 +18,31 @@ from . import compose, package
 from .pdf import render_pdf
 
 
+@require_safe
 @login_required
 def case_dossier(request, pk):
     return _dossier(request, _one_case(request, pk), pdf=False)
 
 
+@require_safe
 @login_required
 def case_dossier_pdf(request, pk):
     return _dossier(request, _one_case(request, pk), pdf=True)
 
 
+@require_safe
 @login_required
 def list_dossier(request):
     return _list_dossier(request, pdf=False)
 
 
+@require_safe
 @login_required
 def list_dossier_pdf(request):
     return _list_dossier(request, pdf=True)
 
 
+@require_safe
 @login_required
 def evidence_package(request, pk):
     case = get_object_or_404(Case.objects.visible_to(request.user), pk=pk)

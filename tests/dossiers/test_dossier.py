@@ -244,3 +244,11 @@ def test_the_renderer_opens_our_static_files_and_nothing_else(settings):
     ):
         with pytest.raises(ValueError, match="only its own static files"):
             fetcher.fetch(url)
+
+
+@pytest.mark.parametrize("name", ["dossiers:case", "dossiers:case_pdf", "dossiers:package"])
+def test_a_dossier_is_only_read(client, filed_case, reviewer, name):
+    client.force_login(reviewer)
+    assert client.post(reverse(name, args=[filed_case.pk])).status_code == 405
+    assert client.post(reverse("dossiers:list_pdf")).status_code == 405
+    assert not CustodyEvent.objects.filter(action="exported").exists()

@@ -41,6 +41,8 @@ def run_bench(tmp_path, database_name, *options):
             "8",
             "--repeat",
             "3",
+            "--dossier-cases",
+            "10",
             "--database",
             database_name,
             "--postgres",
@@ -75,6 +77,9 @@ def test_a_tiny_benchmark_run_measures_every_figure(tmp_path):
     assert figures["api_case_list_deep"]["queries"] == figures["api_case_list"]["queries"]
     assert 0 < figures["api_case_list_deep"]["depth"] < 300
     assert "API case list" in stdout
+    dossier = figures["dossier_pdf"]
+    assert dossier["cases"] == 10 and dossier["pages"] >= 10 and dossier["median_s"] > 0
+    assert "dossier PDF (10 cases)" in stdout
     assert figures["digests"]["sent"] == 12
     assert figures["digests"]["per_digest_queries"] > 0
     assert figures["digests"]["worker_peak_rss_mb"]["max_process"] > 0

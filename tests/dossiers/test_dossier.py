@@ -214,7 +214,7 @@ def test_the_list_dossier_costs_the_same_queries_for_any_number_of_cases(
     assert response.content.decode().count('class="case"') == Case.objects.count() == 8
 
 
-def test_the_demo_case_0003_dossier(client, settings, db):
+def test_the_demo_case_0003_dossier(client, settings, db, tmp_path):
     settings.DEBUG = True
     call_command("load_demo", stdout=io.StringIO())
     case = Case.objects.get(reference__endswith="-0003")
@@ -229,6 +229,16 @@ def test_the_demo_case_0003_dossier(client, settings, db):
         assert item.source.name in text
         if item.file:
             assert item.file.sha256 in squeezed(text)
+    # Its package checks out as the README shows.
+    package = tmp_path / "package.zip"
+    response = client.get(reverse("dossiers:package", args=[case.pk]))
+    package.write_bytes(b"".join(response.streaming_content))
+    out = io.StringIO()
+    call_command("verify_package", str(package), stdout=out)
+    assert out.getvalue() == (
+        f"OK: all 2 files of the package of {case.reference} match its manifest "
+        "(SHA-256 and size), and it holds nothing else.\n"
+    )
 
 
 def test_the_renderer_opens_our_static_files_and_nothing_else(settings):

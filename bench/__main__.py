@@ -54,6 +54,8 @@ TARGETS = {
     "deep_ratio": 1.25,
     # A search for words most cases hold against one for a place.
     "common_words_ratio": 1.5,
+    # A list dossier of --dossier-cases cases (100) as PDF, made whole.
+    "dossier_pdf_s": 30,
 }
 EXPORT_FORMATS = ("csv", "xlsx")
 
@@ -86,6 +88,9 @@ def parse_args():
         "--store-mb", type=int, default=2048, help="size of the store the integrity check hashes"
     )
     parser.add_argument("--repeat", type=int, default=200, help="requests per page measured")
+    parser.add_argument(
+        "--dossier-cases", type=int, default=100, help="cases in the list dossier measured"
+    )
     parser.add_argument("--database", default="tracker_bench")
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
@@ -337,6 +342,10 @@ def run(args, workdir, smtp, other=None):
             "rev": other[0],
             **{name: figures[1] for name, figures in pages.items()},
         }
+    if not (args.api_only or args.digests_only):
+        results["dossier_pdf"] = measure.dossier_pdf(
+            users["reviewer"], args.dossier_cases, min(args.repeat, 3)
+        )
     if args.pages_only or args.api_only:
         return results
     results["digests"] = [
@@ -461,6 +470,17 @@ def print_table(r):
         rows += api_rows(r)
     if "case_list_deep" in r:
         rows += deep_rows(r)
+    if "dossier_pdf" in r:
+        d = r["dossier_pdf"]
+        rows.append(
+            (
+                f"dossier PDF ({d['cases']} cases)",
+                f"median {d['median_s']} s, best {d['best_s']} s, {d['queries']} queries",
+                f"{d['pages']} pages, {d['evidence_items']} items, {d['bytes'] // 1024} KiB",
+                f"≤ {t['dossier_pdf_s']} s",
+                verdict(d["median_s"] <= t["dossier_pdf_s"]),
+            )
+        )
     if "digests" in r:
         rows += digest_rows(r)
     if "reminders_scan" in r:

@@ -134,6 +134,7 @@ INSTALLED_APPS = [
     "digests",
     "webhooks",
     "exchange",
+    "dossiers",
     "api",
     "demo",
 ]
@@ -368,6 +369,10 @@ EVIDENCE_STAGING_HOURS = envint("EVIDENCE_STAGING_HOURS", 24)
 # cost more than showing the page (common.paging.capped_count).
 EXACT_COUNT_LIMIT = envint("EXACT_COUNT_LIMIT", 10_000)
 
+# A dossier (dossiers/) is one document laid out in memory: a list dossier of more
+# cases than this is refused, with a request to narrow the filters.
+DOSSIER_MAX_CASES = envint("DOSSIER_MAX_CASES", 200)
+
 # Review workflow: approval needs this many independent supporting sources, or a
 # written justification.
 CORROBORATION_MIN = envint("CORROBORATION_MIN", 2)
@@ -547,6 +552,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # WeasyPrint logs each step of every dossier it lays out at INFO; its warnings (a
+    # resource the dossier's fetcher refused, CSS it cannot read) still show.
+    "loggers": {"weasyprint.progress": {"level": "WARNING"}},
 }
 
 if not DEBUG:

@@ -24,6 +24,8 @@ urlpatterns = [
     path("", include("exchange.urls")),
     path("digests/", include("digests.urls")),
     path("evidence/", include("evidence.urls")),
+    # A case's dossier (printable page, PDF) and evidence package; a list's dossier.
+    path("dossiers/", include("dossiers.urls")),
     # The JSON API under /api/v1/, and each user's API tokens under /account/api-tokens/.
     path("", include("api.urls")),
 ]

@@ -229,15 +229,41 @@ def _suggested_credibility(evidence_items, minimum):
     )
 
 
+# Why some support does not count: shown beside the counts, never stored.
+NOT_COUNTED = {
+    "not_yet_graded": SUPPORTS & NOT_YET_GRADED,
+    "graded_by_creator": SUPPORTS & GRADED_BY_CREATOR,
+}
+
+
+def with_summary(cases):
+    """``cases`` with what a ``Corroboration`` needs beyond the stored counts, in the
+    same query: a dossier of many cases summarizes each without a query per case."""
+    return cases.annotate(**_not_counted())
+
+
+def _not_counted():
+    return {name: _independent_sources(EvidenceItem, why) for name, why in NOT_COUNTED.items()}
+
+
+def summary_of(case):
+    """The ``Corroboration`` of a case read through ``with_summary``: its stored counts."""
+    return Corroboration(
+        supporting_sources=case.supporting_sources,
+        refuting_sources=case.refuting_sources,
+        suggested_credibility=case.suggested_credibility,
+        minimum=settings.CORROBORATION_MIN,
+        not_yet_graded=case.not_yet_graded,
+        graded_by_creator=case.graded_by_creator,
+    )
+
+
 def summarize(case):
     """The case's corroboration counted afresh, with why some support does not count."""
     counts = (
         recount(type(case).objects.filter(pk=case.pk))
-        .annotate(
-            not_yet_graded=_independent_sources(EvidenceItem, SUPPORTS & NOT_YET_GRADED),
-            graded_by_creator=_independent_sources(EvidenceItem, SUPPORTS & GRADED_BY_CREATOR),
-        )
-        .values(*RECOUNTED.values(), "not_yet_graded", "graded_by_creator")
+        .annotate(**_not_counted())
+        .values(*RECOUNTED.values(), *NOT_COUNTED)
         .get()
     )
     return Corroboration(

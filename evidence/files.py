@@ -135,6 +135,14 @@ def path_of(stored_file):
     return root() / stored_file.relative_path
 
 
+def chunks_of(stored_file, chunk_size=CHUNK_SIZE):
+    """The stored file's bytes, a chunk at a time: whatever takes a file out of the
+    store (an evidence package) holds one chunk in memory, not the file."""
+    with open(path_of(stored_file), "rb") as f:
+        while chunk := f.read(chunk_size):
+            yield chunk
+
+
 def sha256_of_path(path):
     """The file's SHA-256, read into one buffer (no new bytes object a read; hashlib
     releases the GIL for a buffer this large, so workers hash in parallel)."""

@@ -11,12 +11,20 @@ def download(request, pk):
     return file_response(request.user, pk)
 
 
+def downloadable_items(user):
+    """The evidence items whose files ``user`` may take away: those with a file on the
+    cases they see, if they may view evidence at all. The download and the case's
+    evidence package ask this one question."""
+    if not user.has_perm("evidence.view_evidenceitem"):
+        return EvidenceItem.objects.none()
+    return EvidenceItem.objects.visible_to(user).filter(file__isnull=False)
+
+
 def file_response(user, pk):
     """Hand out an evidence file as an attachment, on record: the one way a file
     leaves the store, for the pages and the API alike."""
-    visible = EvidenceItem.objects.visible_to(user).select_related("file")
-    item = visible.filter(pk=pk, file__isnull=False).first()
-    if item is None or not user.has_perm("evidence.view_evidenceitem"):
+    item = downloadable_items(user).select_related("file").filter(pk=pk).first()
+    if item is None:
         raise Http404("No such evidence file.")
     try:
         stream = open(path_of(item.file), "rb")  # noqa: SIM115 - FileResponse closes it

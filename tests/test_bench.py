@@ -43,6 +43,8 @@ def run_bench(tmp_path, database_name, *options):
             "16",
             "--repeat",
             "3",
+            "--dossier-cases",
+            "10",
             "--database",
             database_name,
             "--postgres",
@@ -77,6 +79,9 @@ def test_a_tiny_benchmark_run_measures_every_figure(tmp_path):
     assert figures["api_case_list_deep"]["queries"] == figures["api_case_list"]["queries"]
     assert 0 < figures["api_case_list_deep"]["depth"] < 300
     assert "API case list" in stdout
+    dossier = figures["dossier_pdf"]
+    assert dossier["cases"] == 10 and dossier["pages"] >= 10 and dossier["median_s"] > 0
+    assert "dossier PDF (10 cases)" in stdout
     # The case list's page deep by cursor and the admin's deepest page, each against
     # its first page, at the same cost in queries.
     for first, deep in [

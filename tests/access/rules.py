@@ -308,6 +308,15 @@ def each_case(world):
     return [Target(case, (case.pk,)) for case in world.cases]
 
 
+def one_case_a_state(world):
+    """The monitor's case in each state and the administrator's own: a dossier's PDF and
+    its package lay out a document for every request, so they are walked on these
+    rather than on every case; they find the case as the dossier's page does, which is
+    walked on every case."""
+    authors = {world.users["monitor"].pk, world.users["administrator"].pk}
+    return [Target(case, (case.pk,)) for case in world.cases if case.created_by_id in authors]
+
+
 def each_step(world):
     actions = [*WORKFLOW, "no_such_action"]
     return [Target(Step(case, a), (case.pk, a)) for case in world.cases for a in actions]
@@ -485,6 +494,13 @@ SITE = {
         may_take,
     ),
     "evidence:download": Rule("evidence download", each_file, lambda u, i: sees_case(u, i.case)),
+    # A case's dossier and evidence package: whoever sees the case (its files, as the
+    # download hands them out); a list's dossier: the cases the user sees.
+    "dossiers:case": Rule("dossiers", each_case, sees_case),
+    "dossiers:case_pdf": Rule("dossiers", one_case_a_state, sees_case),
+    "dossiers:package": Rule("dossiers", one_case_a_state, sees_case),
+    "dossiers:list": Rule("dossiers", once, signed_in),
+    "dossiers:list_pdf": Rule("dossiers", once, signed_in),
     "digests:preview": Rule("digests", each_subscription, manages_subscriptions),
     # The signed token in the link is the subscriber's authority; no sign-in.
     "digests:unsubscribe": Rule("digests", each_unsubscribe_token, anyone, anyone),

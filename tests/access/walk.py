@@ -31,10 +31,10 @@ UNWATCHED_TABLES = {
     "axes_accesslog",
     "axes_accessfailurelog",
 }
-# Rows a legitimate read writes: the custody events of a view or a download. Only a
-# page the user may read may write them.
+# Rows a legitimate read writes: the custody events of a view, a download or an export
+# (a dossier, an evidence package). Only a page the user may read may write them.
 READ_RECORDS = {
-    "evidence_custodyevent": "action IN ('viewed', 'downloaded')",
+    "evidence_custodyevent": "action IN ('viewed', 'downloaded', 'exported')",
     "digests_caselinkview": "1 = 1",
 }
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")

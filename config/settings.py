@@ -120,6 +120,7 @@ INSTALLED_APPS = [
     "evidence",
     "digests",
     "webhooks",
+    "exchange",
     "api",
     "demo",
 ]

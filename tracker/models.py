@@ -236,6 +236,14 @@ class CaseQuerySet(models.QuerySet):
 
 class Case(models.Model):
     reference = models.CharField(max_length=20, unique=True, editable=False)
+    # A team's own identifier for the incident (from their spreadsheet or database), so
+    # an imported row can be recognised again; unique among cases that have one.
+    external_id = models.CharField(
+        "external id",
+        max_length=100,
+        blank=True,
+        help_text="The team's own identifier for this incident, if it has one.",
+    )
     title = models.CharField(max_length=300)
     summary = models.TextField(help_text="What happened, as reported.")
     incident_type = models.CharField(max_length=30, choices=IncidentType.choices)
@@ -332,6 +340,11 @@ class Case(models.Model):
                 condition=Q(incident_end__isnull=True)
                 | Q(incident_end__gte=models.F("incident_start")),
                 name="incident_end_after_start",
+            ),
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=~Q(external_id=""),
+                name="unique_external_id",
             ),
             models.CheckConstraint(
                 condition=Q(latitude__isnull=True, longitude__isnull=True)

@@ -350,6 +350,17 @@ EVIDENCE_STAGING_HOURS = envint("EVIDENCE_STAGING_HOURS", 24)
 # upload handlers: evidence.files.accepts_evidence_files); every other request keeps
 # Django's default handlers, so a file posted anywhere else never reaches the store.
 
+# Imports of cases from CSV and XLSX (exchange.imports). An upload is kept under
+# IMPORT_ROOT from its preview until it is applied; web and worker must share it.
+IMPORT_ROOT = Path(os.environ.get("IMPORT_ROOT", VAR_DIR / "imports"))
+IMPORT_MAX_UPLOAD_BYTES = envint("IMPORT_MAX_UPLOAD_MB", 50) * 1024 * 1024
+# What an XLSX workbook's parts may add up to once unpacked, from its zip directory:
+# a few hundred kilobytes can otherwise unpack to gigabytes.
+IMPORT_MAX_UNPACKED_BYTES = envint("IMPORT_MAX_UNPACKED_MB", 500) * 1024 * 1024
+IMPORT_MAX_ROWS = envint("IMPORT_MAX_ROWS", 100_000)
+# An import is one transaction over every row: it gets longer than other tasks.
+IMPORT_TIME_LIMIT = envint("IMPORT_TIME_LIMIT_MINUTES", 60) * 60
+
 # Review workflow: approval needs this many independent supporting sources, or a
 # written justification.
 CORROBORATION_MIN = envint("CORROBORATION_MIN", 2)
@@ -454,6 +465,7 @@ if REDIS_URL:
             WEBHOOK_RETRY_BACKOFF_MAX,
             CELERY_TASK_TIME_LIMIT,
             EVIDENCE_CHECK_TIME_LIMIT,
+            IMPORT_TIME_LIMIT,
         ),
     }
 else:

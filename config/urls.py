@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("tracker.urls")),
     path("digests/", include("digests.urls")),
     path("evidence/", include("evidence.urls")),
+    path("imports/", include("exchange.import_urls")),
     # The JSON API under /api/v1/, and each user's API tokens under /account/api-tokens/.
     path("", include("api.urls")),
 ]

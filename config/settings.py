@@ -333,6 +333,8 @@ SPECTACULAR_SETTINGS = {
         "State": "tracker.models.State",
         "SourceKind": "evidence.models.SourceKind",
         "EvidenceKind": "evidence.models.EvidenceKind",
+        "ImportStatus": "exchange.models.Status",
+        "ImportRowAction": "exchange.models.Action",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -16,12 +16,6 @@ from tracker.models import Case, State
 
 
 @pytest.fixture(autouse=True)
-def import_root(settings, tmp_path):
-    settings.IMPORT_ROOT = tmp_path / "imports"
-    return settings.IMPORT_ROOT
-
-
-@pytest.fixture(autouse=True)
 def demo_reference_data(db):
     reference_data()
 

@@ -27,12 +27,6 @@ from tracker.models import Case, SanctionsProvision, State, WeaponSystem
 
 
 @pytest.fixture(autouse=True)
-def import_root(settings, tmp_path):
-    settings.IMPORT_ROOT = tmp_path / "imports"
-    return settings.IMPORT_ROOT
-
-
-@pytest.fixture(autouse=True)
 def demo_reference_data(db):
     reference_data()
 

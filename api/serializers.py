@@ -13,6 +13,7 @@ from rest_framework.reverse import reverse
 from evidence.forms import MonitorEvidenceItemForm
 from evidence.models import Credibility, EvidenceItem, Source
 from exchange.models import Action, ImportJob, ImportRow
+from tracker import workflow
 from tracker.forms import CaseForm
 from tracker.models import Case, SanctionsProvision, Transition, WeaponSystem
 
@@ -143,6 +144,19 @@ class CaseDetailSerializer(CaseListSerializer):
         help_text="The workflow actions you may take on the case now (POST …/actions/{action}/).",
     )
     evidence = serializers.SerializerMethodField()
+    duplicate_of = serializers.CharField(
+        source="duplicate_of_reference",
+        read_only=True,
+        allow_null=True,
+        help_text="The reference of the case this one was marked as a duplicate of, if you "
+        "may see it.",
+    )
+    duplicates = serializers.ListField(
+        source="duplicate_references",
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="The references of the cases you may see marked as duplicates of this one.",
+    )
 
     class Meta(CaseListSerializer.Meta):
         fields = [
@@ -164,6 +178,8 @@ class CaseDetailSerializer(CaseListSerializer):
             "corroboration",
             "review_timeline",
             "actions",
+            "duplicate_of",
+            "duplicates",
             "evidence",
             "created_at",
             "updated_at",
@@ -174,6 +190,38 @@ class CaseDetailSerializer(CaseListSerializer):
         return reverse(
             "api:case_evidence", args=[case.reference], request=self.context.get("request")
         )
+
+
+class PossibleDuplicateSerializer(serializers.Serializer):
+    reference = serializers.CharField(source="case.reference")
+    url = serializers.SerializerMethodField()
+    title = serializers.CharField(source="case.title")
+    state = serializers.CharField(source="case.state")
+    score = serializers.FloatField(
+        help_text="How alike the two read, 0 to 1 (at least DUPLICATE_MIN_SCORE)."
+    )
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, candidate):
+        return reverse(
+            "api:case", args=[candidate.case.reference], request=self.context.get("request")
+        )
+
+
+class CaseWrittenSerializer(CaseDetailSerializer):
+    """The case as saved, with the cases it may duplicate: a warning, not a refusal."""
+
+    possible_duplicates = PossibleDuplicateSerializer(
+        many=True,
+        read_only=True,
+        help_text="Cases you may see that may report the same incident (same days within "
+        "DUPLICATE_WINDOW_DAYS, the same place, country or a weapon system, a similar title "
+        "and summary), best first. The case is saved all the same; a reviewer may mark it "
+        "as a duplicate. Checked on a new case and when an edit changes the incident.",
+    )
+
+    class Meta(CaseDetailSerializer.Meta):
+        fields = [*CaseDetailSerializer.Meta.fields, "possible_duplicates"]
 
 
 def form_data(values):
@@ -394,3 +442,26 @@ class ImportJobSerializer(serializers.ModelSerializer):
     def get_rows_listed(self, job):
         rows = job.results.exclude(action=Action.UNCHANGED)[:1000]
         return ImportRowSerializer(rows, many=True).data
+    of = serializers.CharField(
+        required=False,
+        help_text="mark_duplicate only: the reference of the case this one repeats.",
+    )
+
+    def validate(self, attrs):
+        """``of`` becomes ``duplicate_of``, a case the user may see."""
+        action, user = self.context["action"], self.context["request"].user
+        reference = attrs.pop("of", "").strip()
+        if action != workflow.MARK_DUPLICATE.name:
+            if reference:
+                raise serializers.ValidationError({"of": ["Only mark_duplicate takes a case."]})
+            return attrs
+        if not reference:
+            raise serializers.ValidationError(
+                {"of": ["Say which case this one is a duplicate of (its reference)."]}
+            )
+        original = Case.objects.visible_to(user).filter(reference__iexact=reference).first()
+        if original is None:
+            raise serializers.ValidationError(
+                {"of": [f"There is no case {reference} that you can see."]}
+            )
+        return {**attrs, "duplicate_of": original}

@@ -67,8 +67,8 @@ class CaseList(generics.ListCreateAPIView):
 
     @extend_schema(
         request=serializers.CaseWriteSerializer,
-        responses={201: serializers.CaseDetailSerializer},
-        summary="Log a case (monitors); it is saved as a draft",
+        responses={201: serializers.CaseWrittenSerializer},
+        summary="Log a case (monitors); it is saved as a draft, with any possible duplicates",
     )
     def post(self, request, *args, **kwargs):
         if not request.user.has_perm("tracker.add_case"):
@@ -77,11 +77,16 @@ class CaseList(generics.ListCreateAPIView):
             data=request.data, context={"request": request}
         )
         serializer.is_valid(raise_exception=True)
+        candidates = serializer.form.possible_duplicates(request.user)
         case = serializer.save()
-        return Response(case_detail(request, case.reference), status=status.HTTP_201_CREATED)
+        return Response(
+            case_detail(request, case.reference, possible_duplicates=candidates),
+            status=status.HTTP_201_CREATED,
+        )
 
 
-def case_detail(request, reference):
+def case_detail(request, reference, possible_duplicates=None):
+    """The case's body; with ``possible_duplicates`` (after a write), those too."""
     case = visible_case(
         request,
         reference,
@@ -90,7 +95,19 @@ def case_detail(request, reference):
     case.corroboration = summarize(case)
     case.timeline = case.transitions.select_related("actor")
     case.actions_open = [action.name for action in workflow.available_actions(case, request.user)]
-    return serializers.CaseDetailSerializer(case, context={"request": request}).data
+    visible = Case.objects.visible_to(request.user)
+    case.duplicate_of_reference = (
+        visible.filter(pk=case.duplicate_of_id).values_list("reference", flat=True).first()
+        if case.duplicate_of_id
+        else None
+    )
+    case.duplicate_references = list(
+        visible.filter(duplicate_of=case).order_by("reference").values_list("reference", flat=True)
+    )
+    if possible_duplicates is None:
+        return serializers.CaseDetailSerializer(case, context={"request": request}).data
+    case.possible_duplicates = possible_duplicates
+    return serializers.CaseWrittenSerializer(case, context={"request": request}).data
 
 
 @extend_schema(parameters=[REFERENCE])
@@ -104,7 +121,7 @@ class CaseDetail(APIView):
 
     @extend_schema(
         request=serializers.CaseWriteSerializer,
-        responses=serializers.CaseDetailSerializer,
+        responses=serializers.CaseWrittenSerializer,
         summary="Change a case (its creator, while a draft or sent back for changes)",
     )
     def patch(self, request, reference):
@@ -114,8 +131,9 @@ class CaseDetail(APIView):
             case, data=request.data, partial=True, context={"request": request}
         )
         serializer.is_valid(raise_exception=True)
+        candidates = serializer.form.possible_duplicates(request.user)
         serializer.save()
-        return Response(case_detail(request, reference))
+        return Response(case_detail(request, reference, possible_duplicates=candidates))
 
 
 @extend_schema(
@@ -135,7 +153,8 @@ class CaseAction(APIView):
     @extend_schema(
         request=serializers.ActionSerializer,
         responses={200: serializers.CaseDetailSerializer},
-        summary="Submit, start review, approve, reject, request changes, withdraw or reopen",
+        summary="Submit, start review, approve, reject, request changes, withdraw, mark as a "
+        "duplicate (with `of`) or reopen",
     )
     def post(self, request, reference, action):
         case = visible_case(request, reference)
@@ -144,7 +163,9 @@ class CaseAction(APIView):
                 f"There is no workflow action called {action!r}; the actions are "
                 f"{', '.join(workflow.ACTIONS)}."
             )
-        body = serializers.ActionSerializer(data=request.data)
+        body = serializers.ActionSerializer(
+            data=request.data, context={"request": request, "action": action}
+        )
         body.is_valid(raise_exception=True)
         workflow.perform(case, action, request.user, **body.validated_data)
         return Response(case_detail(request, reference))

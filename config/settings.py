@@ -73,6 +73,19 @@ def envdays(name, default):
     return days
 
 
+def envfraction(name, default):
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number <= 1:
+        raise ImproperlyConfigured(f"{name} must be a number from 0 to 1, not {value!r}")
+    return number
+
+
 def envlist(name, default):
     value = os.environ.get(name)
     if value is None:
@@ -369,6 +382,11 @@ CORROBORATION_MIN = envint("CORROBORATION_MIN", 2)
 # A case goes to review with at least this many evidence items: a reviewer has
 # nothing to check in an empty case.
 SUBMIT_MIN_EVIDENCE = envint("SUBMIT_MIN_EVIDENCE", 1)
+# Possible duplicates (tracker.duplicates): a case is one when its incident falls within
+# this many days of the new one's, it shares the place, country or a weapon system, and
+# its title and summary are at least this similar (trigram similarity, 0 to 1).
+DUPLICATE_WINDOW_DAYS = envint("DUPLICATE_WINDOW_DAYS", 7)
+DUPLICATE_MIN_SCORE = envfraction("DUPLICATE_MIN_SCORE", 0.3)
 
 # Email. With EMAIL_HOST set, mail goes out over SMTP; without it, every message is
 # written as a file of its own under EMAIL_FILE_PATH (var/mail/ by default), named

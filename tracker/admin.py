@@ -31,6 +31,7 @@ from evidence.files import accept_evidence_files
 from evidence.models import EvidenceItem, Stance
 
 from . import workflow
+from .duplicates import possible_duplicates
 from .models import (
     Case,
     Notification,
@@ -77,6 +78,12 @@ class TransitionForm(forms.Form):
         help_text="Required to reject or to request changes; recorded with the decision.",
     )
 
+    duplicate_of = forms.CharField(
+        label="Duplicate of",
+        max_length=20,
+        help_text="The reference of the case this one reports again, e.g. CASE-2024-0003.",
+    )
+
     justification = forms.CharField(
         label="Justification for approving below the corroboration minimum",
         required=False,
@@ -84,12 +91,16 @@ class TransitionForm(forms.Form):
         help_text="Recorded with the decision.",
     )
 
-    def __init__(self, *args, action, justify=(), require_justification=False, **kwargs):
+    def __init__(self, *args, action, justify=(), require_justification=False, user=None, **kwargs):
         """``justify``: the cases, of those the action is taken on, that need a
         justification to be approved. The field is there only when some do, and names
-        them; the workflow records it with those cases alone."""
+        them; the workflow records it with those cases alone. ``duplicate_of`` is there
+        only to mark a case as a duplicate, and finds the case among those ``user`` sees."""
         super().__init__(*args, **kwargs)
         self.action = action
+        self.user = user
+        if action is not workflow.MARK_DUPLICATE:
+            del self.fields["duplicate_of"]
         if action.reason_required:
             self.fields["comment"].required = True
             self.fields["comment"].label = "Reason"
@@ -106,6 +117,13 @@ class TransitionForm(forms.Form):
             f"write a justification, or cancel and leave {them} out of the selection."
         )
 
+    def clean_duplicate_of(self):
+        reference = self.cleaned_data["duplicate_of"].strip()
+        original = Case.objects.visible_to(self.user).filter(reference__iexact=reference).first()
+        if original is None:
+            raise forms.ValidationError(f"There is no case {reference} that you can see.")
+        return original
+
     def perform(self, case, user):
         return workflow.perform(
             case,
@@ -113,6 +131,7 @@ class TransitionForm(forms.Form):
             user,
             self.cleaned_data["comment"],
             self.cleaned_data.get("justification", ""),
+            duplicate_of=self.cleaned_data.get("duplicate_of"),
         )
 
 
@@ -411,7 +430,25 @@ class CaseAdmin(HistoryAdmin):
             context["workflow_actions"] = workflow.available_actions(obj, request.user)
             context["corroboration"] = summarize(obj)
             context["evidence"] = self._evidence_to_review(request, obj)
+            context["possible_duplicates"] = self._possible_duplicates(request, obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _possible_duplicates(self, request, case):
+        """For a reviewer, the cases this one may repeat (``tracker.duplicates``), so
+        they can mark it as a duplicate of one; none once it is marked."""
+        if case.duplicate_of_id or not self.has_review_permission(request):
+            return []
+        return possible_duplicates(
+            user=request.user,
+            title=case.title,
+            summary=case.summary,
+            incident_start=case.incident_start,
+            incident_end=case.incident_end,
+            place_name=case.place_name,
+            country=case.country,
+            weapon_systems=case.weapon_systems.values_list("pk", flat=True),
+            exclude_pk=case.pk,
+        )
 
     def _evidence_to_review(self, request, case):
         """The case's evidence for the review panel, in one query however much there is:
@@ -433,7 +470,10 @@ class CaseAdmin(HistoryAdmin):
         needed = action is workflow.APPROVE and workflow.needs_justification(case)
         justify = [case] if needed else []
         form = TransitionForm(
-            request.POST if request.method == "POST" else None, action=action, justify=justify
+            request.POST if request.method == "POST" else None,
+            action=action,
+            justify=justify,
+            user=request.user,
         )
         if request.method == "POST" and form.is_valid():
             try:

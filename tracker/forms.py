@@ -2,7 +2,21 @@ from django import forms
 
 from common.forms import DateInput
 
-from .models import Case
+from . import duplicates
+from .models import Case, covered_days
+
+# What says which incident a case reports: an edit that changes none of them is not
+# checked for duplicates again.
+INCIDENT_FIELDS = (
+    "title",
+    "summary",
+    "date_precision",
+    "incident_start",
+    "incident_end",
+    "place_name",
+    "country",
+    "weapon_systems",
+)
 
 
 class CaseForm(forms.ModelForm):
@@ -33,3 +47,25 @@ class CaseForm(forms.ModelForm):
             "weapon_systems": forms.CheckboxSelectMultiple,
             "sanctions_provisions": forms.CheckboxSelectMultiple,
         }
+
+    def possible_duplicates(self, user):
+        """The cases ``user`` can see that may report the incident of this valid form
+        (``tracker.duplicates``): for a new case always, for an edit only when it changes
+        what says which incident it is."""
+        if self.instance.pk and not set(self.changed_data) & set(INCIDENT_FIELDS):
+            return []
+        values = self.cleaned_data
+        start, end = covered_days(
+            values["incident_start"], values.get("incident_end"), values["date_precision"]
+        )
+        return duplicates.possible_duplicates(
+            user=user,
+            title=values["title"],
+            summary=values["summary"],
+            incident_start=start,
+            incident_end=end,
+            place_name=values["place_name"],
+            country=values["country"],
+            weapon_systems=values.get("weapon_systems") or [],
+            exclude_pk=self.instance.pk,
+        )

@@ -318,6 +318,16 @@ class Case(models.Model):
         null=True,
         blank=True,
     )
+    # The case this one reports again, set by a reviewer through the workflow
+    # (``workflow.mark_duplicate``, which withdraws it) and cleared by reopening it.
+    duplicate_of = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="duplicates",
+        editable=False,
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # What PostgreSQL's full-text search reads: the case's text and that of its
@@ -383,9 +393,9 @@ class Case(models.Model):
             ),
         ]
 
-    # A save never writes these: the review state is tracker.workflow's to change, the
-    # search vector the database's.
-    UNSAVED_FIELDS = ("state", "state_changed_at", "search_vector")
+    # A save never writes these: the review state (and the duplicate link that comes
+    # with a withdrawal) is tracker.workflow's to change, the search vector the database's.
+    UNSAVED_FIELDS = ("state", "state_changed_at", "duplicate_of", "search_vector")
 
     def __str__(self):
         return f"{self.reference}: {self.title}"

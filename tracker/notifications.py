@@ -1,4 +1,5 @@
-"""Mail about a transition: reviewers hear of a submission, the creator of a decision.
+"""Mail about a transition: reviewers hear of a submission, the creator of a decision
+(a case marked as a duplicate included).
 
 Each recipient gets a message of their own, with a ``Notification`` row that keeps it
 to one per transition and person however often the job runs.
@@ -20,7 +21,8 @@ def concerned(transition):
         # Reviewers review in the admin.
         url = reverse("admin:tracker_case_change", args=[case.pk])
         return "case_submitted", case.who_must_act(State.SUBMITTED), url
-    if transition.to_state in DECISIONS:
+    # A reviewer withdrawing a case as a duplicate decides on it as much as rejecting it.
+    if transition.to_state in DECISIONS or transition.action == "mark_duplicate":
         return "case_decided", [case.created_by], case.get_absolute_url()
     return None
 

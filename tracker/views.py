@@ -206,6 +206,8 @@ def case_detail(request, pk):
     # the justification the workflow demanded for it, and no name or comment.
     review_record = works_on_cases(request.user)
     transitions = list(case.transitions.select_related("actor")) if review_record else None
+    # Either way the link goes, only to cases this user may see.
+    visible = Case.objects.visible_to(request.user).only("reference", "title")
     return render(
         request,
         "tracker/case_detail.html",
@@ -224,6 +226,10 @@ def case_detail(request, pk):
             "can_edit": case.can_edit(request.user),
             "evidence_refusal": evidence_refusal(request.user, case),
             "can_review": request.user.has_perm("tracker.review_case"),
+            "duplicate_of": visible.filter(pk=case.duplicate_of_id).first()
+            if case.duplicate_of_id
+            else None,
+            "duplicates": list(visible.filter(duplicate_of=case).order_by("reference")),
         },
     )
 
@@ -243,23 +249,35 @@ def case_create(request):
     if not request.user.has_perm("tracker.add_case"):
         raise PermissionDenied("Only monitors can log a case.")
     form = CaseForm(request.POST or None)
-    if form.is_valid():
+    candidates = unconfirmed_duplicates(request, form)
+    if form.is_valid() and not candidates:
         form.instance.created_by = request.user
         case = form.save()
         messages.success(request, f"{case.reference} saved as a draft.")
         return redirect(case)
-    return render(request, "tracker/case_form.html", {"form": form})
+    return render(request, "tracker/case_form.html", {"form": form, "duplicates": candidates})
 
 
 @login_required
 def case_edit(request, pk):
     case = editable_case(request, pk)
     form = CaseForm(request.POST or None, instance=case)
-    if form.is_valid():
+    candidates = unconfirmed_duplicates(request, form)
+    if form.is_valid() and not candidates:
         form.save()
         messages.success(request, f"{case.reference} saved.")
         return redirect(case)
-    return render(request, "tracker/case_form.html", {"form": form, "case": case})
+    return render(
+        request, "tracker/case_form.html", {"form": form, "case": case, "duplicates": candidates}
+    )
+
+
+def unconfirmed_duplicates(request, form):
+    """The possible duplicates to show before saving a valid case form, unless the
+    monitor has seen them and chosen "Save anyway"."""
+    if "save_anyway" in request.POST or not form.is_valid():
+        return []
+    return form.possible_duplicates(request.user)
 
 
 @login_required

@@ -9,6 +9,7 @@ and whether the case is in a state the action applies to, writes the new state a
       ▲                                              │  │
       └──────────── changes requested ◀──request─────┘  └──reject──▶ rejected
     any open state ──withdraw──▶ withdrawn;  closed ──reopen (administrators)──▶ draft
+    submitted, in review, changes requested ──mark duplicate (reviewers)──▶ withdrawn
 """
 
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from django.utils import timezone
 
 from evidence.corroboration import summarize
 
-from .models import OPEN_STATES, Case, State, Transition
+from .models import OPEN_STATES, WAITING_STATES, Case, State, Transition
 
 # Sent with ``transition=`` inside the transition's database transaction, whenever a
 # case changes state. The workflow's only way out to other work: tracker.tasks turns
@@ -45,6 +46,8 @@ class Action:
     target: State
     reason_required: bool = False
     review: bool = False  # needs the reviewer permission and the four-eyes rule
+    # What a refusal says the action does, when "<label> a case" does not read.
+    doing: str = ""
 
     def refusal(self, user, case):
         """Why this user may not take this action on this case, or None."""
@@ -52,7 +55,7 @@ class Action:
             return "Your account is inactive."
         if self.review:
             if not user.has_perm("tracker.review_case"):
-                return f"Only reviewers can {self.label.lower()} a case."
+                return f"Only reviewers can {self.doing or self.label.lower() + ' a case'}."
             if case.created_by_id == user.pk:
                 return (
                     f"You created {case.reference}, so it must be {self.past_tense} by "
@@ -97,6 +100,17 @@ REJECT = Action(
     review=True,
 )
 WITHDRAW = Action("withdraw", "Withdraw", "withdrawn", OPEN_STATES, State.WITHDRAWN)
+# A reviewer withdraws a case that reports an incident already logged, linking it to
+# the case it repeats (``Case.duplicate_of``); its creator would simply withdraw it.
+MARK_DUPLICATE = Action(
+    "mark_duplicate",
+    "Mark as duplicate",
+    "marked as a duplicate",
+    WAITING_STATES,
+    State.WITHDRAWN,
+    review=True,
+    doing="mark a case as a duplicate",
+)
 REOPEN = Action(
     "reopen",
     "Reopen",
@@ -108,7 +122,16 @@ REOPEN = Action(
 
 ACTIONS = {
     action.name: action
-    for action in (SUBMIT, START_REVIEW, REQUEST_CHANGES, APPROVE, REJECT, WITHDRAW, REOPEN)
+    for action in (
+        SUBMIT,
+        START_REVIEW,
+        REQUEST_CHANGES,
+        APPROVE,
+        REJECT,
+        WITHDRAW,
+        MARK_DUPLICATE,
+        REOPEN,
+    )
 }
 
 
@@ -166,7 +189,7 @@ def plan(cases, action, user):
     return Plan(action, ready, skipped, need_justification)
 
 
-def perform(case, action, actor, comment="", justification=""):
+def perform(case, action, actor, comment="", justification="", duplicate_of=None):
     """Take ``action`` (an Action or its name) on ``case`` as ``actor``.
 
     Returns the Transition written; raises TransitionForbidden when the actor may not
@@ -174,8 +197,11 @@ def perform(case, action, actor, comment="", justification=""):
     instance because another reviewer acted a moment earlier), a reason is missing,
     or an approval lacks corroboration and a justification. A justification is recorded
     only with an approval below the corroboration minimum, the one it answers for
-    (one text given for several cases is kept on those that need it). ``case`` is
-    updated in place.
+    (one text given for several cases is kept on those that need it). Marking a case
+    as a duplicate needs ``duplicate_of``, the case it repeats, which the actor can see
+    and which is not (through its own link) a duplicate of ``case``; the link is
+    recorded in the comment too, and reopening the case clears it. ``case`` is updated
+    in place.
     """
     if isinstance(action, str):
         try:
@@ -188,6 +214,15 @@ def perform(case, action, actor, comment="", justification=""):
     with transaction.atomic():
         # The row lock makes a second reviewer wait until the first has committed, and
         # then read the state the first one wrote.
+        if action is MARK_DUPLICATE and duplicate_of is not None:
+            # Both rows, in one order whoever acts, so two reviewers marking two cases
+            # as duplicates of each other neither deadlock nor both succeed.
+            list(
+                Case.objects.select_for_update()
+                .filter(pk__in=[case.pk, duplicate_of.pk])
+                .order_by("pk")
+                .values_list("pk")
+            )
         current = Case.objects.select_for_update().get(pk=case.pk)
         refusal = action.refusal(actor, current)
         if refusal:
@@ -202,6 +237,10 @@ def perform(case, action, actor, comment="", justification=""):
             justification = _check_corroboration(current, justification)
         else:
             justification = ""
+        if action is MARK_DUPLICATE:
+            _check_duplicate(current, duplicate_of, actor)
+            said = f"Duplicate of {duplicate_of.reference}."
+            comment = f"{said} {comment}" if comment else said
 
         from_state = current.state
         current.state = action.target
@@ -210,6 +249,9 @@ def perform(case, action, actor, comment="", justification=""):
         if action is START_REVIEW:
             current.assigned_reviewer = actor
             update_fields.append("assigned_reviewer")
+        if action is MARK_DUPLICATE or (action is REOPEN and current.duplicate_of_id):
+            current.duplicate_of = duplicate_of if action is MARK_DUPLICATE else None
+            update_fields.append("duplicate_of")
         current._history_user = actor
         current.save(update_fields=update_fields)
         record = Transition.objects.create(
@@ -258,6 +300,29 @@ def _check_corroboration(case, justification):
     return justification
 
 
+def _check_duplicate(case, original, actor):
+    """``case`` may be linked as a duplicate of ``original``: another case, one the actor
+    can see, that does not lead back to ``case`` by its own duplicate links."""
+    if original is None:
+        raise TransitionError(f"Say which case {case.reference} is a duplicate of.")
+    if original.pk == case.pk:
+        raise TransitionError(f"{case.reference} cannot be a duplicate of itself.")
+    if not Case.objects.visible_to(actor).filter(pk=original.pk).exists():
+        # Not "you may not see it": a case the actor cannot see is not disclosed.
+        raise TransitionError(f"There is no case {original.reference} that you can see.")
+    seen = {original.pk}
+    step = Case.objects.filter(pk=original.pk).values_list("duplicate_of_id", flat=True).first()
+    while step is not None and step not in seen:
+        if step == case.pk:
+            raise TransitionError(
+                f"{original.reference} is already marked as a duplicate of {case.reference} "
+                f"(directly or through another case), so {case.reference} cannot be marked "
+                f"as a duplicate of {original.reference}."
+            )
+        seen.add(step)
+        step = Case.objects.filter(pk=step).values_list("duplicate_of_id", flat=True).first()
+
+
 def _wrong_state_message(action, case):
     allowed = " or ".join(State(s).label.lower() for s in action.sources)
     message = (
@@ -293,6 +358,11 @@ def reject(case, actor, reason):
 
 def withdraw(case, actor, comment=""):
     return perform(case, WITHDRAW, actor, comment)
+
+
+def mark_duplicate(case, of, actor, comment=""):
+    """Withdraw ``case`` as a duplicate of the case ``of``, as the reviewer ``actor``."""
+    return perform(case, MARK_DUPLICATE, actor, comment, duplicate_of=of)
 
 
 def reopen(case, actor, reason):

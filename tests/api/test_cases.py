@@ -137,7 +137,7 @@ def test_the_detail_has_what_a_reviewer_needs(case_factory, reviewer, token_clie
     )
     assert body["corroboration"]["meets_minimum"] is False
     assert [step["action"] for step in body["review_timeline"]] == ["submit", "start_review"]
-    assert body["actions"] == ["request_changes", "approve", "reject"]
+    assert body["actions"] == ["request_changes", "approve", "reject", "mark_duplicate"]
     assert body["assigned_reviewer"] == "reviewer"
 
 

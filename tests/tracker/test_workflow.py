@@ -14,6 +14,7 @@ ACTORS = {
     "request_changes": "reviewer",
     "approve": "reviewer",
     "reject": "reviewer",
+    "mark_duplicate": "reviewer",
     "reopen": "admin",
 }
 MATRIX = [
@@ -36,9 +37,11 @@ def test_every_transition_is_allowed_only_from_its_source_states(
     history = list(case.transitions.values_list("pk", flat=True))
     action = workflow.ACTIONS[name]
 
+    # Marking a case as a duplicate says of which case.
+    extra = {"duplicate_of": case_factory("submitted")} if name == "mark_duplicate" else {}
     if allowed:
         factories.corroborate(case)
-        record = workflow.perform(case, name, actors[ACTORS[name]], "A reason.")
+        record = workflow.perform(case, name, actors[ACTORS[name]], "A reason.", **extra)
         case.refresh_from_db()
         assert case.state == action.target
         assert (record.from_state, record.to_state, record.actor) == (
@@ -46,10 +49,10 @@ def test_every_transition_is_allowed_only_from_its_source_states(
             action.target,
             actors[ACTORS[name]],
         )
-        assert record.comment == "A reason."
+        assert record.comment.endswith("A reason.")
     else:
         with pytest.raises(workflow.TransitionError) as error:
-            workflow.perform(case, name, actors[ACTORS[name]], "A reason.")
+            workflow.perform(case, name, actors[ACTORS[name]], "A reason.", **extra)
         assert case.reference in str(error.value)
         assert action.past_tense in str(error.value)
         case.refresh_from_db()
@@ -197,7 +200,7 @@ def test_available_actions_follow_role_and_state(case_factory, monitor, reviewer
     case = case_factory("submitted")
     names = lambda user: [a.name for a in workflow.available_actions(case, user)]  # noqa: E731
     assert names(monitor) == ["withdraw"]
-    assert names(reviewer) == ["start_review"]
+    assert names(reviewer) == ["start_review", "mark_duplicate"]
     assert names(stakeholder) == []
 
 

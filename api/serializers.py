@@ -382,6 +382,29 @@ class ActionSerializer(serializers.Serializer):
         allow_blank=True,
         help_text="Approving below the corroboration minimum needs it; recorded with the decision.",
     )
+    of = serializers.CharField(
+        required=False,
+        help_text="mark_duplicate only: the reference of the case this one repeats.",
+    )
+
+    def validate(self, attrs):
+        """``of`` becomes ``duplicate_of``, a case the user may see."""
+        action, user = self.context["action"], self.context["request"].user
+        reference = attrs.pop("of", "").strip()
+        if action != workflow.MARK_DUPLICATE.name:
+            if reference:
+                raise serializers.ValidationError({"of": ["Only mark_duplicate takes a case."]})
+            return attrs
+        if not reference:
+            raise serializers.ValidationError(
+                {"of": ["Say which case this one is a duplicate of (its reference)."]}
+            )
+        original = Case.objects.visible_to(user).filter(reference__iexact=reference).first()
+        if original is None:
+            raise serializers.ValidationError(
+                {"of": [f"There is no case {reference} that you can see."]}
+            )
+        return {**attrs, "duplicate_of": original}
 
 
 class ImportUploadSerializer(serializers.Serializer):
@@ -442,26 +465,3 @@ class ImportJobSerializer(serializers.ModelSerializer):
     def get_rows_listed(self, job):
         rows = job.results.exclude(action=Action.UNCHANGED)[:1000]
         return ImportRowSerializer(rows, many=True).data
-    of = serializers.CharField(
-        required=False,
-        help_text="mark_duplicate only: the reference of the case this one repeats.",
-    )
-
-    def validate(self, attrs):
-        """``of`` becomes ``duplicate_of``, a case the user may see."""
-        action, user = self.context["action"], self.context["request"].user
-        reference = attrs.pop("of", "").strip()
-        if action != workflow.MARK_DUPLICATE.name:
-            if reference:
-                raise serializers.ValidationError({"of": ["Only mark_duplicate takes a case."]})
-            return attrs
-        if not reference:
-            raise serializers.ValidationError(
-                {"of": ["Say which case this one is a duplicate of (its reference)."]}
-            )
-        original = Case.objects.visible_to(user).filter(reference__iexact=reference).first()
-        if original is None:
-            raise serializers.ValidationError(
-                {"of": [f"There is no case {reference} that you can see."]}
-            )
-        return {**attrs, "duplicate_of": original}

@@ -31,6 +31,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from tracker import duplicates
 from tracker.forms import CaseForm
 from tracker.models import Case, SanctionsProvision, WeaponSystem
 from tracker.spreadsheet import FORMULA_STARTS
@@ -48,6 +49,19 @@ DATE_FIELDS = {"incident_start", "incident_end"}
 # Reference values the importer may have created (``create_missing``), by form field.
 REFERENCE_FIELDS = {"weapon_systems": "weapon system", "sanctions_provisions": "provision"}
 PROGRESS_EVERY_SECONDS = 0.5
+# What tracker.duplicates compares, as CaseForm's cleaned data names it.
+DESCRIBED = (
+    "title",
+    "summary",
+    "incident_start",
+    "incident_end",
+    "place_name",
+    "country",
+    "weapon_systems",
+)
+# The file's new cases compared with each other: the first this many (the comparison
+# holds them in memory).
+MAX_COMPARED_ROWS = 10_000
 RESULTS_BATCH = 1000
 CHANGE_REASON_LENGTH = 100  # simple-history's history_change_reason
 
@@ -250,6 +264,8 @@ class Results:
     def __init__(self):
         self.file = tempfile.TemporaryFile("w+", encoding="utf-8")
         self.counts = dict.fromkeys(Action, 0)
+        # Messages found once every row was read (rows of the file alike), by row.
+        self.extra = {}
 
     def add(self, number, action, reference="", messages=()):
         self.counts[action] += 1
@@ -261,7 +277,9 @@ class Results:
         lines = iter(self.file)
         while batch := list(islice(lines, RESULTS_BATCH)):
             ImportRow.objects.bulk_create(
-                ImportRow(job=job, number=n, action=a, reference=r, messages=m)
+                ImportRow(
+                    job=job, number=n, action=a, reference=r, messages=m + self.extra.get(n, [])
+                )
                 for n, a, r, m in map(json.loads, batch)
             )
 
@@ -272,8 +290,10 @@ class Results:
         self.file.close()
 
 
-def message(column, text):
-    return {"column": column, "message": text}
+def message(column, text, kind="error"):
+    """A row's message; "kind" tells an error from a note (a change, a value created, a
+    possible duplicate)."""
+    return {"column": column, "message": text, "kind": kind}
 
 
 @dataclass
@@ -297,6 +317,8 @@ class Rows:
         self.seen = {}  # reference or external id -> the row that named it
         self.new_values = []
         self.reason = f"Imported from {job.original_filename}"[:CHANGE_REASON_LENGTH]
+        self.created_pks = set()
+        self.new_rows = []  # (row number, what tracker.duplicates compares) of new cases
 
     def run(self):
         with reading.open_table(stored_path(self.job)) as table:
@@ -304,13 +326,59 @@ class Rows:
             last_report = 0.0
             for count, (number, cells) in enumerate(table.rows(), start=1):
                 outcome = self.check(number, cells)
+                if outcome.action == Action.CREATE:
+                    outcome.messages += self.look_alikes(number, outcome.form.cleaned_data)
                 if outcome.action in (Action.CREATE, Action.UPDATE) and self.apply:
                     self.save(outcome)
+                    if outcome.action == Action.CREATE:
+                        self.created_pks.add(outcome.case.pk)
                 reference = outcome.case.reference if outcome.case else ""
                 self.results.add(number, outcome.action, reference, outcome.messages)
                 if time.monotonic() - last_report > PROGRESS_EVERY_SECONDS:
                     last_report = time.monotonic()
                     self.report(count, table.fraction_read())
+        self.mark_similar_rows()
+
+    # Possible duplicates: a warning, never an error (the monitor decides, as on the
+    # case form).
+
+    def look_alikes(self, number, values):
+        """Messages for the cases the importer sees that this new case may repeat
+        (``tracker.duplicates``); the cases this import itself created are not among
+        them. The row is kept for comparing the file's new cases with each other."""
+        described = {name: values.get(name) for name in DESCRIBED}
+        described["weapon_systems"] = [w.pk for w in described["weapon_systems"] or ()]
+        if len(self.new_rows) < MAX_COMPARED_ROWS:
+            self.new_rows.append((number, described))
+        candidates = [
+            candidate
+            for candidate in duplicates.possible_duplicates(user=self.user, **described)
+            if candidate.case.pk not in self.created_pks
+        ]
+        return [
+            message(
+                "",
+                f"May be the same incident as {c.case.reference} (“{c.case.title}”), "
+                f"{c.score:.0%} alike.",
+                kind="duplicate",
+            )
+            for c in candidates
+        ]
+
+    def mark_similar_rows(self):
+        """Add to each new case's row the other rows of the file that look alike."""
+        numbers = [number for number, _ in self.new_rows]
+        pairs = duplicates.similar_rows([described for _, described in self.new_rows])
+        for i, j, score in pairs:
+            for this, other in ((i, j), (j, i)):
+                self.results.extra.setdefault(numbers[this], []).append(
+                    message(
+                        "",
+                        f"May be the same incident as row {numbers[other]} of this file, "
+                        f"{score:.0%} alike.",
+                        kind="duplicate",
+                    )
+                )
 
     def report(self, rows, fraction):
         path = progress_path(self.job)
@@ -426,7 +494,9 @@ class Rows:
                     ]
                 else:
                     if not isinstance(value, int):
-                        created.append(message(header, f"Creates the {kind} “{value}”."))
+                        created.append(
+                            message(header, f"Creates the {kind} “{value}”.", kind="note")
+                        )
             data[name] = pks
         return errors, created
 
@@ -479,7 +549,10 @@ class Rows:
             )
         changed = [header_of(name) for name in form.changed_data]
         return Outcome(
-            Action.UPDATE, case, form, [message("", "Changes " + ", ".join(changed) + ".")]
+            Action.UPDATE,
+            case,
+            form,
+            [message("", "Changes " + ", ".join(changed) + ".", kind="note")],
         )
 
     def save(self, outcome):

@@ -473,3 +473,50 @@ def test_a_file_too_large_or_empty_is_refused_at_upload(monitor, settings):
     with pytest.raises(FileRefused, match="The file is empty."):
         imports.start(monitor, upload_of(b""))
     assert not ImportJob.objects.exists()
+
+
+# Possible duplicates: noted, never an error.
+
+
+def test_rows_that_look_like_a_case_or_each_other_are_noted(monitor, other_monitor, case_factory):
+    earlier = case_factory(
+        "submitted",
+        created_by=other_monitor,
+        title="Debris of a missile that hit Kharkiv is from a DPRK Hwasong-11",
+        incident_start=date(2024, 1, 2),
+        place_name="Kharkiv",
+        country="UA",
+    )
+    data = csv_bytes(
+        [
+            row(),
+            row(title="Hwasong-11 debris found in Kharkiv", summary="DPRK missile debris."),
+            row(
+                title="Containers of shells shipped from Rajin",
+                summary="Munitions by sea.",
+                incident_start="2023-09-10",
+                place="Rajin",
+                country="KP",
+                weapon_systems="Artillery ammunition",
+            ),
+        ]
+    )
+    job = run_import(monitor, data, confirm=False)
+
+    assert (job.created, job.errors) == (3, 0)
+    noted = messages(job)
+    looks_like_the_case = [
+        (n, text)
+        for n, _, text in noted
+        if text.startswith(f"May be the same incident as {earlier.reference}")
+    ]
+    assert [n for n, _ in looks_like_the_case][:1] == [2]
+    assert "% alike." in looks_like_the_case[0][1]
+    assert any(n == 2 and "as row 3 of this file" in text for n, _, text in noted)
+    assert any(n == 3 and "as row 2 of this file" in text for n, _, text in noted)
+    assert not any(n == 4 for n, _, _ in noted)
+    # A note does not stop the import; once applied, a row is not its own duplicate.
+    job = run_import(monitor, data)
+    assert job.status == Status.APPLIED
+    created = {r.reference for r in job.results.all()}
+    assert not any(ref in text for _, _, text in messages(job) for ref in created)

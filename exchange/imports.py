@@ -29,6 +29,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from tracker import duplicates
@@ -59,9 +60,10 @@ DESCRIBED = (
     "country",
     "weapon_systems",
 )
-# The file's new cases compared with each other: the first this many (the comparison
-# holds them in memory).
-MAX_COMPARED_ROWS = 10_000
+# The file's new cases compared with each other: the first this many. Every pair of
+# rows within days of each other that share a place, country or weapon is scored, so a
+# file of reports of one day and place costs the square of its rows.
+MAX_COMPARED_ROWS = 300
 RESULTS_BATCH = 1000
 CHANGE_REASON_LENGTH = 100  # simple-history's history_change_reason
 
@@ -318,6 +320,7 @@ class Rows:
         self.new_values = []
         self.reason = f"Imported from {job.original_filename}"[:CHANGE_REASON_LENGTH]
         self.created_pks = set()
+        self.defaults = None  # a new case's form values, worked out once
         self.new_rows = []  # (row number, what tracker.duplicates compares) of new cases
 
     def run(self):
@@ -524,9 +527,8 @@ class Rows:
 
     def validate(self, case, data):
         # The row's absent columns keep the case's values (or a new case's defaults).
-        initial = ImportCaseForm(instance=case)
-        for name in initial.fields:
-            data.setdefault(name, initial[name].value())
+        for name, value in self.initial(case).items():
+            data.setdefault(name, value)
         form = ImportCaseForm(data, instance=case)
         if not form.is_valid():
             return Outcome(Action.ERROR, case, messages=form_errors(form))
@@ -555,6 +557,16 @@ class Rows:
             [message("", "Changes " + ", ".join(changed) + ".", kind="note")],
         )
 
+    def initial(self, case):
+        """The form's values of ``case``, or of a new case, as form data."""
+        if case is None:
+            if self.defaults is None:
+                blank = ImportCaseForm()
+                self.defaults = {name: blank[name].value() for name in blank.fields}
+            return self.defaults
+        values = model_to_dict(case, fields=ImportCaseForm.Meta.fields)
+        return {name: form_value(value) for name, value in values.items()}
+
     def save(self, outcome):
         form = outcome.form
         if outcome.case is None:
@@ -562,6 +574,15 @@ class Rows:
         form.instance._history_user = self.user
         form.instance._change_reason = self.reason
         outcome.case = form.save()
+
+
+def form_value(value):
+    """A model value as form data: related objects by primary key, a country by code."""
+    if isinstance(value, list | tuple):
+        return [getattr(item, "pk", item) for item in value]
+    if hasattr(value, "code"):
+        return value.code
+    return "" if value is None else value
 
 
 def header_of(name):

@@ -63,7 +63,7 @@ DESCRIBED = (
 # The file's new cases compared with each other: the first this many. Every pair of
 # rows within days of each other that share a place, country or weapon is scored, so a
 # file of reports of one day and place costs the square of its rows.
-MAX_COMPARED_ROWS = 300
+MAX_COMPARED_ROWS = 200
 RESULTS_BATCH = 1000
 CHANGE_REASON_LENGTH = 100  # simple-history's history_change_reason
 
@@ -319,7 +319,6 @@ class Rows:
         self.seen = {}  # reference or external id -> the row that named it
         self.new_values = []
         self.reason = f"Imported from {job.original_filename}"[:CHANGE_REASON_LENGTH]
-        self.created_pks = set()
         self.defaults = None  # a new case's form values, worked out once
         self.new_rows = []  # (row number, what tracker.duplicates compares) of new cases
 
@@ -329,35 +328,32 @@ class Rows:
             last_report = 0.0
             for count, (number, cells) in enumerate(table.rows(), start=1):
                 outcome = self.check(number, cells)
-                if outcome.action == Action.CREATE:
+                if outcome.action == Action.CREATE and not self.apply:
                     outcome.messages += self.look_alikes(number, outcome.form.cleaned_data)
                 if outcome.action in (Action.CREATE, Action.UPDATE) and self.apply:
                     self.save(outcome)
-                    if outcome.action == Action.CREATE:
-                        self.created_pks.add(outcome.case.pk)
                 reference = outcome.case.reference if outcome.case else ""
                 self.results.add(number, outcome.action, reference, outcome.messages)
                 if time.monotonic() - last_report > PROGRESS_EVERY_SECONDS:
                     last_report = time.monotonic()
                     self.report(count, table.fraction_read())
-        self.mark_similar_rows()
+        if not self.apply:
+            self.mark_similar_rows()
 
-    # Possible duplicates: a warning, never an error (the monitor decides, as on the
-    # case form).
+    # Possible duplicates: a note in the preview, never an error (the monitor decides,
+    # as on the case form, before confirming). The import itself does not look again:
+    # its report is what it did, and scoring each row against the others is its
+    # slowest part.
 
     def look_alikes(self, number, values):
         """Messages for the cases the importer sees that this new case may repeat
-        (``tracker.duplicates``); the cases this import itself created are not among
-        them. The row is kept for comparing the file's new cases with each other."""
+        (``tracker.duplicates``). The row is kept for comparing the file's new cases
+        with each other."""
         described = {name: values.get(name) for name in DESCRIBED}
         described["weapon_systems"] = [w.pk for w in described["weapon_systems"] or ()]
         if len(self.new_rows) < MAX_COMPARED_ROWS:
             self.new_rows.append((number, described))
-        candidates = [
-            candidate
-            for candidate in duplicates.possible_duplicates(user=self.user, **described)
-            if candidate.case.pk not in self.created_pks
-        ]
+        candidates = duplicates.possible_duplicates(user=self.user, **described)
         return [
             message(
                 "",

@@ -31,6 +31,7 @@ urlpatterns = [
         name="docs",
     ),
     path("api/v1/cases/", views.CaseList.as_view(), name="cases"),
+    path("api/v1/cases/export.<slug:extension>", views.CaseExport.as_view(), name="case_export"),
     path("api/v1/cases/<reference:reference>/", views.CaseDetail.as_view(), name="case"),
     path(
         "api/v1/cases/<reference:reference>/actions/<slug:action>/",

@@ -7,7 +7,7 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import generics, status
+from rest_framework import generics, negotiation, status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -19,12 +19,14 @@ from evidence.files import accept_evidence_files
 from evidence.models import EvidenceItem, Source
 from evidence.views import file_response
 from exchange import imports, tasks
+from exchange.columns import exportable
+from exchange.exports import RESPONSES, XLSX_TYPE
 from exchange.models import ImportJob
 from exchange.reading import FileRefused
 from exchange.uploads import limit_import_uploads, too_large_message, upload_too_large
 from tracker import workflow
 from tracker.filters import CaseFilter
-from tracker.models import Case, SanctionsProvision, WeaponSystem
+from tracker.models import Case, SanctionsProvision, WeaponSystem, works_on_cases
 
 from . import serializers
 from .filters import CaseFilterBackend
@@ -83,6 +85,60 @@ class CaseList(generics.ListCreateAPIView):
             case_detail(request, case.reference, possible_duplicates=candidates),
             status=status.HTTP_201_CREATED,
         )
+
+
+class IgnoreAccept(negotiation.DefaultContentNegotiation):
+    """The export's format is its address's; the answer's renderer is JSON, for the
+    errors (problem details), whatever the client accepts."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+EXPORT_TYPES = {
+    "csv": "text/csv",
+    "jsonl": "application/jsonl",
+    "xlsx": XLSX_TYPE,
+}
+
+
+class CaseExport(generics.GenericAPIView):
+    """Every case of the list, filtered, searched and sorted as ``/api/v1/cases/`` is,
+    as one file of the exports' columns (``exchange/columns.py``): CSV, JSON Lines or
+    XLSX. Streamed, whatever the number of cases."""
+
+    filter_backends = [CaseFilterBackend]
+    filterset_class = CaseFilter
+    content_negotiation_class = IgnoreAccept
+    pagination_class = None
+
+    def get_queryset(self):
+        return with_corroboration(Case.objects.visible_to(self.request.user)).order_by(
+            "-created_at", "-pk"
+        )
+
+    @extend_schema(
+        summary="Export the cases as a file",
+        operation_id="cases_export",
+        # The list's filters, which a view that is not a list is otherwise not given.
+        filters=True,
+        parameters=[
+            # Not "format": DRF and the schema would take the address for a format
+            # suffix of another endpoint's.
+            OpenApiParameter(
+                "extension", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(EXPORT_TYPES)
+            )
+        ],
+        responses={
+            (200, media_type): OpenApiResponse(OpenApiTypes.BINARY, description="The file.")
+            for media_type in EXPORT_TYPES.values()
+        },
+    )
+    def get(self, request, extension):
+        if extension not in RESPONSES:
+            raise NotFound("No such export format: csv, jsonl or xlsx.")
+        cases = self.filter_queryset(self.get_queryset())
+        return RESPONSES[extension](exportable(cases), works_on_cases(request.user))
 
 
 def case_detail(request, reference, possible_duplicates=None):

@@ -38,7 +38,10 @@ TARGETS = {
     "api_sql_ratio": 2,
     # A page deep in the list (by cursor) against the first.
     "api_deep_ratio": 1.25,
+    # Exporting every case against a tenth of them: the process grows no more.
+    "export_flat_mb": 16,
 }
+EXPORT_FORMATS = ("csv", "xlsx")
 
 
 def parse_args():
@@ -266,6 +269,12 @@ def run(args, workdir, smtp, other=None):
         measure.ingest(size, workdir)
         for size in sorted({max(args.ingest_mb // 8, 1), args.ingest_mb})
     ]
+    results["exports"] = measure.export(
+        EXPORT_FORMATS,
+        sorted({max(args.cases // 10, 1), args.cases}),
+        users["reviewer"].get_username(),
+        workdir,
+    )
     return results
 
 
@@ -408,6 +417,28 @@ def other_rows(r):
                 verdict(i["ratio"] <= t["ingest_ratio"] and flat),
             )
         )
+    rows += export_rows(r)
+    return rows
+
+
+def export_rows(r):
+    t = r["targets"]
+    rows = []
+    for format in EXPORT_FORMATS:
+        runs = [e for e in r["exports"] if e["format"] == format]
+        growths = [e["growth_mb"] for e in runs]
+        flat = max(growths) - min(growths) <= t["export_flat_mb"]
+        for e in runs:
+            rows.append(
+                (
+                    f"export {format} {e['cases']:,} cases",
+                    f"{e['seconds']} s, {e['mb']} MB, {e['queries']} queries, "
+                    f"memory +{e['growth_mb']} MB",
+                    f"{round(e['cases'] / e['seconds']):,} cases/s",
+                    f"flat memory (±{t['export_flat_mb']} MB)",
+                    verdict(flat),
+                )
+            )
     return rows
 
 

@@ -293,6 +293,39 @@ def ingest(size_mb, workdir):
     }
 
 
+def export(formats, sizes, username, workdir):
+    """The case list exported as each format at each size (the number of cases), in a
+    fresh process each (bench/export_one.py): seconds to the last byte, the file's size,
+    queries, and how much the process grew. Flat memory is the same growth at every
+    size; the time is the export's whole work (queries, cells, formats, writing)."""
+    results = []
+    for format in formats:
+        for cases in sizes:
+            path = Path(workdir) / f"export.{format}"
+            child = subprocess.run(
+                [sys.executable, "-m", "bench.export_one", format, str(cases), str(path), username],
+                capture_output=True,
+                text=True,
+                check=True,
+                env=os.environ,
+            )
+            path.unlink()
+            run = dict(line.split("=", 1) for line in child.stdout.split())
+            peak, baseline = float(run["peak_rss_mb"]), float(run["baseline_rss_mb"])
+            results.append(
+                {
+                    "format": format,
+                    "cases": int(run["rows"]),
+                    "seconds": float(run["seconds"]),
+                    "mb": round(int(run["bytes"]) / 2**20, 2),
+                    "queries": int(run["queries"]),
+                    "peak_rss_mb": peak,
+                    "growth_mb": round(peak - baseline, 1),
+                }
+            )
+    return results
+
+
 def _ingest_once(body, boundary):
     """One upload in a fresh process, so its peak memory is its own."""
     child = subprocess.run(

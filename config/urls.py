@@ -20,6 +20,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("accounts.urls")),
     path("", include("tracker.urls")),
+    # The case list's exports, cases/export.csv and the like.
+    path("", include("exchange.urls")),
     path("digests/", include("digests.urls")),
     path("evidence/", include("evidence.urls")),
     path("imports/", include("exchange.import_urls")),

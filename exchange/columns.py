@@ -20,14 +20,17 @@ what the imports read, so a file exported here can be edited and imported back.
   loaded once per file with ``Vocabulary.load()``); a name it does not know is passed
   on as it is, so the form refuses it by name;
 - ``export_only``: the column is worked out (the incident date as read, state,
-  corroboration, who and when, the link) and an import ignores it. ``reference`` is neither a form field nor export
-  only: an import may use it to recognise a case it already has;
+  corroboration, who and when, the link) and an import ignores it. ``reference`` is
+  neither a form field nor export only: an import may use it to recognise a case it
+  already has;
 - ``team_only``: written only for readers who work on cases
   (``tracker.models.works_on_cases``); a stakeholder's export leaves it empty, as a
   case's page does not show them who logged it.
 
 ``form_data(cells, vocabulary)`` turns one row (header → cell text) into ``CaseForm``
-data, reading the importable columns the row has.
+data, reading the importable columns the row has; a cell the CSV or XLSX export
+quoted against formulas ("'=1+1") is read as typed ("=1+1"). ``exportable(cases)``
+prepares a queryset for ``read``; ``HEADERS`` is the headers in order.
 """
 
 from collections.abc import Callable, Mapping
@@ -41,6 +44,8 @@ from django.db.models import Prefetch
 
 from evidence.corroboration import suggest_credibility, with_corroboration, with_credibility_inputs
 from tracker.models import Case, DatePrecision, IncidentType, SanctionsProvision, WeaponSystem
+
+from .spreadsheet import as_typed
 
 # Separates the names of a case's weapon systems or provisions within one cell.
 LIST_SEPARATOR = "; "
@@ -226,9 +231,10 @@ def exportable(cases):
 
 def form_data(cells, vocabulary):
     """``CaseForm`` data from one row, ``cells`` mapping headers to the cells' text:
-    the importable columns the row has, each parsed; the others are left out."""
+    the importable columns the row has, each parsed; the others are left out. A cell
+    an export quoted against formulas ("'=...") is read as it was typed."""
     return {
-        column.field: column.parse(cells[column.header] or "", vocabulary)
+        column.field: column.parse(as_typed(cells[column.header] or ""), vocabulary)
         for column in COLUMNS
         if column.field and column.header in cells
     }

@@ -35,12 +35,12 @@ from django.utils import timezone
 from tracker import duplicates
 from tracker.forms import CaseForm
 from tracker.models import Case, SanctionsProvision, WeaponSystem
-from tracker.spreadsheet import FORMULA_STARTS
 
 from . import reading
 from .columns import COLUMNS, Vocabulary, fold, form_data
 from .models import Action, ImportJob, ImportRow, Status
 from .reading import FileRefused, Formula, column_letter
+from .spreadsheet import FORMULA_STARTS
 
 # What an exported cell starts with when exchange.spreadsheet quoted it so a spreadsheet
 # shows it as text: the quote is the export's, not the data's.

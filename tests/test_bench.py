@@ -81,6 +81,12 @@ def test_a_tiny_benchmark_run_measures_every_figure(tmp_path):
     assert figures["reminders_scan"]["median_ms"] > 0
     assert [run["size_mb"] for run in figures["ingest"]] == [1, 8]
     assert all(run["sha256sum_s"] > 0 for run in figures["ingest"])
+    exports = figures["exports"]
+    assert [run["format"] for run in exports] == ["csv", "csv", "xlsx", "xlsx"]
+    assert [run["cases"] for run in exports[:2]] == [run["cases"] for run in exports[2:]]
+    assert 0 < exports[0]["cases"] <= 30 < exports[1]["cases"] <= 300
+    assert all(run["seconds"] > 0 and run["queries"] > 0 for run in exports)
+    assert "export xlsx" in stdout
 
 
 def test_compare_serves_the_pages_with_another_commits_code_too(tmp_path):

@@ -7,7 +7,6 @@ app_name = "tracker"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("cases/", views.case_list, name="case_list"),
-    path("cases/export.csv", views.case_export, name="case_export"),
     path("cases/new/", views.case_create, name="case_create"),
     path("cases/<int:pk>/", views.case_detail, name="case"),
     path("cases/<int:pk>/edit/", views.case_edit, name="case_edit"),

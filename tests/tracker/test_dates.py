@@ -181,11 +181,15 @@ def test_the_csv_export_writes_the_date_as_known(
     client, monitor, known_to_the_month, known_to_the_year
 ):
     client.force_login(monitor)
-    response = client.get(reverse("tracker:case_export"))
-    rows = csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode()))
-    assert {row["title"]: row["incident date"] for row in rows} == {
-        "Shells shipped in January": "January 2024",
-        "Shells shipped all year": "2024",
+    response = client.get(reverse("exchange:case_export", args=["csv"]))
+    content = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = csv.DictReader(io.StringIO(content))
+    assert {
+        row["title"]: (row["incident date"], row["incident start"], row["incident end"])
+        for row in rows
+    } == {
+        "Shells shipped in January": ("January 2024", "2024-01-01", "2024-01-31"),
+        "Shells shipped all year": ("2024", "2024-01-01", "2024-12-31"),
     }
 
 

@@ -9,12 +9,18 @@ quote, which the spreadsheet shows as text. Numbers (``int``, ``Decimal``, ``flo
 are written as they are, so a negative count or coordinate stays a number; a number
 held as text (a reported quantity of "-2") is text and gets its quote like any other.
 
-Every export (CSV, and any later JSON Lines or XLSX one) writes its cells through
-``spreadsheet_safe``.
+The CSV and XLSX exports write their cells through ``spreadsheet_safe``; JSON Lines is
+read by programs, not spreadsheets, and keeps the text as it is. ``as_typed`` undoes the
+quote for an import, so an exported file imports back to the same text.
+
+An XLSX file also refuses the control characters XML cannot hold (a title pasted with
+a stray form feed); ``xlsx_safe`` replaces them with U+FFFD rather than fail the export.
 """
 
 import csv
 from decimal import Decimal
+
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -25,6 +31,20 @@ def spreadsheet_safe(value):
         return value
     text = str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def as_typed(cell):
+    """An exported cell's text as it was typed: without the quote ``spreadsheet_safe``
+    put before a formula's first character."""
+    if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS):
+        return cell[1:]
+    return cell
+
+
+def xlsx_safe(value):
+    """``spreadsheet_safe``, and text without the characters an XLSX cannot hold."""
+    value = spreadsheet_safe(value)
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value) if isinstance(value, str) else value
 
 
 class SafeCsvWriter:

@@ -181,6 +181,15 @@ def run(job_id, *, apply):
     if not ImportJob.objects.filter(pk=job_id, status__in=(queued, running)).update(status=running):
         return
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
+    try:
+        run_pass(job, apply, running)
+    finally:
+        # A pass's progress means nothing once it is over (and the next pass starts
+        # from nothing).
+        progress_path(job).unlink(missing_ok=True)
+
+
+def run_pass(job, apply, running):
     with Results() as results:
         try:
             new_values = check_rows(job, apply, running, results)

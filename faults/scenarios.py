@@ -695,15 +695,14 @@ def import_worker_kill(harness, size):
             text=True,
         ).stdout
     )["job"]
-    progress = next(root.glob("*.progress"), None)
 
     def half_way():
-        nonlocal progress
-        progress = progress or next(root.glob("*.progress"), None)
+        [(status,)] = harness.sql("SELECT status FROM exchange_importjob WHERE id = %s", (job,))
         try:
-            return progress and json.loads(progress.read_text())["fraction"] >= 0.5
-        except (OSError, ValueError):
+            progress = json.loads(next(root.glob("*.progress")).read_text())
+        except (StopIteration, OSError, ValueError):
             return False
+        return status == "applying" and progress["fraction"] >= 0.5
 
     harness.start_workers()
     wait_for(half_way, stall=120)
@@ -729,7 +728,11 @@ def import_worker_kill(harness, size):
     )
     return Outcome(
         expected=f"0 cases right after the kill; then {rows} cases, each once, applied",
-        passed=killed > 0 and left == 0 and final == "applied" and cases == distinct == rows,
+        passed=killed > 0
+        and status == "applying"
+        and left == 0
+        and final == "applied"
+        and cases == distinct == rows,
         subscriptions=rows,
         sent=cases,
         lost=rows - distinct,

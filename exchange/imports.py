@@ -183,6 +183,18 @@ def run(job_id, *, apply):
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
     try:
         run_pass(job, apply, running)
+    except Exception:
+        # A fault of ours or of the database (the rows' transaction is rolled back):
+        # the page says so rather than "being checked" for ever; the log has the rest.
+        if not ImportJob.objects.filter(pk=job.pk, status=running).exists():
+            raise
+        job.message = (
+            "The import stopped on an unexpected error, and nothing was changed. Try "
+            "again later; if it happens again, tell an administrator."
+        )
+        finish(job, Status.FAILED if apply else Status.REFUSED, dict.fromkeys(Action, 0), [])
+        discard_upload(job)
+        raise
     finally:
         # A pass's progress means nothing once it is over (and the next pass starts
         # from nothing).

@@ -519,3 +519,18 @@ def test_rows_that_look_like_a_case_or_each_other_are_noted(monitor, other_monit
     job = run_import(monitor, data)
     assert (job.status, job.created) == (Status.APPLIED, 3)
     assert not any("May be the same incident" in text for _, _, text in messages(job))
+
+
+def test_an_unexpected_failure_is_reported_and_changes_nothing(monitor, monkeypatch):
+    job = imports.start(monitor, upload_of(csv_bytes([row(), row(title="Second")])))
+
+    def broken(self, number, cells):
+        raise RuntimeError("a fault of the code")
+
+    monkeypatch.setattr(imports.Rows, "check", broken)
+    with pytest.raises(RuntimeError):
+        imports.preview(job.pk)
+    job.refresh_from_db()
+    assert job.status == Status.REFUSED
+    assert job.message.startswith("The import stopped on an unexpected error")
+    assert not Case.objects.exists()

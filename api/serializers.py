@@ -18,6 +18,7 @@ from rest_framework.reverse import reverse
 
 from evidence.forms import MonitorEvidenceItemForm
 from evidence.models import Credibility, EvidenceItem, Source
+from exchange.models import Action, ImportJob, ImportRow
 from tracker import workflow
 from tracker.forms import CaseForm
 from tracker.models import Case, SanctionsProvision, Transition, WeaponSystem
@@ -468,3 +469,63 @@ class ActionSerializer(serializers.Serializer):
                 {"of": [f"There is no case {reference} that you can see."]}
             )
         return {**attrs, "duplicate_of": original}
+
+
+class ImportUploadSerializer(serializers.Serializer):
+    """A file of cases to import; checked (a dry run) first, imported only when the
+    preview is confirmed."""
+
+    file = serializers.FileField(help_text="A CSV (UTF-8) or XLSX file, one case a row.")
+    create_missing = serializers.BooleanField(
+        default=False,
+        help_text="Create the weapon systems and sanctions provisions the file names that "
+        "do not exist yet, instead of refusing those rows.",
+    )
+
+
+class ImportRowSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ImportRow
+        fields = ["number", "action", "reference", "messages"]
+
+
+class ImportJobSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    rows_listed = serializers.SerializerMethodField(
+        help_text="Each row that is not unchanged (at most 1,000; the import's page lists "
+        "every row): its number in the file, what it does, its case, and messages naming "
+        "a column."
+    )
+    may_confirm = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = ImportJob
+        fields = [
+            "id",
+            "url",
+            "original_filename",
+            "size",
+            "create_missing",
+            "status",
+            "message",
+            "rows",
+            "created",
+            "updated",
+            "unchanged",
+            "errors",
+            "new_reference_values",
+            "may_confirm",
+            "created_at",
+            "confirmed_at",
+            "finished_at",
+            "rows_listed",
+        ]
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, job):
+        return reverse("api:import", args=[job.pk], request=self.context.get("request"))
+
+    @extend_schema_field(ImportRowSerializer(many=True))
+    def get_rows_listed(self, job):
+        rows = job.results.exclude(action=Action.UNCHANGED)[:1000]
+        return ImportRowSerializer(rows, many=True).data

@@ -52,6 +52,9 @@ urlpatterns = [
         views.SanctionsProvisionList.as_view(),
         name="sanctions_provisions",
     ),
+    path("api/v1/imports/", views.ImportList.as_view(), name="imports"),
+    path("api/v1/imports/<int:id>/", views.ImportDetail.as_view(), name="import"),
+    path("api/v1/imports/<int:id>/confirm/", views.ImportConfirm.as_view(), name="import_confirm"),
     # Anything else under the API: a 404 as problem details, not the site's HTML page.
     re_path(r"^api/", views.UnknownEndpoint.as_view(), name="not_found"),
 ]

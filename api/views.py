@@ -8,8 +8,8 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, negotiation, status
-from rest_framework.exceptions import NotFound, PermissionDenied
-from rest_framework.parsers import JSONParser
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -18,8 +18,12 @@ from evidence.corroboration import summarize
 from evidence.files import accept_evidence_files
 from evidence.models import EvidenceItem, Source
 from evidence.views import file_response
+from exchange import imports, tasks
 from exchange.columns import exportable
 from exchange.exports import RESPONSES, XLSX_TYPE
+from exchange.models import ImportJob
+from exchange.reading import FileRefused
+from exchange.uploads import limit_import_uploads, too_large_message, upload_too_large
 from tracker import workflow
 from tracker.filters import CaseFilter
 from tracker.models import Case, SanctionsProvision, WeaponSystem, works_on_cases
@@ -28,6 +32,7 @@ from . import serializers
 from .filters import CaseFilterBackend
 from .pagination import KeysetPagination
 from .parsers import EvidenceMultiPartParser
+from .problems import Conflict
 
 REFERENCE = OpenApiParameter(
     "reference", OpenApiTypes.STR, OpenApiParameter.PATH, description="e.g. CASE-2024-0001"
@@ -349,3 +354,85 @@ class UnknownEndpoint(APIView):
         raise NotFound("There is no such API endpoint; the endpoints are at /api/v1/docs/.")
 
     get = post = put = patch = delete = head = options = unknown
+
+
+class ImportList(APIView):
+    """Your imports of cases from CSV or XLSX files. Posting a file starts its preview (a
+    dry run: every row checked by the case form, nothing saved); confirm it to import."""
+
+    parser_classes = [MultiPartParser]
+
+    def initialize_request(self, request, *args, **kwargs):
+        # The file is counted while it arrives; set before anything reads the body.
+        if request.method == "POST":
+            limit_import_uploads(request)
+        return super().initialize_request(request, *args, **kwargs)
+
+    @extend_schema(responses=serializers.ImportJobSerializer(many=True))
+    def get(self, request):
+        imports.check_may_import(request.user)
+        jobs = ImportJob.objects.filter(created_by=request.user)[:50]
+        return Response(
+            serializers.ImportJobSerializer(jobs, many=True, context={"request": request}).data
+        )
+
+    @extend_schema(
+        request={"multipart/form-data": serializers.ImportUploadSerializer},
+        responses={202: serializers.ImportJobSerializer},
+        summary="Upload a file of cases: its preview runs in the background (monitors)",
+    )
+    def post(self, request):
+        imports.check_may_import(request.user)
+        body = serializers.ImportUploadSerializer(data=request.data)
+        valid = body.is_valid()
+        if upload_too_large(request._request):
+            raise ValidationError({"file": [too_large_message()]})
+        if not valid:
+            raise ValidationError(body.errors)
+        try:
+            job = imports.start(
+                request.user, body.validated_data["file"], body.validated_data["create_missing"]
+            )
+        except FileRefused as refusal:
+            raise ValidationError({"file": [str(refusal)]}) from refusal
+        tasks.preview_import.delay_on_commit(job.pk)
+        data = serializers.ImportJobSerializer(job, context={"request": request}).data
+        return Response(data, status=status.HTTP_202_ACCEPTED)
+
+
+def visible_job(request, id):
+    jobs = ImportJob.objects.all()
+    if not request.user.is_superuser:
+        jobs = jobs.filter(created_by=request.user)
+    return get_object_or_404(jobs, pk=id)
+
+
+@extend_schema(parameters=[OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)])
+class ImportDetail(APIView):
+    """One of your imports: its status, counts and each row that changes or fails."""
+
+    @extend_schema(responses=serializers.ImportJobSerializer)
+    def get(self, request, id):
+        job = visible_job(request, id)
+        return Response(serializers.ImportJobSerializer(job, context={"request": request}).data)
+
+
+@extend_schema(parameters=[OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)])
+class ImportConfirm(APIView):
+    """Import a previewed file: 409 unless its preview is done and found no error; the
+    import runs in the background, in one transaction (a row that fails then changes
+    nothing)."""
+
+    @extend_schema(request=None, responses={202: serializers.ImportJobSerializer})
+    def post(self, request, id):
+        job = visible_job(request, id)
+        if not imports.confirm(job, request.user):
+            raise Conflict(
+                f"Import {job.pk} is {job.get_status_display().lower()}"
+                + (f" with {job.errors} row error(s)" if job.errors else "")
+                + ": only a preview without errors is imported, once."
+            )
+        tasks.apply_import.delay_on_commit(job.pk)
+        job.refresh_from_db()
+        data = serializers.ImportJobSerializer(job, context={"request": request}).data
+        return Response(data, status=status.HTTP_202_ACCEPTED)

@@ -347,6 +347,8 @@ SPECTACULAR_SETTINGS = {
         "State": "tracker.models.State",
         "SourceKind": "evidence.models.SourceKind",
         "EvidenceKind": "evidence.models.EvidenceKind",
+        "ImportStatus": "exchange.models.Status",
+        "ImportRowAction": "exchange.models.Action",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -372,6 +374,17 @@ EXACT_COUNT_LIMIT = envint("EXACT_COUNT_LIMIT", 10_000)
 # A dossier (dossiers/) is one document laid out in memory: a list dossier of more
 # cases than this is refused, with a request to narrow the filters.
 DOSSIER_MAX_CASES = envint("DOSSIER_MAX_CASES", 200)
+
+# Imports of cases from CSV and XLSX (exchange.imports). An upload is kept under
+# IMPORT_ROOT from its preview until it is applied; web and worker must share it.
+IMPORT_ROOT = Path(os.environ.get("IMPORT_ROOT", VAR_DIR / "imports"))
+IMPORT_MAX_UPLOAD_BYTES = envint("IMPORT_MAX_UPLOAD_MB", 50) * 1024 * 1024
+# What an XLSX workbook's parts may add up to once unpacked, from its zip directory:
+# a few hundred kilobytes can otherwise unpack to gigabytes.
+IMPORT_MAX_UNPACKED_BYTES = envint("IMPORT_MAX_UNPACKED_MB", 500) * 1024 * 1024
+IMPORT_MAX_ROWS = envint("IMPORT_MAX_ROWS", 100_000)
+# An import is one transaction over every row: it gets longer than other tasks.
+IMPORT_TIME_LIMIT = envint("IMPORT_TIME_LIMIT_MINUTES", 60) * 60
 
 # Review workflow: approval needs this many independent supporting sources, or a
 # written justification.
@@ -489,6 +502,7 @@ if REDIS_URL:
             WEBHOOK_RETRY_BACKOFF_MAX,
             CELERY_TASK_TIME_LIMIT,
             EVIDENCE_CHECK_CHUNK_TIME_LIMIT,
+            IMPORT_TIME_LIMIT,
         ),
     }
 else:

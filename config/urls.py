@@ -26,6 +26,7 @@ urlpatterns = [
     path("evidence/", include("evidence.urls")),
     # A case's dossier (printable page, PDF) and evidence package; a list's dossier.
     path("dossiers/", include("dossiers.urls")),
+    path("imports/", include("exchange.import_urls")),
     # The JSON API under /api/v1/, and each user's API tokens under /account/api-tokens/.
     path("", include("api.urls")),
 ]

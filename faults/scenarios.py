@@ -6,9 +6,11 @@ what it expected and whether that held. A digest scenario is a few lines:
 
 import functools
 import json
+import os
 import random
 import re
 import secrets
+import signal
 import subprocess
 import threading
 import time
@@ -672,4 +674,69 @@ def webhook_500_then_recovers(harness, size):
         "all delivered after the 500s, none twice; the endpoint stays active",
         lambda o: o.lost == 0 and o.duplicated == 0 and o.rows["endpoint"] == "active",
         done,
+    )
+
+
+@scenario("import-worker-kill")
+def import_worker_kill(harness, size):
+    """An import's worker SIGKILLed half-way through its one transaction: the cases it
+    had saved must vanish with it, and the task, delivered again, must import the whole
+    file once."""
+    rows = 500 if size.quick else 2000
+    root = harness.workdir / f"{harness.name}-imports"
+    harness.env["IMPORT_ROOT"] = str(root)
+    job = json.loads(
+        subprocess.run(
+            [VENV_BIN / "python", "-m", "faults.imports", str(rows)],
+            cwd=ROOT,
+            env=harness.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )["job"]
+
+    def half_way():
+        [(status,)] = harness.sql("SELECT status FROM exchange_importjob WHERE id = %s", (job,))
+        try:
+            progress = json.loads(next(root.glob("*.progress")).read_text())
+        except (StopIteration, OSError, ValueError):
+            return False
+        return status == "applying" and progress["fraction"] >= 0.5
+
+    harness.start_workers()
+    wait_for(half_way, stall=120)
+    killed = 0
+    for child in harness.workers.children():
+        try:
+            os.kill(child, signal.SIGKILL)
+            killed += 1
+        except ProcessLookupError:
+            pass
+    [(left,)] = harness.sql("SELECT count(*) FROM tracker_case")
+    [(status,)] = harness.sql("SELECT status FROM exchange_importjob WHERE id = %s", (job,))
+    wait_for(
+        lambda: (
+            harness.sql("SELECT status FROM exchange_importjob WHERE id = %s", (job,))[0][0]
+            in ("applied", "failed")
+        ),
+        stall=300,
+    )
+    [(final,)] = harness.sql("SELECT status FROM exchange_importjob WHERE id = %s", (job,))
+    [(cases, distinct)] = harness.sql(
+        "SELECT count(*), count(DISTINCT external_id) FROM tracker_case"
+    )
+    return Outcome(
+        expected=f"0 cases right after the kill; then {rows} cases, each once, applied",
+        passed=killed > 0
+        and status == "applying"
+        and left == 0
+        and final == "applied"
+        and cases == distinct == rows,
+        subscriptions=rows,
+        sent=cases,
+        lost=rows - distinct,
+        duplicated=cases - distinct,
+        rows={"after the kill": f"{left} cases, job {status}", "then": f"job {final}"},
+        faults=f"{killed} worker processes SIGKILLed half-way through the import",
     )

@@ -95,6 +95,13 @@ def evidence_root(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def import_root(settings, tmp_path):
+    # Files uploaded for import wait here for their preview and confirmation.
+    settings.IMPORT_ROOT = tmp_path / "imports"
+    return settings.IMPORT_ROOT
+
+
+@pytest.fixture(autouse=True)
 def var_dir(settings, tmp_path):
     # What is read from VAR_DIR while running (the demo's passwords file, written by
     # load_demo) stays out of the checkout's own var/ and a demo running there.

@@ -31,6 +31,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from api.models import ApiToken
 from digests.models import CaseLinkView, Subscription
 from evidence.models import CustodyEvent, EvidenceItem, Source, StoredFile
+from exchange.models import ImportJob
 from tests import factories
 from tracker import roles
 from tracker.models import (
@@ -514,6 +515,36 @@ SITE = {
 }
 
 
+def imports_cases(user, obj=None):
+    """Whoever may log a case may import cases: monitors and administrators."""
+    return monitors_and_admins(user)
+
+
+def sees_import(user, job):
+    """An import is its importer's; administrators read every one."""
+    return signed_in(user) and (job.created_by_id == user.pk or is_admin(user))
+
+
+def confirms_import(user, job):
+    """Only its importer confirms an import, while they may import."""
+    return signed_in(user) and job.created_by_id == user.pk and imports_cases(user)
+
+
+SITE.update(
+    {
+        "imports:list": Rule("imports", once, imports_cases, imports_cases),
+        "imports:template": Rule(
+            "imports",
+            lambda world: [Target("csv", ("csv",)), Target("xlsx", ("xlsx",))],
+            imports_cases,
+        ),
+        "imports:job": Rule("imports", objects_of(ImportJob), sees_import),
+        "imports:progress": Rule("imports", objects_of(ImportJob), sees_import),
+        "imports:confirm": Rule("imports", objects_of(ImportJob), sees_import, confirms_import),
+    }
+)
+
+
 def sees_source(user, obj=None):
     return has_a_role(user)
 
@@ -555,6 +586,14 @@ def evidence_requests(world, target):
     return [("POST", new_item(world), "json"), ("POST", with_file, "multipart")]
 
 
+def import_requests(world, target):
+    """A file of one case to import, as multipart/form-data."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data = b"title,summary,incident type,incident start,place,country\nT,S,other,2024-01-02,P,UA\n"
+    return [("POST", {"file": SimpleUploadedFile("t.csv", data)}, "multipart")]
+
+
 def api_case_action(user, step):
     return sees_case(user, step.case) and may_act(user, step)
 
@@ -594,6 +633,15 @@ API = {
     "api:source": Rule("api", objects_of(Source), sees_source, requests=as_json()),
     "api:weapon_systems": Rule("api", once, signed_in, requests=as_json()),
     "api:sanctions_provisions": Rule("api", once, signed_in, requests=as_json()),
+    "api:imports": Rule("api", once, imports_cases, imports_cases, requests=import_requests),
+    "api:import": Rule("api", objects_of(ImportJob), sees_import, requests=as_json()),
+    "api:import_confirm": Rule(
+        "api",
+        objects_of(ImportJob),
+        sees_import,
+        confirms_import,
+        requests=as_json(("POST", lambda w: {})),
+    ),
 }
 
 ADMIN = {

@@ -18,6 +18,7 @@ from api.models import ApiToken, Scope
 from digests.models import CaseLinkView, DigestDelivery, Subscription
 from evidence.custody import add_evidence
 from evidence.models import CustodyEvent, EvidenceItem, Source, StoredFile
+from exchange.models import ImportJob, Status
 from tests import factories
 from tracker import roles
 from tracker.models import (
@@ -143,6 +144,18 @@ def build(case_factory):
     # Who heard of each submission (opened by the transitions above): administrators
     # only read them, beside the case or alone.
 
+    # Imports: a monitor's preview waiting to be confirmed, an administrator's done.
+    for whose, status in (("monitor", Status.PREVIEWED), ("administrator", Status.APPLIED)):
+        ImportJob.objects.create(
+            created_by=users[whose],
+            original_filename=f"{whose}-cases.csv",
+            stored_name=f"{whose}-upload",
+            size=100,
+            status=status,
+            rows=1,
+            created=1,
+        )
+
     world = World(users=users, objects={Case: cases})
     issue_tokens(world)
     for model in (
@@ -165,6 +178,7 @@ def build(case_factory):
         Endpoint,
         WebhookDelivery,
         ApiToken,
+        ImportJob,
     ):
         world.objects[model] = list(model.objects.order_by("pk"))
     # Every delivery shares the others' rules: two are enough to walk.

@@ -11,7 +11,7 @@ RUN := $(UV) run --frozen
 PORT ?= 8000
 DEMO_ENV := DEBUG=1 REQUIRE_2FA=0 DEMO_PORT=$(PORT) SITE_URL=http://127.0.0.1:$(PORT)
 
-.PHONY: install demo demo-data test schema bench load faults faults-quick lint check-imports clean
+.PHONY: install demo demo-data test schema bench bench-imports load faults faults-quick lint check-imports clean
 
 $(UV):
 	python3 -m venv .tools
@@ -47,6 +47,11 @@ faults: install
 
 faults-quick: install
 	$(RUN) python -m faults --quick
+
+# Imports a file of 100,000 new cases (IMPORT_BENCH_ARGS="--xlsx" for XLSX) into a
+# database of its own (tracker_bench_imports, made anew): rows a second and peak memory.
+bench-imports: install
+	$(RUN) python -m bench.imports $(IMPORT_BENCH_ARGS)
 
 # 50 users for 5 minutes against gunicorn (4 workers, production settings) on a copy of
 # the bench's data (tracker_load, made from tracker_bench when missing), Redis databases

@@ -77,7 +77,7 @@ def upload_file(client, data):
     return ImportJob.objects.get(pk=response.url.rstrip("/").rsplit("/", 1)[-1])
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_seed_incidents_and_a_reworded_copy_import_once(
     client, settings, capsys, celery_worker
 ):

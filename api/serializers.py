@@ -475,7 +475,9 @@ class ImportUploadSerializer(serializers.Serializer):
     """A file of cases to import; checked (a dry run) first, imported only when the
     preview is confirmed."""
 
-    file = serializers.FileField(help_text="A CSV (UTF-8) or XLSX file, one case a row.")
+    file = serializers.FileField(
+        help_text="A CSV (UTF-8), XLSX or JSON Lines file, one case a row (a line)."
+    )
     create_missing = serializers.BooleanField(
         default=False,
         help_text="Create the weapon systems and sanctions provisions the file names that "

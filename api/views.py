@@ -357,8 +357,9 @@ class UnknownEndpoint(APIView):
 
 
 class ImportList(APIView):
-    """Your imports of cases from CSV or XLSX files. Posting a file starts its preview (a
-    dry run: every row checked by the case form, nothing saved); confirm it to import."""
+    """Your imports of cases from CSV, XLSX or JSON Lines files. Posting a file starts its
+    preview (a dry run: every row checked by the case form, nothing saved); confirm it to
+    import."""
 
     parser_classes = [MultiPartParser]
 

@@ -26,8 +26,9 @@ SHOWN = {
 
 class UploadForm(forms.Form):
     file = forms.FileField(
-        label="CSV or XLSX file",
-        help_text="One case a row, the first row naming the columns (see the template).",
+        label="CSV, XLSX or JSON Lines file",
+        help_text="One case a row, the first row naming the columns (see the template); "
+        "or JSON Lines, one case a line, keyed by the columns, as the JSONL export writes it.",
     )
     create_missing = forms.BooleanField(
         label="Create the missing reference values",

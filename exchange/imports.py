@@ -1,4 +1,4 @@
-"""Importing cases from a CSV or XLSX file: a preview, then, once confirmed, the import.
+"""Importing cases from a CSV, XLSX or JSON Lines file: a preview, then, once confirmed, the import.
 
 Both run the same code over every row (``run``) in one database transaction: each row
 is checked by the case form of the monitors' pages (``ImportCaseForm``, ``CaseForm``

@@ -1,4 +1,4 @@
-"""Reading an uploaded CSV or XLSX file safely, a row at a time.
+"""Reading an uploaded CSV, XLSX or JSON Lines file safely, a row at a time.
 
 A file is refused as a whole (``FileRefused``, with a message for the person who
 uploaded it) when it cannot be read as the table it claims to be: text that is not
@@ -8,19 +8,26 @@ wider than ``MAX_COLUMNS`` or a line longer than ``MAX_LINE_CHARS``, more than
 is the import's business (``exchange.imports``); this module only hands over cells.
 
 The kind of file is read from its bytes, never from its name: an XLSX workbook is a zip
-archive, anything else is taken for CSV text.
+archive, text whose first character is "{" is JSON Lines (as the JSONL export writes
+it: one object a line, keyed by the column headers), anything else is taken for CSV.
+A JSON Lines file's header is its first object's keys; every other line must have the
+same keys, and a line that is not a JSON object of text, numbers and nulls refuses the
+file, as a CSV record the csv module cannot read does.
 
-Memory stays bounded whatever the file: CSV is decoded and split as it is read, with
-each line's length capped before the csv module builds its row; XLSX is read by
+Memory stays bounded whatever the file: CSV and JSON Lines are decoded and split as
+they are read, with each line's length capped before the csv module builds its row; XLSX is read by
 openpyxl's read_only mode, which parses the sheet's XML as a stream.
 """
 
 import codecs
 import csv
 import io
+import itertools
+import json
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 
 from django.conf import settings
 
@@ -38,7 +45,10 @@ ZIP_MAGIC = b"PK\x03\x04"
 # An Excel 97-2003 workbook (.xls), an OLE2 compound file.
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
-CSV, XLSX = "csv", "xlsx"
+CSV, XLSX, JSONL = "csv", "xlsx", "jsonl"
+# A UTF-8 byte order mark, and the white space JSON allows before an object.
+UTF8_BOM = b"\xef\xbb\xbf"
+JSON_SPACE = b" \t\r\n"
 
 
 class FileRefused(Exception):
@@ -60,9 +70,11 @@ def max_rows():
 
 
 def kind_of(path):
-    """CSV or XLSX, from the file's first bytes."""
+    """CSV, XLSX or JSON Lines, from the file's first bytes."""
     with open(path, "rb") as file:
-        start = file.read(8)
+        start = file.read(ENCODING_PROBE_BYTES)
+    if start.removeprefix(UTF8_BOM).lstrip(JSON_SPACE).startswith(b"{"):
+        return JSONL
     if start.startswith(ZIP_MAGIC):
         return XLSX
     if start.startswith(OLE2_MAGIC):
@@ -99,7 +111,7 @@ class Table:
 def open_table(path):
     """The file at ``path`` as a Table (use it as a context manager); FileRefused when
     it cannot be read as one."""
-    table = XlsxTable(path) if kind_of(path) == XLSX else CsvTable(path)
+    table = {XLSX: XlsxTable, JSONL: JsonlTable, CSV: CsvTable}[kind_of(path)](path)
     try:
         table.open()
     except BaseException:
@@ -225,6 +237,111 @@ class CsvTable(Table):
         file = getattr(self, "file", None)
         if file is not None:
             file.close()
+
+
+class JsonlTable(Table):
+    """JSON Lines: the header is the first object's keys, and each line's cells are its
+    values in the header's order. A row is numbered by its line, as an editor shows it."""
+
+    kind = JSONL
+
+    def open(self):
+        self.file = open(self.path, "rb")  # noqa: SIM115 (closed by close())
+        self.size = max(1, self.file.seek(0, io.SEEK_END))
+        self.file.seek(0)
+        check_utf8(self.file.read(ENCODING_PROBE_BYTES))
+        self.file.seek(0)
+        self.text = io.TextIOWrapper(self.file, encoding="utf-8-sig", errors="strict")
+        self.lines = self._objects()
+        first = next(self.lines, None)
+        if first is None:
+            raise FileRefused("The file holds no JSON object: each line must be one.")
+        self.first = first
+        number, record = first
+        check_keys(record, number)
+        self.header = check_header(record.keys())
+        self.keys = set(self.header)
+
+    def _objects(self):
+        """(line number, object) for each line that is not blank."""
+        number = 0
+        while True:
+            try:
+                line = self.text.readline(MAX_LINE_CHARS + 1)
+            except UnicodeDecodeError as error:
+                raise FileRefused(not_utf8(error, self.file.tell())) from error
+            if not line:
+                return
+            number += 1
+            if len(line) > MAX_LINE_CHARS:
+                raise FileRefused(
+                    f"Line {number} of the file is longer than {MAX_LINE_CHARS:,} characters; "
+                    "this is not a list of cases."
+                )
+            if line.strip():
+                yield number, json_object(line, number)
+
+    def rows(self):
+        for number, record in itertools.chain([self.first], self.lines):
+            check_keys(record, number)
+            keys = {clean_text(key) for key in record}
+            if keys != self.keys:
+                raise FileRefused(different_keys(number, keys - self.keys, self.keys - keys))
+            # No header line: line 1 is the first case.
+            if number > max_rows():
+                raise too_many_rows()
+            by_key = {clean_text(key): value for key, value in record.items()}
+            cells = trimmed(by_key[name] for name in self.header)
+            if cells:
+                yield number, cells
+
+    def fraction_read(self):
+        return min(1.0, self.file.tell() / self.size)
+
+    def close(self):
+        file = getattr(self, "file", None)
+        if file is not None:
+            file.close()
+
+
+def json_object(line, number):
+    """A line's object, its numbers as written (Decimal, not float); FileRefused when
+    the line is not a JSON object of text, numbers and nulls."""
+    try:
+        record = json.loads(line, parse_float=Decimal)
+    except ValueError as error:
+        raise FileRefused(f"Line {number} is not JSON: {error}.") from error
+    if not isinstance(record, dict):
+        raise FileRefused(
+            f"Line {number} is not a JSON object: each line must be one case, "
+            '{"title": "…", …}, keyed by the column headers.'
+        )
+    for key, value in record.items():
+        if isinstance(value, bool) or not isinstance(value, str | int | Decimal | None):
+            raise FileRefused(
+                f"Line {number}: the value of “{key}” is not text, a number or null. "
+                "Weapon systems and provisions are one text, separated by “; ”."
+            )
+    return record
+
+
+def check_keys(record, number):
+    if len(record) > MAX_COLUMNS:
+        raise FileRefused(
+            f"Line {number} has {len(record):,} keys; a line may have at most {MAX_COLUMNS}."
+        )
+
+
+def different_keys(number, extra, lacking):
+    problems = []
+    if extra:
+        problems.append(f"has {', '.join(sorted(extra))}")
+    if lacking:
+        problems.append(f"lacks {', '.join(sorted(lacking))}")
+    return (
+        f"Line {number} {' and '.join(problems)}: every line must have the keys of the "
+        "first (null for an empty value)."
+    )
 
 
 def check_utf8(sample):

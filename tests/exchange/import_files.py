@@ -1,8 +1,9 @@
-"""Real CSV and XLSX files for the import tests, made here (openpyxl for XLSX), and
+"""Real CSV, XLSX and JSON Lines files for the import tests, made here (openpyxl for XLSX), and
 what the tests share: the demo's reference values, a job run as the task runs it."""
 
 import csv
 import io
+import json
 import zipfile
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -45,6 +46,19 @@ def csv_bytes(rows, headers=None, delimiter=",", encoding="utf-8", bom=False):
         writer.writerow([cells.get(h, "") for h in headers] if isinstance(cells, dict) else cells)
     data = text.getvalue().encode(encoding)
     return (b"\xef\xbb\xbf" + data) if bom else data
+
+
+def jsonl_bytes(rows, headers=None, encoding="utf-8"):
+    """JSON Lines as the export writes it: one object a line, keyed by the headers; a
+    row that is not a dict is written as it is (a line of text)."""
+    headers = headers or HEADERS
+    lines = [
+        json.dumps({h: cells.get(h) for h in headers}, ensure_ascii=False)
+        if isinstance(cells, dict)
+        else cells
+        for cells in rows
+    ]
+    return ("\n".join(lines) + "\n").encode(encoding)
 
 
 def xlsx_bytes(rows, headers=None, prepare=None):

@@ -25,7 +25,7 @@ def finished(job, status):
     return ImportJob.objects.get(pk=job.pk)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_upload_preview_and_confirm_on_the_worker(client, monitor, celery_worker):
     client.force_login(monitor)
     data = csv_bytes([row(external_id="W-1"), row(external_id="W-2", title="Second")])

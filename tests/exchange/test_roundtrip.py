@@ -1,0 +1,139 @@
+"""Every export format imports back with no change: the files the real export endpoints
+serve, imported as the pages and the API import them (the tasks' functions), by the
+monitor whose cases they are and by one to whom most of them belong to others."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from exchange.models import Action, Status
+from tests.exchange.import_files import reference_data, run_import
+from tracker.models import (
+    Case,
+    DatePrecision,
+    IncidentType,
+    SanctionsProvision,
+    WeaponSystem,
+)
+
+FORMATS = ["csv", "xlsx", "jsonl"]
+
+
+@pytest.fixture
+def cases(db, monitor, other_monitor, case_factory):
+    """Cases of both monitors in several states, with every kind of value an export
+    writes: weapon systems, provisions, coordinates, external ids, each date precision."""
+    reference_data()
+    weapons = list(WeaponSystem.objects.order_by("name"))
+    provisions = list(SanctionsProvision.objects.order_by("resolution"))
+    made = [
+        case_factory(
+            title="Hwasong-11 debris in Kharkiv",
+            summary="Fragments of a ballistic missile; =a note, not a formula.",
+            incident_type=IncidentType.BATTLEFIELD_USE,
+            incident_start=date(2024, 1, 2),
+            date_precision=DatePrecision.DAY,
+            place_name="Kharkiv – Saltivka",
+            latitude=Decimal("49.9935"),
+            longitude=Decimal("-36.2304"),
+            country="UA",
+            external_id="UA-2024-001",
+            reported_quantity="2",
+        ),
+        case_factory(
+            title="-Shells by rail",
+            incident_start=date(2023, 9, 1),
+            incident_end=date(2023, 11, 30),
+            date_precision=DatePrecision.MONTH,
+            external_id="RAIL-7",
+        ),
+        case_factory(
+            title="Shells seen at Tikhoretsk",
+            incident_start=date(2023, 1, 1),
+            date_precision=DatePrecision.YEAR,
+            state="submitted",
+        ),
+        case_factory(
+            title="A shipment reported by a partner",
+            incident_start=date(2024, 5, 10),
+            date_precision=DatePrecision.APPROXIMATE,
+            place_name="Rajin",
+            supplier_country="",
+            recipient_country="",
+        ),
+        case_factory(
+            title="Another monitor's case in review",
+            created_by=other_monitor,
+            state="submitted",
+            external_id="OTHER-1",
+            latitude=Decimal("42.2400"),
+            longitude=Decimal("130.2900"),
+        ),
+        case_factory(
+            title="Another monitor's approved case",
+            created_by=other_monitor,
+            state="approved",
+            incident_start=date(2024, 3, 1),
+            incident_end=date(2024, 4, 30),
+            date_precision=DatePrecision.MONTH,
+        ),
+        # Seen by nobody but its author: in no file here.
+        case_factory(title="Another monitor's draft", created_by=other_monitor),
+    ]
+    for case in made[:5]:
+        case.weapon_systems.set(weapons[: 1 + case.pk % 2])
+        case.sanctions_provisions.set(provisions[: 1 + case.pk % 2])
+    return made
+
+
+def snapshot():
+    """Everything an import could change: each case's values and relations, and the
+    history of cases and reference values."""
+    return (
+        list(Case.objects.order_by("pk").values()),
+        sorted(Case.weapon_systems.through.objects.values_list("case_id", "weaponsystem_id")),
+        sorted(
+            Case.sanctions_provisions.through.objects.values_list(
+                "case_id", "sanctionsprovision_id"
+            )
+        ),
+        Case.history.count(),
+        WeaponSystem.objects.count(),
+        SanctionsProvision.objects.count(),
+    )
+
+
+def exported(client, user, format):
+    client.force_login(user)
+    response = client.get(reverse("exchange:case_export", args=[format]))
+    assert response.status_code == 200
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+@pytest.mark.parametrize("format", FORMATS)
+@pytest.mark.parametrize("exporter", ["monitor", "reviewer"])
+def test_an_export_imports_back_with_no_change(client, request, monitor, cases, format, exporter):
+    data = exported(client, request.getfixturevalue(exporter), format)
+    before = snapshot()
+
+    job = run_import(monitor, data, name=f"cases.{format}")
+
+    # The monitor's export holds their own drafts and everyone's cases past the draft;
+    # the reviewer's, the cases past the draft, most of them not the monitor's.
+    expected = (
+        {c.reference for c in cases[:6]}
+        if exporter == "monitor"
+        else {c.reference for c in cases[2:3] + cases[4:6]}
+    )
+    assert job.status == Status.PREVIEWED, job.message
+    assert (job.created, job.updated, job.errors) == (0, 0, 0), list(
+        job.results.values_list("number", "messages")
+    )
+    assert job.unchanged == job.rows == len(expected)
+    assert {(r.action, r.reference) for r in job.results.all()} == {
+        (Action.UNCHANGED, reference) for reference in expected
+    }
+    assert not job.may_confirm
+    assert snapshot() == before

@@ -489,6 +489,9 @@ class ImportRowSerializer(serializers.ModelSerializer):
     class Meta:
         model = ImportRow
         fields = ["number", "action", "reference", "messages"]
+        # Written by the import, never by a client; read-only, the schema's integers
+        # are the same on every database.
+        read_only_fields = fields
 
 
 class ImportJobSerializer(serializers.ModelSerializer):
@@ -522,6 +525,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "finished_at",
             "rows_listed",
         ]
+        read_only_fields = fields
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, job):

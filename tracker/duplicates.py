@@ -55,7 +55,7 @@ def possible_duplicates(
     window = timedelta(days=settings.DUPLICATE_WINDOW_DAYS)
     cases = (
         Case.objects.visible_to(user)
-        .during(incident_start - window, (incident_end or incident_start) + window)
+        .during(shifted(incident_start, -window), shifted(incident_end or incident_start, window))
         .filter(_shares(place_name, country, weapon_systems))
         # A case already marked as a duplicate points to its original, which is found
         # in its own right.
@@ -106,7 +106,7 @@ def similar_rows(rows: list[dict]) -> list[tuple[int, int, float]]:
     )
     pairs = []
     for position, (_, i, first) in enumerate(dated):
-        reach = first.end + window
+        reach = shifted(first.end, window)
         for later_start, j, second in dated[position + 1 :]:
             # Sorted by start: every later row starts at least as late as this one, so
             # once one starts beyond the window none can overlap it.
@@ -118,6 +118,15 @@ def similar_rows(rows: list[dict]) -> list[tuple[int, int, float]]:
             if value >= minimum:
                 pairs.append((min(i, j), max(i, j), value))
     return sorted(pairs, key=lambda pair: (-pair[2], pair[0], pair[1]))
+
+
+def shifted(day, by):
+    """``day`` moved by ``by``, stopping at the first or last day a date can hold: an
+    incident dated 0001-01-01 or 9999-12-31 is valid input and has a window too."""
+    try:
+        return day + by
+    except OverflowError:
+        return date.max if by > timedelta(0) else date.min
 
 
 def score(title, summary, other_title, other_summary):

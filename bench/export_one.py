@@ -17,18 +17,11 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import RequestFactory  # noqa: E402
 
+from bench.memory import memory_mb  # noqa: E402
 from exchange.columns import exportable  # noqa: E402
 from exchange.exports import RESPONSES  # noqa: E402
 from tracker.models import works_on_cases  # noqa: E402
 from tracker.views import filtered_cases  # noqa: E402
-
-
-def memory_mb(field):
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    raise LookupError(field)
 
 
 def main(format, cases, path, username):

@@ -11,10 +11,11 @@ builds the pages' data set; see docs/benchmarks.md.
 import argparse
 import csv
 import os
-import resource
 import tempfile
 import time
 from pathlib import Path
+
+from bench.memory import memory_mb
 
 IMPORT_PEAK_MB = 300
 
@@ -29,8 +30,7 @@ def parse_args():
 
 
 def peak_mb():
-    # Linux reports ru_maxrss in KiB.
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return memory_mb("VmHWM")
 
 
 def write_file(path, rows, xlsx):

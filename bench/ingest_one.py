@@ -13,15 +13,8 @@ django.setup()
 
 from django.core.handlers.wsgi import WSGIRequest  # noqa: E402
 
+from bench.memory import memory_mb  # noqa: E402
 from evidence.files import accept_evidence_files, ingest  # noqa: E402
-
-
-def memory_mb(field):
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    raise LookupError(field)
 
 
 def main(body, boundary):

@@ -562,6 +562,7 @@ def deep_rows(r):
             verdict(ratio <= t["common_words_ratio"]),
         )
     )
+    return rows
 
 
 def digest_rows(r):

@@ -25,6 +25,7 @@ PLAN = json.loads(Path(os.environ["LOAD_PLAN"]).read_text())
 # One iterator for every reviewer of this process: each case in review is approved
 # once, so no reviewer is told that someone else was quicker.
 CASES_IN_REVIEW = iter(PLAN["in_review"])
+SAVE_ANYWAY = 'name="save_anyway"'
 CSRF_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 CASE_LINK = re.compile(r'href="/cases/(\d+)/"')
 ADMIN_CASE_LINK = re.compile(r'href="/admin/tracker/case/(\d+)/change/')
@@ -90,6 +91,25 @@ class SignedInUser(HttpUser):
         data = {**data, "csrfmiddlewaretoken": token and token.group(1)}
         with self.client.post(
             url, data, files=files, name=name, allow_redirects=False, catch_response=True
+        ) as response:
+            if response.status_code == 200 and SAVE_ANYWAY in response.text:
+                # The case form's possible-duplicates warning: the load logs alike cases
+                # on purpose, and a monitor who has read the warning saves anyway.
+                response.success()
+                return self.submit_anyway(url, name, data, files)
+            if response.status_code != 302:
+                response.failure(f"expected a redirect, got {response.status_code}")
+                return None
+            return response.headers["Location"]
+
+    def submit_anyway(self, url, name, data, files):
+        with self.client.post(
+            url,
+            {**data, "save_anyway": "1"},
+            files=files,
+            name=f"{name} (save anyway)",
+            allow_redirects=False,
+            catch_response=True,
         ) as response:
             if response.status_code != 302:
                 response.failure(f"expected a redirect, got {response.status_code}")

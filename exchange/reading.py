@@ -173,17 +173,34 @@ def column_letter(index):
     return letters
 
 
-class CsvTable(Table):
-    kind = CSV
+class TextTable(Table):
+    """A table in a text file (CSV, JSON Lines): UTF-8, read a line at a time."""
 
-    def open(self):
+    def open_text(self, newline=None):
         self.file = open(self.path, "rb")  # noqa: SIM115 (closed by close())
         self.size = max(1, self.file.seek(0, io.SEEK_END))
         self.file.seek(0)
         check_utf8(self.file.read(ENCODING_PROBE_BYTES))
         self.file.seek(0)
         # utf-8-sig drops the byte-order mark Excel writes at the start of "CSV UTF-8".
-        self.text = io.TextIOWrapper(self.file, encoding="utf-8-sig", errors="strict", newline="")
+        self.text = io.TextIOWrapper(
+            self.file, encoding="utf-8-sig", errors="strict", newline=newline
+        )
+
+    def fraction_read(self):
+        return min(1.0, self.file.tell() / self.size)
+
+    def close(self):
+        file = getattr(self, "file", None)
+        if file is not None:
+            file.close()
+
+
+class CsvTable(TextTable):
+    kind = CSV
+
+    def open(self):
+        self.open_text(newline="")
         first_line = self.text.readline(MAX_LINE_CHARS + 1)
         self.delimiter = sniff_delimiter(first_line)
         self.lines = self._lines(first_line)
@@ -230,28 +247,15 @@ class CsvTable(Table):
                 raise too_many_rows()
             yield self.number, cells
 
-    def fraction_read(self):
-        return min(1.0, self.file.tell() / self.size)
 
-    def close(self):
-        file = getattr(self, "file", None)
-        if file is not None:
-            file.close()
-
-
-class JsonlTable(Table):
+class JsonlTable(TextTable):
     """JSON Lines: the header is the first object's keys, and each line's cells are its
     values in the header's order. A row is numbered by its line, as an editor shows it."""
 
     kind = JSONL
 
     def open(self):
-        self.file = open(self.path, "rb")  # noqa: SIM115 (closed by close())
-        self.size = max(1, self.file.seek(0, io.SEEK_END))
-        self.file.seek(0)
-        check_utf8(self.file.read(ENCODING_PROBE_BYTES))
-        self.file.seek(0)
-        self.text = io.TextIOWrapper(self.file, encoding="utf-8-sig", errors="strict")
+        self.open_text()
         self.lines = self._objects()
         first = next(self.lines, None)
         if first is None:
@@ -294,14 +298,6 @@ class JsonlTable(Table):
             cells = trimmed(by_key[name] for name in self.header)
             if cells:
                 yield number, cells
-
-    def fraction_read(self):
-        return min(1.0, self.file.tell() / self.size)
-
-    def close(self):
-        file = getattr(self, "file", None)
-        if file is not None:
-            file.close()
 
 
 def json_object(line, number):

@@ -171,27 +171,8 @@ def digest_run(smtp, worker_env, period_end, subscriptions, timeout=1800):
     cache.clear()
     smtp.reset()
 
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "--app",
-            "config",
-            "worker",
-            "--pool",
-            "prefork",
-            "--concurrency",
-            "2",
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        env=worker_env,
-    )
+    worker = start_worker(worker_env, 2)
     try:
-        _wait_for_worker()
         start = time.perf_counter()
         app.send_task("digests.tasks.send_digests", args=[period_end.isoformat()])
         deadline = start + timeout
@@ -247,7 +228,11 @@ def start_worker(worker_env, concurrency):
         ],
         env=worker_env,
     )
-    _wait_for_worker()
+    try:
+        _wait_for_worker()
+    except BaseException:
+        worker.terminate()
+        raise
     return worker
 
 

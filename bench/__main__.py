@@ -9,11 +9,13 @@ checked out in a temporary folder, in turns with this code's on the same data.
 """
 
 import argparse
+import itertools
 import json
 import os
 import platform
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -58,6 +60,23 @@ TARGETS = {
     "dossier_pdf_s": 30,
 }
 EXPORT_FORMATS = ("csv", "xlsx")
+MEASURES = (
+    "pages",
+    "api",
+    "deep",
+    "dossier",
+    "digests",
+    "reminders",
+    "ingest",
+    "integrity",
+    "exports",
+)
+PAGE_MEASURES = ("pages", "api", "deep", "dossier")
+# What may cost more as the archive grows: measured at each size of a growth run. The
+# files a store holds, and an export of every case, grow with it by nature.
+ARCHIVE_MEASURES = (*PAGE_MEASURES, "digests", "reminders")
+# A growth run's target: each figure at the largest size against the next largest.
+GROWTH_RATIO = 1.25
 
 
 def counts(text):
@@ -73,7 +92,16 @@ def counts(text):
 def parse_args():
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--cases", type=int, default=100_000)
-    parser.add_argument("--evidence", type=int, default=500_000)
+    parser.add_argument("--evidence", type=int, help="evidence items in all (default: five a case)")
+    parser.add_argument(
+        "--sizes",
+        type=counts,
+        metavar="N,N",
+        help="a growth run: build a data set of each of these numbers of cases (database "
+        "DATABASE_N, five evidence items a case), measure what depends on the archive's "
+        "size at each, print every figure at each size and the growth ratios; then the "
+        "rest once, on the data set nearest 100,000 cases",
+    )
     parser.add_argument("--sources", type=int, default=200)
     parser.add_argument("--subscriptions", type=int, default=1000)
     parser.add_argument(
@@ -113,8 +141,8 @@ def parse_args():
     parser.add_argument(
         "--only",
         action="append",
-        choices=["ingest", "integrity"],
-        help="measure only this (repeat for both): no pages, digests or reminders scan",
+        choices=MEASURES,
+        help="measure only this (repeat for more than one)",
     )
     parser.add_argument(
         "--pages-only",
@@ -126,7 +154,20 @@ def parse_args():
         action="store_true",
         help="measure the API's case list only (first and deep page), no other page",
     )
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.evidence is None:
+        args.evidence = 5 * args.cases
+    shorthands = [
+        (args.pages_only, PAGE_MEASURES),
+        (args.api_only, ("api",)),
+        (args.digests_only, ("digests",)),
+    ]
+    args.wanted = set(args.only or ())
+    for given, measures in shorthands:
+        if given:
+            args.wanted.update(measures)
+    args.wanted = args.wanted or set(MEASURES)
+    return args
 
 
 # The pages measured, as a reviewer. A place (one case in seven), and words most
@@ -234,6 +275,12 @@ def recreate_database(args):
 
 def main():
     args = parse_args()
+    if args.sizes:
+        results = growth(args)
+        Path(args.output).write_text(json.dumps(results, indent=2, default=str) + "\n")
+        print_growth(results)
+        print(f"\nFigures written to {args.output}")
+        return
     from aiosmtpd.controller import Controller
 
     with socket.socket() as sock:
@@ -259,6 +306,42 @@ def main():
     print(f"\nFigures written to {args.output}")
 
 
+def growth(args):
+    """Each size's data set built and measured by a run of its own (one process each,
+    so nothing one leaves behind weighs on the next), then what does not depend on the
+    archive's size, once, on the data set nearest 100,000 cases."""
+    passed = ["--sources", str(args.sources), "--subscriptions", str(args.subscriptions)]
+    passed += ["--repeat", str(args.repeat), "--dossier-cases", str(args.dossier_cases)]
+    passed += ["--ingest-mb", str(args.ingest_mb), "--store-mb", str(args.store_mb)]
+    passed += ["--postgres", args.postgres, "--redis-url", args.redis_url]
+    passed += ["--cache-url", args.cache_url]
+    if args.digest_subscriptions:
+        passed += ["--digest-subscriptions", ",".join(map(str, args.digest_subscriptions))]
+    results = {"targets": {**TARGETS, "growth_ratio": GROWTH_RATIO}, "sizes": {}}
+    archive = [m for m in MEASURES if m in args.wanted and m in ARCHIVE_MEASURES]
+    rest = [m for m in MEASURES if m in args.wanted and m not in ARCHIVE_MEASURES]
+    with tempfile.TemporaryDirectory(prefix="tracker-bench-growth-") as folder:
+
+        def child(size, measures, reuse):
+            output = Path(folder) / f"{size}-{len(results['sizes'])}.json"
+            command = [sys.executable, "-m", "bench", "--cases", str(size)]
+            command += ["--evidence", str(5 * size), "--database", f"{args.database}_{size}"]
+            command += [*passed, "--output", str(output)]
+            command += ["--reuse"] * reuse + [f"--only={m}" for m in measures]
+            print(f"\n== {size:,} cases: {', '.join(measures)}", flush=True)
+            subprocess.run(command, cwd=ROOT, check=True)
+            return json.loads(output.read_text())
+
+        for size in sorted(set(args.sizes)):
+            results["sizes"][size] = child(size, archive, args.reuse) if archive else {}
+        if rest:
+            nearest = min(results["sizes"], key=lambda size: abs(size - 100_000))
+            # Its data set was built above, unless no measure needed one.
+            reuse = args.reuse or bool(archive)
+            results["once"] = {"cases": nearest, **child(nearest, rest, reuse)}
+    return results
+
+
 def run(args, workdir, smtp, other=None):
     import django
 
@@ -271,10 +354,11 @@ def run(args, workdir, smtp, other=None):
     from config.celery import app
     from digests.models import DigestDelivery
 
+    wanted = args.wanted
     calibration = measure.calibration()
     print(calibration_line(calibration), flush=True)
     call_command("migrate", verbosity=0)
-    if not args.digests_only:
+    if wanted & set(PAGE_MEASURES):
         # As in production: hashed static files, which the pages name.
         call_command("collectstatic", interactive=False, verbosity=0)
     start = time.perf_counter()
@@ -288,40 +372,17 @@ def run(args, workdir, smtp, other=None):
             sources=args.sources,
             subscriptions=args.subscriptions,
         )
-    with connection.cursor() as cursor:
-        # The search triggers rewrote each case as its weapon system and evidence
-        # arrived, leaving the table three times its size in dead rows all at once; a
-        # live table reuses such space as it goes.
-        cursor.execute("VACUUM FULL tracker_case")
-        # What autovacuum would have done on a live system: statistics for the planner
-        # and a visibility map, so index-only scans stay index-only.
-        cursor.execute("VACUUM ANALYZE")
+        with connection.cursor() as cursor:
+            # The search triggers rewrote each case as its weapon system and evidence
+            # arrived, leaving the table three times its size in dead rows all at once;
+            # a live table reuses such space as it goes.
+            cursor.execute("VACUUM FULL tracker_case")
+            # What autovacuum would have done on a live system: statistics for the
+            # planner and a visibility map, so index-only scans stay index-only.
+            cursor.execute("VACUUM ANALYZE")
     build_s = time.perf_counter() - start
     app.control.purge()
 
-    if args.only:
-        return {
-            "machine": machine(),
-            "calibration": calibration,
-            "targets": TARGETS,
-            **measure_files(args, workdir, only=args.only),
-        }
-    codes = [] if args.digests_only else [measure.Code("this", ROOT)]
-    if other:
-        codes.append(measure.Code(other[0][:10], other[1]))
-    pages, api_pages, deep_pages = {}, {}, {}
-    try:
-        if not args.digests_only:
-            pages = {
-                name: measure.pages(users["reviewer"], url, codes, args.repeat)
-                for name, url in ({} if args.api_only else PAGES).items()
-            }
-            api_pages = api_measures(users["reviewer"], codes[0], args.repeat)
-            if not args.api_only:
-                deep_pages = deep_measures(users["reviewer"], codes[0], args.repeat)
-    finally:
-        for code in codes:
-            code.close()
     results = {
         "machine": machine(),
         "calibration": calibration,
@@ -331,51 +392,78 @@ def run(args, workdir, smtp, other=None):
             "sources": args.sources,
             "subscriptions": args.subscriptions,
             "build_s": round(build_s, 1),
+            "reused": args.reuse,
         },
         "targets": TARGETS,
-        **{name: figures[0] for name, figures in pages.items()},
-        **api_pages,
-        **deep_pages,
     }
-    if other:
-        results["compare"] = {
-            "rev": other[0],
-            **{name: figures[1] for name, figures in pages.items()},
-        }
-    if not (args.api_only or args.digests_only):
+    results.update(measure_pages(args, users["reviewer"], other))
+    if "dossier" in wanted:
         results["dossier_pdf"] = measure.dossier_pdf(
             users["reviewer"], args.dossier_cases, min(args.repeat, 3)
         )
-    if args.pages_only or args.api_only:
-        return results
-    results["digests"] = [
-        measure.digest_run(smtp, dict(os.environ), timezone.localdate() + timedelta(days=1), n)
-        for n in args.digest_subscriptions or [args.subscriptions]
-    ]
-    if args.digests_only:
-        return results
-    results["reminders_scan"] = measure.reminders_scan(args.repeat)
-    results.update(measure_files(args, workdir))
-    results["exports"] = measure.export(
-        EXPORT_FORMATS,
-        sorted({max(args.cases // 10, 1), args.cases}),
-        users["reviewer"].get_username(),
-        workdir,
-    )
+    if "digests" in wanted:
+        results["digests"] = [
+            measure.digest_run(smtp, dict(os.environ), timezone.localdate() + timedelta(days=1), n)
+            for n in args.digest_subscriptions or [args.subscriptions]
+        ]
+    if "reminders" in wanted:
+        results["reminders_scan"] = measure.reminders_scan(args.repeat)
+    results.update(measure_files(args, workdir, wanted))
+    if "exports" in wanted:
+        results["exports"] = measure.export(
+            EXPORT_FORMATS,
+            sorted({max(args.cases // 10, 1), args.cases}),
+            users["reviewer"].get_username(),
+            workdir,
+        )
     return results
 
 
-def measure_files(args, workdir, only=("ingest", "integrity")):
+def measure_pages(args, reviewer, other):
+    """The pages, the API's and the deep ones, each served by a process of its own
+    (and by ``other``'s code too, for the pages that another commit also has)."""
+    from bench import measure
+
+    wanted = args.wanted
+    if not wanted & {"pages", "api", "deep"}:
+        return {}
+    codes = [measure.Code("this", ROOT)]
+    if other and "pages" in wanted:
+        codes.append(measure.Code(other[0][:10], other[1]))
+    results = {}
+    try:
+        if "pages" in wanted:
+            pages = {
+                name: measure.pages(reviewer, url, codes, args.repeat)
+                for name, url in PAGES.items()
+            }
+            results.update({name: figures[0] for name, figures in pages.items()})
+            if other:
+                results["compare"] = {
+                    "rev": other[0],
+                    **{name: figures[1] for name, figures in pages.items()},
+                }
+        if "api" in wanted:
+            results.update(api_measures(reviewer, codes[0], args.repeat))
+        if "deep" in wanted:
+            results.update(deep_measures(reviewer, codes[0], args.repeat))
+    finally:
+        for code in codes:
+            code.close()
+    return results
+
+
+def measure_files(args, workdir, wanted):
     """Ingest and the integrity check, each against hashlib over the same bytes."""
     from bench import measure
 
     results = {}
-    if "ingest" in only:
+    if "ingest" in wanted:
         results["ingest"] = [
             measure.ingest(size, workdir)
             for size in sorted({max(args.ingest_mb // 8, 1), args.ingest_mb})
         ]
-    if "integrity" in only:
+    if "integrity" in wanted:
         results["integrity"] = measure.integrity(args.store_mb, workdir, dict(os.environ))
     return results
 
@@ -551,6 +639,8 @@ def deep_rows(r):
                 verdict(ratio <= t["deep_ratio"] and deep["queries"] == first["queries"]),
             )
         )
+    if "case_search" not in r:
+        return rows
     common, place = r["case_search_common_words"], r["case_search"]
     ratio = common["p95_ms"] / place["p95_ms"]
     rows.append(
@@ -706,6 +796,64 @@ def print_comparison(r):
         ),
         rows,
     )
+
+
+def growth_figures(r):
+    """A run's figures that a growth run compares: (measure, unit, figure, queries)."""
+    pages = [*PAGES, *API_PAGES, "api_case_list_deep", *DEEP_PAGES]
+    pages += ["case_list_deep", "admin_changelist_deep"]
+    for name in pages:
+        if name in r:
+            yield name.replace("_", " "), "p95 ms", r[name]["p95_ms"], r[name]["queries"]
+    if "dossier_pdf" in r:
+        d = r["dossier_pdf"]
+        yield f"dossier PDF ({d['cases']} cases)", "median s", d["median_s"], d["queries"]
+    for d in r.get("digests", ()):
+        label = f"digests ({d['subscriptions']:,})"
+        yield f"{label}, a message", "ms", d["per_message_ms"], d["per_digest_queries"]
+        yield f"{label}, peak memory", "MB", d["worker_peak_rss_mb"]["max_process"], None
+    if "reminders_scan" in r:
+        yield "reminders scan", "p95 ms", r["reminders_scan"]["p95_ms"], None
+
+
+def growth_rows(results):
+    """Each measure at each size, each size's figure over the one before, and the
+    verdict: the largest size within ``GROWTH_RATIO`` of the next, with as many queries."""
+    sizes = sorted(results["sizes"])
+    figures = {size: list(growth_figures(results["sizes"][size])) for size in sizes}
+    rows = []
+    for n, (label, unit, _, _) in enumerate(figures[sizes[0]]):
+        values = [figures[size][n][2] for size in sizes]
+        queries = [figures[size][n][3] for size in sizes]
+        ratios = [later / earlier for earlier, later in itertools.pairwise(values) if earlier]
+        same_queries = len(set(queries[-2:])) == 1
+        ok = len(sizes) < 2 or (ratios and ratios[-1] <= GROWTH_RATIO and same_queries)
+        rows.append(
+            (
+                f"{label} ({unit})",
+                *(f"{value:,}" for value in values),
+                ", ".join(f"{ratio:.2f}×" for ratio in ratios),
+                " / ".join("-" if q is None else str(q) for q in queries),
+                verdict(ok),
+            )
+        )
+    return sizes, rows
+
+
+def print_growth(results):
+    sizes, rows = growth_rows(results)
+    first = results["sizes"][sizes[0]]
+    if "calibration" in first:
+        print()
+        print(calibration_line(first["calibration"]))
+    steps = ", ".join(f"{later:,}/{earlier:,}" for earlier, later in itertools.pairwise(sizes))
+    headers = ("measure", *(f"{size:,} cases" for size in sizes), f"growth ({steps})")
+    headers += ("queries", f"≤ {GROWTH_RATIO}× at the largest, the same queries")
+    if rows:
+        print_rows(headers, rows)
+    if "once" in results:
+        print(f"\nOnce, on the data set of {results['once']['cases']:,} cases:")
+        print_table(results["once"])
 
 
 def print_rows(headers, rows):

@@ -3,6 +3,12 @@
 Years of a busy team's work: cases spread over every state, incident type, country
 pair and five years of dates; evidence items spread over sources and stances, and
 approvals recorded as transitions so digests have something to report.
+
+A larger archive is the same team's work over more years, not a busier week: past
+``PACE_CASES`` cases, the cases still waiting for a decision and the approvals a week
+stay those of ``PACE_CASES`` cases, and the years grow with the archive (a million
+cases are 74 years of decided cases). So a page or task that costs more at a
+million cases than at a hundred thousand grows with the archive, not with the work.
 """
 
 import itertools
@@ -49,6 +55,8 @@ WORDS = [
     "munitions",
 ]
 # Most of a mature tracker's cases are decided; a steady share waits for review.
+PACE_CASES = 100_000
+PACE_YEARS = 5
 STATE_WEIGHTS = {
     State.APPROVED: 45,
     State.REJECTED: 15,
@@ -58,6 +66,7 @@ STATE_WEIGHTS = {
     State.IN_REVIEW: 8,
     State.CHANGES_REQUESTED: 7,
 }
+WAITING = (State.DRAFT, State.SUBMITTED, State.IN_REVIEW, State.CHANGES_REQUESTED)
 
 
 def build(cases=100_000, evidence=500_000, sources=200, subscriptions=1000, seed=2024, now=None):
@@ -116,9 +125,10 @@ def _sources(count, grader):
 
 def _cases(count, users, now, rng):
     states = list(STATE_WEIGHTS)
-    weights = list(STATE_WEIGHTS.values())
+    weights = state_weights(count)
     types = list(IncidentType.values)
-    start = date(now.year - 5, 1, 1)
+    years = _years(count)
+    start = date(now.year - years, 1, 1)
     span = (now.date() - start).days
     rows = []
     for n in range(count):
@@ -138,7 +148,7 @@ def _cases(count, users, now, rng):
                 supplier_country=supplier,
                 recipient_country=recipient,
                 state=state,
-                state_changed_at=now - _age(state, rng),
+                state_changed_at=now - _age(state, years, rng),
                 created_by=users["monitor"],
                 assigned_reviewer=users["reviewer"] if state == State.IN_REVIEW else None,
             )
@@ -147,12 +157,35 @@ def _cases(count, users, now, rng):
     return list(Case.objects.filter(reference__startswith="BENCH-").values_list("pk", flat=True))
 
 
-def _age(state, rng):
-    """How long ago the case reached its state: decided cases over five years, waiting
-    ones over the last fortnight (a team keeps its backlog moving)."""
+def _waiting_share():
+    return sum(STATE_WEIGHTS[state] for state in WAITING) / sum(STATE_WEIGHTS.values())
+
+
+def state_weights(count):
+    """Each state's weight. Past ``PACE_CASES`` cases, as many cases wait as in an
+    archive of ``PACE_CASES``, and the decided states share the rest as before."""
+    waiting = _waiting_share()
+    scale = min(1, PACE_CASES / count)
+    decided = (1 - waiting * scale) / (1 - waiting)
+    return [
+        weight * (scale if state in WAITING else decided) for state, weight in STATE_WEIGHTS.items()
+    ]
+
+
+def _years(count):
+    """The years the archive spans: ``PACE_YEARS`` for ``PACE_CASES`` cases or fewer, and
+    more in proportion to the decided cases, so as many are decided a week."""
+    waiting = _waiting_share() * min(count, PACE_CASES)
+    decided_at_pace = PACE_CASES * (1 - _waiting_share())
+    return max(PACE_YEARS, round(PACE_YEARS * (count - waiting) / decided_at_pace))
+
+
+def _age(state, years, rng):
+    """How long ago the case reached its state: decided cases over the archive's years,
+    waiting ones over the last fortnight (a team keeps its backlog moving)."""
     if state in (State.SUBMITTED, State.IN_REVIEW, State.CHANGES_REQUESTED):
         return timedelta(hours=rng.randrange(14 * 24))
-    return timedelta(hours=rng.randrange(5 * 365 * 24))
+    return timedelta(hours=rng.randrange(years * 365 * 24))
 
 
 def _weapon_links(case_ids, weapons, rng):

@@ -33,10 +33,14 @@ demo-data: install
 test: install
 	$(RUN) pytest $(PYTEST_ARGS)
 
-# Builds 100,000 cases on the local PostgreSQL (database tracker_bench, made anew) and
-# measures against Redis databases 14 and 12; see docs/benchmarks.md. Not part of `make test`.
+# A growth run: builds data sets of 10,000, 100,000 and 1,000,000 cases on the local
+# PostgreSQL (databases tracker_bench_N, made anew; BENCH_ARGS="--reuse" measures them
+# again) and measures each against Redis databases 14 and 12, then prints every figure
+# at each size and its growth; see docs/benchmarks.md. `make bench BENCH_SIZES=` builds
+# and measures one data set (--cases, database tracker_bench). Not part of `make test`.
+BENCH_SIZES ?= 10000,100000,1000000
 bench: install
-	$(RUN) python -m bench $(BENCH_ARGS)
+	$(RUN) python -m bench $(if $(BENCH_SIZES),--sizes $(BENCH_SIZES)) $(BENCH_ARGS)
 
 # Breaks the real processes (worker children SIGKILLed, Redis and PostgreSQL restarted,
 # the SMTP server refusing or down) while digests go out, on PostgreSQL, Redis and SMTP
@@ -54,7 +58,7 @@ bench-imports: install
 	$(RUN) python -m bench.imports $(IMPORT_BENCH_ARGS)
 
 # 50 users for 5 minutes against gunicorn (4 workers, production settings) on a copy of
-# the bench's data (tracker_load, made from tracker_bench when missing), Redis databases
+# the bench's data (tracker_load, made from tracker_bench_100000 when missing), Redis databases
 # 13 and 3; see docs/reliability.md. Steps: LOAD_ARGS="--steps 10,25,50,75 --run-time 60s".
 load: install
 	$(RUN) python -m bench.load $(LOAD_ARGS)

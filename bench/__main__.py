@@ -358,8 +358,8 @@ def run(args, workdir, smtp, other=None):
     calibration = measure.calibration()
     print(calibration_line(calibration), flush=True)
     call_command("migrate", verbosity=0)
-    if wanted & set(PAGE_MEASURES):
-        # As in production: hashed static files, which the pages name.
+    if wanted & {"pages", "deep", "dossier"}:
+        # As in production: hashed static files, which the HTML pages name.
         call_command("collectstatic", interactive=False, verbosity=0)
     start = time.perf_counter()
     if args.reuse:

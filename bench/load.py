@@ -43,7 +43,11 @@ def parse_args():
     parser.add_argument("--spawn-rate", type=float, default=5, help="users started a second")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--database", default="tracker_load")
-    parser.add_argument("--template", default="tracker_bench", help="copied when missing")
+    parser.add_argument(
+        "--template",
+        default="tracker_bench_100000",
+        help="copied when missing (the 100,000 cases of `make bench`)",
+    )
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
     parser.add_argument("--cache-url", default="redis://127.0.0.1:6379/3")

@@ -137,3 +137,50 @@ def test_compare_serves_the_pages_with_another_commits_code_too(tmp_path):
         ["git", "worktree", "list"], capture_output=True, text=True, cwd=settings.BASE_DIR
     ).stdout
     assert "tracker-bench-compare-" not in worktrees  # the checkout is removed afterwards
+
+
+# Three processes, each migrating a database of its own: slow on a busy machine.
+@pytest.mark.timeout(600)
+def test_a_growth_run_measures_each_size_and_prints_the_growth(tmp_path):
+    stdout, figures = run_bench(
+        tmp_path,
+        "tracker_bench_growth_smoke",
+        *("--sizes", "150,300", "--only", "api", "--only", "reminders", "--only", "ingest"),
+    )
+
+    assert sorted(figures["sizes"], key=int) == ["150", "300"]
+    for size, run in figures["sizes"].items():
+        assert run["dataset"]["cases"] == int(size)
+        assert run["dataset"]["evidence_items"] == 5 * int(size)
+        assert run["reminders_scan"]["median_ms"] > 0
+        assert "ingest" not in run and "digests" not in run
+    small, large = figures["sizes"]["150"], figures["sizes"]["300"]
+    for page in ("api_case_list", "api_case_list_deep"):
+        assert small[page]["queries"] == large[page]["queries"] > 0
+    assert "growth (300/150)" in stdout
+    assert "api case list (p95 ms)" in stdout and "reminders scan (p95 ms)" in stdout
+    # What does not grow with the archive, once, on the set nearest 100,000 cases.
+    assert figures["once"]["cases"] == 300
+    assert [run["size_mb"] for run in figures["once"]["ingest"]] == [1, 8]
+    assert "api_case_list" not in figures["once"]
+    assert "Once, on the data set of 300 cases" in stdout
+
+
+def test_a_larger_archive_is_more_years_of_the_same_weeks_work():
+    from bench import dataset
+    from tracker.models import State
+
+    def week(cases):
+        weights = dict(zip(dataset.STATE_WEIGHTS, dataset.state_weights(cases), strict=True))
+        share = {state: weight / sum(weights.values()) for state, weight in weights.items()}
+        waiting = round(cases * sum(share[state] for state in dataset.WAITING))
+        approved_a_week = cases * share[State.APPROVED] / (dataset._years(cases) * 52)
+        return waiting, approved_a_week
+
+    waiting, approved = week(100_000)
+    assert (waiting, round(approved)) == (35_000, 173)
+    waiting_1m, approved_1m = week(1_000_000)
+    assert waiting_1m == waiting
+    assert abs(approved_1m - approved) / approved < 0.01
+    assert dataset._years(1_000_000) == 74
+    assert week(10_000)[0] == 3_500  # below the pace, the same shares as before

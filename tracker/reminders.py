@@ -23,6 +23,9 @@ def overdue_cases(now):
     return (
         Case.objects.overdue(now)
         .exclude(Exists(reminded_today))
+        # Longest waiting first, along the open cases' index, which holds both columns:
+        # the rows themselves are never read.
+        .order_by("state_changed_at")
         .values_list("pk", "state_changed_at")
     )
 

@@ -8,7 +8,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, connections, models, transaction
 from django.db.models import F, OuterRef, Q, Subquery
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce
+from django.db.models.lookups import GreaterThanOrEqual
 from django.urls import reverse
 from django.utils import dateformat, timezone
 from django_countries.fields import CountryField
@@ -63,6 +64,11 @@ PERIOD_FORMATS = {
     DatePrecision.YEAR: "Y",
     DatePrecision.APPROXIMATE: "j F Y",
 }
+
+
+# The last day a case's incident covers (a single day's end is its start), as one
+# expression, so that one index (case_span_idx) serves "which incidents overlap these days".
+INCIDENT_LAST_DAY = Coalesce("incident_end", "incident_start")
 
 
 def covered_days(start, end, precision):
@@ -230,9 +236,7 @@ class CaseQuerySet(models.QuerySet):
         of it."""
         cases = self
         if first is not None:
-            cases = cases.filter(
-                Q(incident_end__gte=first) | Q(incident_end__isnull=True, incident_start__gte=first)
-            )
+            cases = cases.filter(GreaterThanOrEqual(INCIDENT_LAST_DAY, first))
         if last is not None:
             cases = cases.filter(incident_start__lte=last)
         return cases
@@ -402,6 +406,9 @@ class Case(models.Model):
                 fields=["incident_start"], include=["state", "created_by"], name="case_incident_idx"
             ),
             models.Index(fields=["state", "state_changed_at"]),
+            # Incidents overlapping a period (``during``): the case list's incident dates,
+            # the admin's incident year, possible duplicates.
+            models.Index(INCIDENT_LAST_DAY, F("incident_start"), name="case_span_idx"),
             # The case list: filtered by state, sorted by incident date, counted without
             # reading the table (the included columns are the common filters).
             models.Index(

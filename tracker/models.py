@@ -10,7 +10,7 @@ from django.db import IntegrityError, connections, models, transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import Cast, Coalesce
 from django.db.models.lookups import GreaterThanOrEqual
-from django.db.models.signals import post_delete
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import dateformat, timezone
@@ -762,6 +762,20 @@ class Notification(EmailDelivery):
 
     def delivery_task_args(self):
         return [self.transition_id]
+
+
+# What the new case form offers to choose from (its blank markup is kept in the cache,
+# templates/tracker/case_form.html) changes when a weapon system or provision is added,
+# renamed or deleted.
+CHOICES_CACHE = "weapon-systems-and-provisions"
+
+
+@receiver(post_save, sender=WeaponSystem)
+@receiver(post_delete, sender=WeaponSystem)
+@receiver(post_save, sender=SanctionsProvision)
+@receiver(post_delete, sender=SanctionsProvision)
+def choices_changed(sender, using, **kwargs):
+    versioned_cache.bump_on_commit(CHOICES_CACHE, using=using)
 
 
 @receiver(post_delete, sender=Case)

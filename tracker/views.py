@@ -26,7 +26,7 @@ from .charts import month_chart
 from .filters import CaseFilter
 from .forms import CaseForm
 from .listing import case_page
-from .models import CASES_CACHE, Case, State, case_visibility, works_on_cases
+from .models import CASES_CACHE, CHOICES_CACHE, Case, State, case_visibility, works_on_cases
 
 PAGE_SIZES = (25, 50, 100)
 DASHBOARD_ROWS = 20
@@ -237,7 +237,18 @@ def case_create(request):
         case = form.save()
         messages.success(request, f"{case.reference} saved as a draft.")
         return redirect(case)
-    return render(request, "tracker/case_form.html", {"form": form, "duplicates": candidates})
+    return render(
+        request,
+        "tracker/case_form.html",
+        {
+            "form": form,
+            "duplicates": candidates,
+            # Nothing in a blank form is the user's: the template keeps its markup.
+            "blank_form_version": None
+            if form.is_bound
+            else versioned_cache.current_version(CHOICES_CACHE),
+        },
+    )
 
 
 @login_required

@@ -3,8 +3,9 @@ prepares the accounts and writes the plan this file reads from ``LOAD_PLAN``).
 
 Each role is one of the README's users: monitors browse, search, open and log cases
 with a small evidence file; reviewers work in the admin and approve the cases in
-review; stakeholders read approved cases and export them as CSV. All simulated users
-of one role sign in as that role's account, each with a session of their own.
+review; both come back to their dashboard; stakeholders read approved cases and export
+them as CSV. All simulated users of one role sign in as that role's account, each with
+a session of their own.
 """
 
 import json
@@ -117,6 +118,17 @@ class SignedInUser(HttpUser):
             return response.headers["Location"]
 
 
+class TeamMember(SignedInUser):
+    """Monitors and reviewers come back to the dashboard between tasks: what waits for
+    them, what has waited too long, the counts by state."""
+
+    abstract = True
+
+    @task(2)
+    def dashboard(self):
+        self.client.get("/", name="dashboard")
+
+
 class CaseReader(SignedInUser):
     """A user of the site's own pages: the case list and the cases on it."""
 
@@ -144,7 +156,7 @@ class CaseReader(SignedInUser):
         self.client.get(f"/cases/{random.choice(self.cases_seen)}/", name="case page")
 
 
-class Monitor(CaseReader):
+class Monitor(CaseReader, TeamMember):
     weight = 5
     role = "monitor"
 
@@ -189,7 +201,7 @@ class Monitor(CaseReader):
             )
 
 
-class Reviewer(SignedInUser):
+class Reviewer(TeamMember):
     weight = 3
     role = "reviewer"
 

@@ -48,3 +48,5 @@ def test_a_short_load_run_signs_every_user_in_and_no_request_fails(tmp_path):
     # Monitors and stakeholders on the site's pages, reviewers in the admin.
     assert step["endpoints"]["GET case list"]["requests"] > 0
     assert step["endpoints"]["GET admin case list"]["requests"] > 0
+    # Monitors and reviewers come back to their dashboard.
+    assert step["endpoints"]["GET dashboard"]["requests"] > 0

@@ -8,7 +8,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ORDER_VAR
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db.models import Max, Min
+from django.db.models import Max, Min, prefetch_related_objects
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import pluralize
@@ -348,6 +348,14 @@ class CaseAdmin(HistoryAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None and not is_historic(obj):
+            # The case's page (the one caller with a case) shows the weapon systems and
+            # provisions, in the form or read-only, and looks for duplicates by weapon
+            # system: read once here, not where each is used.
+            prefetch_related_objects([obj], "weapon_systems", "sanctions_provisions")
+        return super().get_form(request, obj, change, **kwargs)
+
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
         return CappedPaginator(
             queryset,
@@ -461,7 +469,7 @@ class CaseAdmin(HistoryAdmin):
             incident_end=case.incident_end,
             place_name=case.place_name,
             country=case.country,
-            weapon_systems=case.weapon_systems.values_list("pk", flat=True),
+            weapon_systems=case.weapon_systems.all(),
             exclude_pk=case.pk,
         )
 

@@ -8,12 +8,16 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, connections, models, transaction
 from django.db.models import F, OuterRef, Q, Subquery
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce
+from django.db.models.lookups import GreaterThanOrEqual
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import dateformat, timezone
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
+from common import versioned_cache
 from mailer.models import EmailDelivery
 
 from . import search, sqlite_index
@@ -63,6 +67,11 @@ PERIOD_FORMATS = {
     DatePrecision.YEAR: "Y",
     DatePrecision.APPROXIMATE: "j F Y",
 }
+
+
+# The last day a case's incident covers (a single day's end is its start), as one
+# expression, so that one index (case_span_idx) serves "which incidents overlap these days".
+INCIDENT_LAST_DAY = Coalesce("incident_end", "incident_start")
 
 
 def covered_days(start, end, precision):
@@ -148,22 +157,58 @@ def works_on_cases(user):
     )
 
 
+class Visibility(models.TextChoices):
+    """Which cases a user sees, named so that what is worked out for one user (the
+    dashboard's counts) can be kept for everyone who sees the same."""
+
+    EVERYTHING = "everything", "every case, drafts included (administrators)"
+    TEAM = "team", "every case past its draft, and one's own drafts (monitors, reviewers)"
+    APPROVED = "approved", "approved cases (stakeholders)"
+    NOTHING = "nothing", "no case (no role, signed out or deactivated)"
+
+
+def case_visibility(user):
+    """The one rule of who sees which cases (``Case.objects.visible_to`` applies it).
+
+    Drafts are their author's work in progress: nobody else sees them until they are
+    submitted (administrators excepted). Stakeholders see approved cases only. Two
+    users of one visibility see the same cases, but for TEAM each member's own drafts.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return Visibility.NOTHING
+    if user.is_superuser:
+        return Visibility.EVERYTHING
+    if works_on_cases(user):
+        return Visibility.TEAM
+    if user.has_perm("tracker.view_case"):
+        return Visibility.APPROVED
+    return Visibility.NOTHING
+
+
 class CaseQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """The cases this user may see at all.
-
-        Drafts are their author's work in progress: nobody else sees them until they
-        are submitted (administrators excepted). Stakeholders see approved cases only.
-        """
-        if not user.is_authenticated or not user.is_active:
-            return self.none()
-        if user.is_superuser:
-            return self
-        if works_on_cases(user):
+        """The cases this user may see at all (``case_visibility``)."""
+        visibility = case_visibility(user)
+        if visibility == Visibility.TEAM:
             return self.filter(~Q(state=State.DRAFT) | Q(created_by=user))
-        if user.has_perm("tracker.view_case"):
+        return self.shared_with(visibility)
+
+    def shared_with(self, visibility):
+        """The cases every user of ``visibility`` sees: for TEAM those past their draft,
+        to which ``visible_to`` adds the user's own drafts (``own_drafts``)."""
+        if visibility == Visibility.EVERYTHING:
+            return self.all()
+        if visibility == Visibility.TEAM:
+            return self.exclude(state=State.DRAFT)
+        if visibility == Visibility.APPROVED:
             return self.filter(state=State.APPROVED)
         return self.none()
+
+    def own_drafts(self, user):
+        """The drafts ``user`` sees that others of their visibility do not."""
+        if case_visibility(user) != Visibility.TEAM:
+            return self.none()
+        return self.filter(state=State.DRAFT, created_by=user)
 
     def search(self, text):
         """The cases matching ``text``, in web-search syntax (see ``tracker.search``),
@@ -230,13 +275,16 @@ class CaseQuerySet(models.QuerySet):
         of it."""
         cases = self
         if first is not None:
-            cases = cases.filter(
-                Q(incident_end__gte=first) | Q(incident_end__isnull=True, incident_start__gte=first)
-            )
+            cases = cases.filter(GreaterThanOrEqual(INCIDENT_LAST_DAY, first))
         if last is not None:
             cases = cases.filter(incident_start__lte=last)
         return cases
 
+
+# What the dashboards count cases by: a save that writes another of these makes the
+# counts kept in the cache (versioned as CASES_CACHE) out of date.
+COUNTED_FIELDS = ("state", "incident_start", "incident_end")
+CASES_CACHE = "cases"
 
 # Stored on the case and kept by evidence.corroboration, never by a save of the case.
 CORROBORATION_FIELDS = ("supporting_sources", "refuting_sources", "suggested_credibility")
@@ -407,6 +455,9 @@ class Case(models.Model):
                 fields=["incident_start"], include=["state", "created_by"], name="case_incident_idx"
             ),
             models.Index(fields=["state", "state_changed_at"]),
+            # Incidents overlapping a period (``during``): the case list's incident dates,
+            # the admin's incident year, possible duplicates.
+            models.Index(INCIDENT_LAST_DAY, F("incident_start"), name="case_span_idx"),
             # The case list: filtered by state, sorted by incident date, counted without
             # reading the table (the included columns are the common filters).
             models.Index(
@@ -453,19 +504,39 @@ class Case(models.Model):
             )
         if self._state.adding:
             self._save_with_new_reference(*args, **kwargs)
-            return
-        if kwargs.get("update_fields") is None:
-            # An edit form loaded before a concurrent transition would otherwise write
-            # the old state back; only the workflow module names these fields.
-            kwargs["update_fields"] = [
-                f.name
-                for f in self._meta.concrete_fields
-                if not f.primary_key and f.name not in self.UNSAVED_FIELDS
-            ]
-        super().save(*args, **kwargs)
+            written = COUNTED_FIELDS
+        else:
+            if kwargs.get("update_fields") is None:
+                # An edit form loaded before a concurrent transition would otherwise write
+                # the old state back; only the workflow module names these fields.
+                kwargs["update_fields"] = [
+                    f.name
+                    for f in self._meta.concrete_fields
+                    if not f.primary_key and f.name not in self.UNSAVED_FIELDS
+                ]
+            written = [name for name in COUNTED_FIELDS if name in kwargs["update_fields"]]
+            super().save(*args, **kwargs)
+        now = {name: getattr(self, name) for name in written}
+        loaded = getattr(self, "_counted_as_loaded", {})
+        if any(name not in loaded or loaded[name] != value for name, value in now.items()):
+            # A case created, moved to another state or given other dates: what the
+            # dashboards counted is out of date once this commits.
+            versioned_cache.bump_on_commit(CASES_CACHE, using=self._state.db)
+        self._counted_as_loaded = {**loaded, **now}
 
     def get_absolute_url(self):
         return reverse("tracker:case", args=[self.pk])
+
+    @classmethod
+    def from_db(cls, db, field_names, values, **kwargs):
+        case = super().from_db(db, field_names, values, **kwargs)
+        # Django's way to see what a save changes ("Customizing model loading").
+        case._counted_as_loaded = {
+            name: value
+            for name, value in zip(field_names, values, strict=True)
+            if name in COUNTED_FIELDS
+        }
+        return case
 
     def _save_with_new_reference(self, *args, **kwargs):
         # Two monitors creating cases at once may compute the same next number;
@@ -696,3 +767,22 @@ class Notification(EmailDelivery):
 
     def delivery_task_args(self):
         return [self.transition_id]
+
+
+# What the new case form offers to choose from (its blank markup is kept in the cache,
+# templates/tracker/case_form.html) changes when a weapon system or provision is added,
+# renamed or deleted.
+CHOICES_CACHE = "weapon-systems-and-provisions"
+
+
+@receiver(post_save, sender=WeaponSystem)
+@receiver(post_delete, sender=WeaponSystem)
+@receiver(post_save, sender=SanctionsProvision)
+@receiver(post_delete, sender=SanctionsProvision)
+def choices_changed(sender, using, **kwargs):
+    versioned_cache.bump_on_commit(CHOICES_CACHE, using=using)
+
+
+@receiver(post_delete, sender=Case)
+def case_deleted(sender, using, **kwargs):
+    versioned_cache.bump_on_commit(CASES_CACHE, using=using)

@@ -2,6 +2,8 @@
 are a 404: their existence is not disclosed), checks what the user may do with it, and
 calls the one domain function that does the work."""
 
+from collections import Counter
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,6 +14,7 @@ from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
+from common import versioned_cache
 from evidence.corroboration import summarize
 from evidence.custody import add_evidence, check_may_add_evidence, edit_evidence, evidence_refusal
 from evidence.files import UploadRejected, accepts_evidence_files
@@ -23,7 +26,7 @@ from .charts import month_chart
 from .filters import CaseFilter
 from .forms import CaseForm
 from .listing import case_page
-from .models import Case, State, works_on_cases
+from .models import CASES_CACHE, CHOICES_CACHE, Case, State, case_visibility, works_on_cases
 
 PAGE_SIZES = (25, 50, 100)
 DASHBOARD_ROWS = 20
@@ -53,7 +56,11 @@ def filtered_cases(request):
 
 @login_required
 def dashboard(request):
-    visible = Case.objects.visible_to(request.user)
+    visibility = case_visibility(request.user)
+    counts = shared_counts(visibility)
+    # A team member's own drafts are theirs alone to see: counted afresh, never kept.
+    own_drafts = per_incident_month(Case.objects.own_drafts(request.user))
+    per_month = counts["per_month"] + own_drafts
     if not works_on_cases(request.user):
         # A stakeholder reads findings: no workflow counters or review queues. What
         # is theirs (recent approvals within their digest's filters, and the digest
@@ -62,33 +69,64 @@ def dashboard(request):
         return render(
             request,
             "tracker/stakeholder_dashboard.html",
-            {"chart": incident_month_chart(visible, "Approved cases per month of the incident")},
+            {"chart": month_chart(per_month, "Approved cases per month of the incident")},
         )
-    # COUNT(*), not COUNT(id): the counts can then be read from indexes alone.
-    by_state = dict(visible.order_by().values_list("state").annotate(n=Count("*")))
+    by_state = counts["by_state"] + Counter({State.DRAFT: own_drafts.total()})
+    visible = Case.objects.visible_to(request.user)
     return render(
         request,
         "tracker/dashboard.html",
         {
             "by_state": [(state, by_state.get(state, 0)) for state in State],
-            "chart": incident_month_chart(visible, "Cases per month of the incident"),
+            "chart": month_chart(per_month, "Cases per month of the incident"),
             "sla_days": settings.REVIEW_SLA_DAYS,
+            # Exact: what waits for this user is what they are about to act on.
             **first_and_total(
                 "waiting_for_me", visible.waiting_for(request.user).with_changes_reason()
             ),
-            **first_and_total("stale", visible.overdue()),
+            **stale_cases(visibility),
         },
     )
 
 
-def incident_month_chart(cases, title):
-    per_month = (
-        cases.order_by()
-        .annotate(month=TruncMonth("incident_start"))
-        .values_list("month")
-        .annotate(n=Count("*"))
+def shared_counts(visibility):
+    """The cases every user of ``visibility`` sees, by state and per month of the
+    incident; kept in the cache until a case is created, moves or is given other
+    dates (``Case.save``), so the next dashboard shows it."""
+
+    def count():
+        cases = Case.objects.shared_with(visibility).order_by()
+        return {
+            # COUNT(*), not COUNT(id): the counts can then be read from indexes alone.
+            "by_state": Counter(dict(cases.values_list("state").annotate(n=Count("*")))),
+            "per_month": per_incident_month(cases),
+        }
+
+    return versioned_cache.get_or_set(CASES_CACHE, f"dashboard-counts:{visibility}", count)
+
+
+def per_incident_month(cases):
+    return Counter(
+        dict(
+            cases.order_by()
+            .annotate(month=TruncMonth("incident_start"))
+            .values_list("month")
+            .annotate(n=Count("*"))
+        )
     )
-    return month_chart(dict(per_month), title)
+
+
+def stale_cases(visibility):
+    """The overdue cases of ``visibility`` that have waited longest, and how many
+    there are (a draft is never overdue, so a team member's are the team's). Kept
+    for a minute besides the version: a case becomes overdue as time passes, which
+    no save announces, and a minute is nothing against a limit counted in days."""
+    return versioned_cache.get_or_set(
+        CASES_CACHE,
+        f"dashboard-stale:{visibility}",
+        lambda: first_and_total("stale", Case.objects.shared_with(visibility).overdue()),
+        timeout=60,
+    )
 
 
 def first_and_total(name, cases):
@@ -199,7 +237,18 @@ def case_create(request):
         case = form.save()
         messages.success(request, f"{case.reference} saved as a draft.")
         return redirect(case)
-    return render(request, "tracker/case_form.html", {"form": form, "duplicates": candidates})
+    return render(
+        request,
+        "tracker/case_form.html",
+        {
+            "form": form,
+            "duplicates": candidates,
+            # Nothing in a blank form is the user's: the template keeps its markup.
+            "blank_form_version": None
+            if form.is_bound
+            else versioned_cache.current_version(CHOICES_CACHE),
+        },
+    )
 
 
 @login_required

@@ -5,6 +5,8 @@ import pytest
 from django.contrib import admin as django_admin
 from django.contrib.auth.models import Permission
 from django.core.files.base import ContentFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -13,7 +15,7 @@ from tests import factories
 from tests.factories import text_of
 from tracker import workflow
 from tracker.admin import CaseAdmin
-from tracker.models import Case, State
+from tracker.models import Case, State, WeaponSystem
 
 
 def transition_url(case, action):
@@ -583,3 +585,15 @@ def test_the_review_panel_lists_evidence_only_for_who_may_see_it(client, case_fa
     assert "Review: Approved" in panel
     assert "Evidence (" not in panel
     assert "/download/" not in panel
+
+
+def test_the_change_page_reads_the_weapon_systems_once(client, case_factory, reviewer):
+    case = case_factory("in_review", by_reviewer=reviewer)
+    case.weapon_systems.set(
+        [WeaponSystem.objects.create(name=name) for name in ("KN-23", "KN-24", "M-1991")]
+    )
+    client.force_login(reviewer)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(change_url(case)).content.decode()
+    assert "KN-23, KN-24, M-1991" in page  # read-only to a reviewer
+    assert sum('FROM "tracker_weaponsystem"' in q["sql"] for q in queries) == 1

@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from tracker.models import Case, WeaponSystem
+from tracker.models import Case, SanctionsProvision, WeaponSystem
 
 NEW = reverse("tracker:case_create")
 
@@ -116,3 +116,53 @@ def test_pages_refuse_posts_without_csrf_token(case_factory, monitor):
     assert response.status_code == 403
     case.refresh_from_db()
     assert case.state == "draft"
+
+
+def test_a_weapon_system_or_provision_shows_on_the_form_at_once(
+    client, monitor, django_capture_on_commit_callbacks
+):
+    missile = WeaponSystem.objects.create(name="Hwasong-11 ballistic missile")
+    client.force_login(monitor)
+    assert "Hwasong-11 ballistic missile" in client.get(NEW).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        WeaponSystem.objects.create(name="KN-25 multiple rocket launcher")
+        SanctionsProvision.objects.create(resolution="2270 (2016)", summary="Arms embargo.")
+    html = client.get(NEW).content.decode()
+    assert "KN-25 multiple rocket launcher" in html
+    assert "UNSCR 2270 (2016)" in html
+
+    with django_capture_on_commit_callbacks(execute=True):
+        missile.name = "Hwasong-11A (KN-23) ballistic missile"
+        missile.save()
+    html = client.get(NEW).content.decode()
+    assert "Hwasong-11A (KN-23) ballistic missile" in html
+    assert "Hwasong-11 ballistic missile" not in html
+
+    with django_capture_on_commit_callbacks(execute=True):
+        missile.delete()
+    assert "Hwasong-11A" not in client.get(NEW).content.decode()
+
+
+def test_a_second_blank_form_is_not_read_from_the_database(
+    client, monitor, django_assert_max_num_queries
+):
+    WeaponSystem.objects.create(name="Hwasong-11 ballistic missile")
+    client.force_login(monitor)
+    client.get(NEW)
+    # The user and their permissions; no weapon systems, no provisions.
+    with django_assert_max_num_queries(2):
+        html = client.get(NEW).content.decode()
+    assert "Hwasong-11 ballistic missile" in html
+
+
+def test_a_form_shown_again_or_to_edit_is_not_the_blank_one(client, case_factory, monitor):
+    client.force_login(monitor)
+    client.get(NEW)
+
+    again = client.post(NEW, case_data(title="", place_name="Rason port")).content.decode()
+    assert 'value="Rason port"' in again
+
+    case = case_factory(place_name="Tumangang rail bridge")
+    edit = client.get(reverse("tracker:case_edit", args=[case.pk])).content.decode()
+    assert 'value="Tumangang rail bridge"' in edit

@@ -5,6 +5,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from tests import factories
+from tracker import workflow
 from tracker.charts import month_chart
 from tracker.models import Case
 
@@ -162,3 +164,120 @@ def test_a_long_backlog_shows_the_longest_waiting_and_a_link_to_all(
     assert (
         "?state=submitted&amp;state=in_review&amp;state=changes_requested&amp;sort=changed" in page
     )
+
+
+def counts_by_state(response):
+    return {state.value: n for state, n in response.context["by_state"]}
+
+
+def chart_bars(response):
+    chart = response.context["chart"]
+    return [(bar.month.strftime("%Y-%m"), bar.count) for bar in chart.bars] if chart else []
+
+
+def test_a_case_submitted_since_the_last_view_is_counted_at_once(
+    client, case_factory, monitor, other_monitor, django_capture_on_commit_callbacks
+):
+    case_factory("submitted", created_by=other_monitor)
+    client.force_login(monitor)
+    assert counts_by_state(client.get(DASHBOARD))["submitted"] == 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        case_factory("submitted", created_by=other_monitor)
+
+    assert counts_by_state(client.get(DASHBOARD))["submitted"] == 2
+
+
+def test_a_case_moved_or_given_other_dates_shows_at_once(
+    client, case_factory, monitor, reviewer, django_capture_on_commit_callbacks
+):
+    case = case_factory("submitted", incident_start=date(2024, 1, 2))
+    client.force_login(monitor)
+    assert chart_bars(client.get(DASHBOARD)) == [("2024-01", 1)]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.start_review(case, reviewer)
+    assert counts_by_state(client.get(DASHBOARD))["in_review"] == 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        case.incident_start = date(2024, 3, 5)
+        case.save()
+    assert chart_bars(client.get(DASHBOARD)) == [("2024-03", 1)]
+
+
+def test_each_monitor_counts_their_own_drafts_and_nobody_elses(
+    client, case_factory, monitor, other_monitor
+):
+    case_factory(incident_start=date(2024, 1, 2))
+    case_factory(incident_start=date(2024, 2, 2))
+    case_factory(created_by=other_monitor, incident_start=date(2024, 5, 2))
+    case_factory("submitted", created_by=other_monitor, incident_start=date(2024, 2, 9))
+    client.force_login(other_monitor)
+    other = client.get(DASHBOARD)
+    client.force_login(monitor)
+    mine = client.get(DASHBOARD)
+
+    assert counts_by_state(other)["draft"] == 1
+    assert chart_bars(other) == [("2024-02", 1), ("2024-03", 0), ("2024-04", 0), ("2024-05", 1)]
+    assert counts_by_state(mine)["draft"] == 2
+    assert chart_bars(mine) == [("2024-01", 1), ("2024-02", 2)]
+
+
+def test_a_stakeholder_never_sees_the_teams_counts(client, case_factory, monitor, stakeholder):
+    case_factory("approved", incident_start=date(2024, 1, 2))
+    for state in ("submitted", "in_review", "rejected"):
+        case_factory(state, incident_start=date(2024, 1, 9))
+    client.force_login(monitor)
+    assert chart_bars(client.get(DASHBOARD)) == [("2024-01", 4)]
+
+    client.force_login(stakeholder)
+    response = client.get(DASHBOARD)
+    assert chart_bars(response) == [("2024-01", 1)]
+    assert "January 2024: 1" in response.content.decode()
+
+
+def test_a_user_without_a_role_gets_nothing_of_what_others_see(
+    client, case_factory, monitor, stakeholder
+):
+    case_factory("approved", incident_start=date(2024, 1, 2))
+    for user in (monitor, stakeholder):
+        client.force_login(user)
+        assert chart_bars(client.get(DASHBOARD))
+    client.force_login(factories.UserFactory(username="nobody"))
+
+    response = client.get(DASHBOARD)
+
+    assert response.context["chart"] is None
+    assert "by_state" not in response.context
+    assert "January 2024" not in response.content.decode()
+
+
+def test_a_stale_case_moved_on_leaves_the_list_at_once(
+    client, case_factory, monitor, reviewer, settings, django_capture_on_commit_callbacks
+):
+    settings.REVIEW_SLA_DAYS = 3
+    stale = case_factory("submitted")
+    Case.objects.filter(pk=stale.pk).update(state_changed_at=timezone.now() - timedelta(days=4))
+    client.force_login(monitor)
+    assert list(client.get(DASHBOARD).context["stale"]) == [stale]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.start_review(stale, reviewer)
+
+    assert list(client.get(DASHBOARD).context["stale"]) == []
+
+
+def test_a_second_view_reads_the_counts_from_the_cache(
+    client, case_factory, monitor, other_monitor, django_assert_max_num_queries
+):
+    case_factory()
+    for state in ("submitted", "approved", "changes_requested"):
+        case_factory(state, created_by=other_monitor)
+    client.force_login(monitor)
+    first = client.get(DASHBOARD)
+
+    # The user, their permissions, their own drafts, what waits for them.
+    with django_assert_max_num_queries(4):
+        second = client.get(DASHBOARD)
+    assert counts_by_state(second) == counts_by_state(first)
+    assert chart_bars(second) == chart_bars(first)

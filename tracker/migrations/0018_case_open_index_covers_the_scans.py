@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tracker", "0016_case_corroboration"),
+        ("tracker", "0017_case_span_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

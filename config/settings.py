@@ -479,9 +479,11 @@ EVIDENCE_CHECK_RESUME_HOURS = envint("EVIDENCE_CHECK_RESUME_HOURS", 6 * 24)
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
 # Sessions are kept in the database and read through the cache, which saves every
-# page a query. The cache must be shared by all web processes (a signed-out session
-# must be gone for all of them): Redis at CACHE_URL, by default REDIS_URL; without
-# Redis, each process's memory, which is right only for a single process (the demo).
+# page a query. The cache must be shared by all processes (a signed-out session must
+# be gone for every web process; a case a worker imports must move the dashboards'
+# counts on for the web server): Redis at CACHE_URL, by default REDIS_URL; without
+# Redis, files under VAR_DIR, which the demo's web server and worker share on one
+# machine.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 CACHE_URL = os.environ.get("CACHE_URL", REDIS_URL)
 if CACHE_URL:
@@ -489,7 +491,12 @@ if CACHE_URL:
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {

@@ -111,3 +111,30 @@ def test_the_demos_mail_is_written_as_eml_files(tmp_path):
         text=True,
     ).stdout.split()
     assert backend == ["mailer.backends", "EmlFileBackend"]
+
+
+def test_the_demos_processes_share_one_cache(tmp_path):
+    # A case the demo's worker imports moves the dashboards' counts on (a version in
+    # the cache); the web server must read that version, not one of its own.
+    env = {**os.environ, "DEBUG": "1", "VAR_DIR": str(tmp_path)}
+    for name in ("REDIS_URL", "CACHE_URL", "DATABASE_URL"):
+        env.pop(name, None)
+
+    def run(code):
+        return subprocess.run(
+            [sys.executable, "-c", "import django; django.setup(); " + code],
+            env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"},
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+
+    run("from common import versioned_cache; versioned_cache.current_version('cases')")
+    before = run(
+        "from common import versioned_cache; print(versioned_cache.current_version('cases'))"
+    )
+    run("from common import versioned_cache; versioned_cache.bump('cases')")
+    after = run(
+        "from common import versioned_cache; print(versioned_cache.current_version('cases'))"
+    )
+    assert int(after) == int(before) + 1

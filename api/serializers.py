@@ -47,7 +47,7 @@ class NamedSerializer(serializers.Serializer):
 class NamedList(serializers.Field):
     """Related rows as id/name pairs, written straight from the rows loaded (only their
     id and name): a nested NamedSerializer binds and runs two fields for each of them,
-    some 150 a page of cases. The schema is NamedSerializer's."""
+    every weapon system of 50 cases a page. The schema is NamedSerializer's."""
 
     def __init__(self, **kwargs):
         super().__init__(read_only=True, **kwargs)

@@ -168,8 +168,8 @@ class CaseFilter(django_filters.FilterSet):
 
     def get_form_class(self):
         # django-filter builds the form class anew for each FilterSet, every filter's
-        # field with it (two of some 250 countries): a millisecond of each list page
-        # and API request. The fields depend on nothing of the request (no filter's
+        # field with it (two of some 250 countries): about half a millisecond of each
+        # list page and API request. The fields depend on nothing of the request (no filter's
         # queryset does), so the class is built once for this FilterSet class; each
         # form still gets deep copies of its fields, as Django's forms do.
         cls = type(self)

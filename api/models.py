@@ -96,8 +96,13 @@ class ApiToken(models.Model):
         prefix, _, secret = rest.partition("_")
         if kind != TOKEN_PREFIX or not re.fullmatch(r"[0-9a-f]{12}", prefix) or not secret:
             raise TokenRefused("This is not an API token of this site (trk_…).")
-        row = cls.objects.select_related("user").filter(prefix=prefix).first()
-        if row is None or not hmac.compare_digest(row.digest, digest_of(token)):
+        try:
+            # By the unique prefix: .get() reads the one row without the model's ORDER BY
+            # that .first() would add.
+            row = cls.objects.select_related("user").get(prefix=prefix)
+        except cls.DoesNotExist:
+            raise TokenRefused("Unknown API token.") from None
+        if not hmac.compare_digest(row.digest, digest_of(token)):
             raise TokenRefused("Unknown API token.")
         if row.revoked_at:
             raise TokenRefused(f"This API token was revoked on {row.revoked_at:%d %b %Y %H:%M}.")

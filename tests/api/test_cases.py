@@ -11,7 +11,7 @@ from django.test import Client
 from django_countries.serializers import CountryFieldMixin
 from rest_framework import serializers
 
-from api.serializers import CaseListSerializer
+from api.serializers import CaseListSerializer, NamedSerializer
 from tests import factories
 from tracker.models import Case, SanctionsProvision, State, WeaponSystem
 
@@ -266,3 +266,20 @@ def test_a_listed_case_reads_as_the_frameworks_own_serializers_write_it(
     assert {name: row[name] for name in expected} == dict(expected)
     assert (row["country"], row["recipient_country"], row["supporting_sources"]) == ("KP", "", 2)
     assert row["url"] == f"http://testserver/api/v1/cases/{case.reference}/"
+
+
+def test_a_listed_cases_weapon_systems_read_as_the_nested_serializer_writes_them(
+    case_factory, reviewer, token_client
+):
+    case = case_factory("submitted")
+    for name in ["Hwasong-11 (KN-23/KN-24)", "122 mm artillery shells", "KN-25"]:
+        case.weapon_systems.add(WeaponSystem.objects.create(name=name))
+    case_factory("submitted")
+    rows = token_client(reviewer).get("/api/v1/cases/").json()["results"]
+    listed = {row["reference"]: row["weapon_systems"] for row in rows}
+    expected = NamedSerializer(case.weapon_systems.all(), many=True).data
+    assert [system["name"] for system in expected][0] == "122 mm artillery shells"
+    assert listed == {
+        case.reference: expected,
+        Case.objects.exclude(pk=case.pk).get().reference: [],
+    }

@@ -7,11 +7,13 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from api.models import ApiToken, Scope, digest_of
+from api.models import ApiToken, Scope, TokenRefused, digest_of
 from tracker import roles
 from tracker.models import Case
 
@@ -130,6 +132,18 @@ def test_a_token_acts_with_its_owners_permissions_as_they_are_now(monitor, stake
     assert "inactive" in inactive.json()["detail"]
 
 
+def test_a_token_is_found_by_its_prefix_in_one_query_without_sorting(monitor):
+    row, secret = ApiToken.issue(monitor, "script")
+    ApiToken.issue(monitor, "another script")
+    with CaptureQueriesContext(connection) as queries:
+        found = ApiToken.verify(secret)
+    assert found == row and found.user == monitor
+    assert len(queries) == 1
+    assert row.prefix in str(queries[0]["sql"]) and "ORDER BY" not in queries[0]["sql"]
+    with pytest.raises(TokenRefused, match="Unknown API token"):
+        ApiToken.verify(secret[:-1] + ("A" if secret[-1] != "A" else "B"))
+
+
 def test_the_last_use_is_recorded_at_most_once_a_minute(monitor):
     token, secret = ApiToken.issue(monitor, "script")
     client = bearer(secret)
@@ -137,9 +151,22 @@ def test_the_last_use_is_recorded_at_most_once_a_minute(monitor):
     token.refresh_from_db()
     first = token.last_used_at
     assert first is not None
-    client.get("/api/v1/weapon-systems/")
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/api/v1/weapon-systems/")
+    assert not [query for query in queries if query["sql"].startswith("UPDATE")]
     token.refresh_from_db()
     assert token.last_used_at == first
+
+
+def test_the_last_use_is_recorded_again_a_minute_later(monitor):
+    token, secret = ApiToken.issue(monitor, "script")
+    client = bearer(secret)
+    for age, written_again in [(59, False), (61, True)]:
+        earlier = timezone.now() - timedelta(seconds=age)
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=earlier)
+        client.get("/api/v1/weapon-systems/")
+        token.refresh_from_db()
+        assert (token.last_used_at != earlier) is written_again, age
 
 
 def test_reviewers_who_must_use_two_factor_sign_in_must_enrol_before_their_token_works(

@@ -5,6 +5,7 @@ from django import forms
 from django.utils import translation
 
 from tracker.filters import CaseFilter, CountrySelect, country_choices
+from tracker.models import WeaponSystem
 
 
 def djangos_select(name, value):
@@ -32,3 +33,24 @@ def test_each_language_has_its_own_names():
     english = str(CaseFilter({}).form["recipient_country"])
     assert "Nordkorea" in german
     assert "Nordkorea" not in english and "North Korea" in english
+
+
+def test_every_filterset_shares_one_form_class_whose_choices_stay_current(db):
+    first = CaseFilter({"weapon_system": "1"})
+    first.is_valid()
+    missile = WeaponSystem.objects.create(name="Hwasong-11 (KN-23/KN-24) ballistic missile")
+    second = CaseFilter({"weapon_system": str(missile.pk)})
+    assert type(second.form) is type(first.form)
+    assert second.is_valid(), second.errors
+    assert second.form.cleaned_data["weapon_system"] == missile
+    assert second.form.fields["supplier_country"] is not first.form.fields["supplier_country"]
+
+
+def test_a_country_is_checked_by_its_code_in_any_language():
+    for language in ["en", "de"]:
+        with translation.override(language):
+            assert CaseFilter({"supplier_country": "KP"}).is_valid()
+            refused = CaseFilter({"supplier_country": "XX"})
+            assert not refused.is_valid()
+            assert "XX" in refused.errors["supplier_country"][0]
+    assert not CaseFilter({"recipient_country": "North Korea"}).is_valid()

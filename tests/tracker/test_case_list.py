@@ -207,6 +207,38 @@ def test_free_text_search_uses_stemming_and_the_index(client, case_factory, moni
     assert "case_search_vector_idx" in plan
 
 
+@pytest.mark.postgres
+def test_recent_incidents_are_counted_from_the_span_index_alone(case_factory, monitor):
+    from django.db import connection
+    from django.http import QueryDict
+    from django.test.utils import CaptureQueriesContext
+
+    from common.paging import capped_count
+    from tracker.filters import CaseFilter
+
+    # An archive of many years: few recent incidents among many old ones (copies of one
+    # old case, as only the dates matter here).
+    case_factory("approved", supplier_country="KP", incident_start=date(2024, 3, 1))
+    old = case_factory("approved", supplier_country="KP", incident_start=date(2001, 3, 1))
+    fields = [f.attname for f in Case._meta.concrete_fields if not f.primary_key]
+    Case.objects.bulk_create(
+        Case(**{name: getattr(old, name) for name in fields} | {"reference": f"OLD-{n}"})
+        for n in range(2000)
+    )
+    query = QueryDict("state=approved&supplier_country=KP&incident_from=2023-01-01")
+    cases = CaseFilter(query, queryset=Case.objects.visible_to(monitor)).qs
+    with CaptureQueriesContext(connection) as counted:
+        assert capped_count(cases) == (1, True)
+    # The list's count must not read every old row, nor the recent ones' rows.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE tracker_case")
+        cursor.execute("SET enable_seqscan = off")  # a small table would be read whole
+        cursor.execute("EXPLAIN " + counted.captured_queries[0]["sql"])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("RESET enable_seqscan")
+    assert "Index Only Scan using case_span_idx" in plan, plan
+
+
 def test_a_reference_finds_its_case(client, case_factory, monitor):
     wanted = case_factory()
     case_factory()

@@ -480,6 +480,15 @@ class Case(models.Model):
                 include=["supplier_country", "recipient_country", "incident_type", "created_by"],
                 name="case_list_idx",
             ),
+            # The weekly digest's counts of approved cases within a subscriber's
+            # filters (incident country and type), and of those approved in the week
+            # (by primary key), from the index alone: they count every approved case.
+            models.Index(
+                fields=["country", "incident_type"],
+                include=["id"],
+                condition=Q(state=State.APPROVED),
+                name="case_approved_idx",
+            ),
             # The lists' "at least N sources" filter and their sort by sources (with the
             # primary key, the keyset pagination's tie-breaker), from the index.
             models.Index(fields=["supporting_sources", "id"], name="case_sources_idx"),

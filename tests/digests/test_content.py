@@ -72,6 +72,26 @@ def test_counts_are_of_approved_cases_this_week_and_in_total_within_the_filters(
             assert absent not in body
 
 
+@pytest.mark.postgres
+def test_the_counts_read_the_approved_cases_index_alone(case_factory, reviewer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    case_factory("approved", by_reviewer=reviewer, country="UA")
+    case_factory("submitted", country="UA")
+    subscription = Subscription.objects.create(email="desk@example.org", countries=["UA"])
+    with CaptureQueriesContext(connection) as counted:
+        assert weekly.approved_counts(subscription, PERIOD_END)["total"] == 1
+    # They count every approved case of the archive, for each filter set of each run:
+    # from the rows themselves, a second a filter set at a million cases.
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")  # a small table would be read whole
+        cursor.execute("EXPLAIN " + counted.captured_queries[0]["sql"])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("RESET enable_seqscan")
+    assert "Index Only Scan using case_approved_idx" in plan, plan
+
+
 def test_each_case_shows_a_short_summary_its_date_place_type_and_a_mark_below_the_minimum(
     mailbox, case_factory, reviewer
 ):

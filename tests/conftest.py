@@ -195,6 +195,24 @@ def cc(message):
     return message["Cc"].addresses if message["Cc"] else ()
 
 
+def case_table_plan(sql):
+    """PostgreSQL's plan for ``sql`` once the case table is vacuumed (its rows marked
+    visible to all, as autovacuum leaves a large table, so an index-only scan costs
+    what it does there) and neither read whole nor through a bitmap: which index could
+    serve it, not what a near-empty table happens to favour. Needs a test that commits
+    (``django_db(transaction=True)``): VACUUM cannot run in a transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE tracker_case")
+        cursor.execute("SET enable_seqscan = off")
+        cursor.execute("SET enable_bitmapscan = off")
+        try:
+            cursor.execute("EXPLAIN " + sql)
+            return "\n".join(row[0] for row in cursor.fetchall())
+        finally:
+            cursor.execute("RESET enable_seqscan")
+            cursor.execute("RESET enable_bitmapscan")
+
+
 def wait_until(condition, timeout=20, what="the condition"):
     deadline = time.monotonic() + timeout
     while not condition():

@@ -6,6 +6,8 @@ against it for a fixed time; gunicorn is stopped afterwards. With ``--steps`` it
 once per number of users and names the first at which the p95 of all requests passes
 500 ms (signing in aside: Argon2 is slow on purpose, and a short run signs the whole
 crowd in at once). The figures (requests/s, p95 per endpoint, errors) go to a JSON file.
+With ``--profile`` py-spy samples every gunicorn worker during each run and the report
+names the functions the workers spent their time in.
 
 The database is made from ``--template`` (the one `make bench` builds) when it does
 not exist, and migrated; the load changes it (cases are logged and approved), so it is
@@ -17,6 +19,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -28,6 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+PROJECT_APPS = ("accounts", "api", "common", "config", "digests", "dossiers", "evidence")
+PROJECT_APPS += ("exchange", "mailer", "tracker", "webhooks")
 P95_LIMIT_MS = 500
 
 
@@ -52,6 +57,12 @@ def parse_args():
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
     parser.add_argument("--cache-url", default="redis://127.0.0.1:6379/3")
     parser.add_argument("--output", default="load-results.json")
+    parser.add_argument(
+        "--profile",
+        metavar="PREFIX",
+        help="sample the gunicorn workers with py-spy during each run: PREFIX-USERS.txt "
+        "(collapsed stacks, for a flame graph) and the heaviest functions in the report",
+    )
     return parser.parse_args()
 
 
@@ -175,7 +186,7 @@ def serve(args, env, workdir, port):
     raise SystemExit("gunicorn did not answer within a minute")
 
 
-def swarm(args, env, port, users, prefix, accounts):
+def swarm(args, env, port, users, prefix, accounts, server):
     """One Locust run, headless, ending by itself after --run-time."""
     env = {**env, "LOAD_PLAN": write_plan(accounts, Path(f"{prefix}_plan.json"))}
     command = [
@@ -190,8 +201,74 @@ def swarm(args, env, port, users, prefix, accounts):
         # Other work on the machine shows here: it competes for the same cores.
         "load_average_before": os.getloadavg(),
     }
+    sampler = profiler(args, server, users)
     subprocess.run(command, cwd=ROOT, env=env, check=False)
-    return {"users": users, "run_time": args.run_time, **started, **figures(prefix)}
+    step = {"users": users, "run_time": args.run_time, **started, **figures(prefix)}
+    if sampler:
+        sampler.wait(timeout=120)
+        step["profile"] = heaviest(Path(f"{args.profile}-{users}.txt"))
+    return step
+
+
+def seconds(run_time):
+    """Locust's notation ("90s", "5m", "1h30m") in seconds."""
+    total = 0
+    for number, unit in re.findall(r"(\d+)([hms]?)", run_time):
+        total += int(number) * {"h": 3600, "m": 60}.get(unit, 1)
+    return total
+
+
+def profiler(args, server, users):
+    """py-spy sampling gunicorn's workers for the run, without pausing them."""
+    if not args.profile:
+        return None
+    return subprocess.Popen(
+        [
+            *(
+                str(Path(sys.executable).with_name("py-spy")),
+                "record",
+                "--pid",
+                str(server.pid),
+                "--subprocesses",
+                "--nonblocking",
+            ),
+            *("--format", "raw", "--rate", "50", "--output", f"{args.profile}-{users}.txt"),
+            *("--duration", str(seconds(args.run_time))),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+# The project's own code, for "where did the workers' time go, by our function"; py-spy
+# names a frame "function (path/relative/to/sys.path.py:line)".
+PROJECT = tuple(f"({name}/" for name in PROJECT_APPS)
+LINE = re.compile(r":\d+\)$")
+
+
+def heaviest(collapsed, top=12):
+    """From py-spy's collapsed stacks: the share of samples in which each of the
+    project's functions was running (itself or what it called), and each function's
+    own share, wherever it lies."""
+    inclusive, own, total = {}, {}, 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        count = int(count)
+        total += count
+        # A function, wherever in it the sample fell; not the worker process's name.
+        frames = [LINE.sub(")", frame) for frame in stack.split(";") if " (" in frame]
+        if not frames:
+            continue
+        own[frames[-1]] = own.get(frames[-1], 0) + count
+        for frame in set(frames):
+            if any(part in frame for part in PROJECT):
+                inclusive[frame] = inclusive.get(frame, 0) + count
+
+    def shares(counts):
+        ranked = sorted(counts.items(), key=lambda item: -item[1])[:top]
+        return [[frame, round(100 * count / total, 1)] for frame, count in ranked]
+
+    return {"samples": total, "ours_inclusive_pct": shares(inclusive), "own_pct": shares(own)}
 
 
 def figures(prefix):
@@ -244,6 +321,14 @@ def print_step(step):
         )
     for error in step["errors"]:
         print(f"  error: {error}")
+    if "profile" in step:
+        profile = step["profile"]
+        print(f"  profile, {profile['samples']} samples; our functions, with what they called:")
+        for frame, share in profile["ours_inclusive_pct"]:
+            print(f"    {share:>5} %  {frame}")
+        print("  where the time was spent (own time):")
+        for frame, share in profile["own_pct"]:
+            print(f"    {share:>5} %  {frame}")
 
 
 def main():
@@ -259,7 +344,8 @@ def main():
         server = serve(args, env, workdir, port)
         try:
             results = [
-                swarm(args, env, port, users, workdir / f"step{users}", accounts) for users in steps
+                swarm(args, env, port, users, workdir / f"step{users}", accounts, server)
+                for users in steps
             ]
         finally:
             server.terminate()

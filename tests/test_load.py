@@ -33,7 +33,7 @@ def test_a_short_load_run_signs_every_user_in_and_no_request_fails(tmp_path):
             *("--run-time", "20s", "--postgres", postgres),
             *("--template", "tracker_load_smoke_data", "--database", "tracker_load_smoke"),
             *("--redis-url", f"{redis}/13", "--cache-url", f"{redis}/11"),
-            *("--output", str(output)),
+            *("--output", str(output), "--profile", str(tmp_path / "profile")),
         ],
         capture_output=True,
         text=True,
@@ -50,3 +50,11 @@ def test_a_short_load_run_signs_every_user_in_and_no_request_fails(tmp_path):
     assert step["endpoints"]["GET admin case list"]["requests"] > 0
     # Monitors and reviewers come back to their dashboard.
     assert step["endpoints"]["GET dashboard"]["requests"] > 0
+    # The workers were sampled: the collapsed stacks are there for a flame graph, and
+    # the report names the pages' own code among the functions that took the time.
+    assert (tmp_path / "profile-6.txt").stat().st_size > 0
+    profile = step["profile"]
+    assert profile["samples"] > 0
+    ours = [frame for frame, _share in profile["ours_inclusive_pct"]]
+    assert any("/tracker/" in frame for frame in ours), ours
+    assert "our functions" in run.stdout

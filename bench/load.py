@@ -251,8 +251,12 @@ def heaviest(collapsed, top=12):
     project's functions was running (itself or what it called), and each function's
     own share, wherever it lies."""
     inclusive, own, total = {}, {}, 0
-    for line in collapsed.read_text().splitlines():
+    for line in collapsed.read_bytes().decode(errors="replace").split("\n"):
         stack, _, count = line.rpartition(" ")
+        if not (line.startswith("process ") and stack.endswith(")") and count.isdigit()):
+            # Sampling a worker without pausing it, py-spy now and then reads a stack
+            # as it changes: a torn line, not "process …;function (file:line) count".
+            continue
         count = int(count)
         total += count
         # A function, wherever in it the sample fell; not the worker process's name.

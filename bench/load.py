@@ -232,7 +232,7 @@ def profiler(args, server, users):
                 "--subprocesses",
                 "--nonblocking",
             ),
-            *("--format", "raw", "--rate", "50", "--output", f"{args.profile}-{users}.txt"),
+            *("--format", "raw", "--rate", "10", "--output", f"{args.profile}-{users}.txt"),
             *("--duration", str(seconds(args.run_time))),
         ],
         stdout=subprocess.DEVNULL,

@@ -42,10 +42,20 @@ def case_link_token(subscription_id, case_id, signer=None):
     return (signer or case_link_signer()).sign_object([subscription_id, case_id])
 
 
-def case_link_url(subscription_id, case_id, signer=None):
-    return absolute_url(
-        reverse("digests:case", args=[case_link_token(subscription_id, case_id, signer)])
+def case_links(subscription_id):
+    """The link to each case (``case_links(id)(case_id)``) for this subscription.
+
+    The address around the token is resolved once: ``reverse()`` took twice as long as
+    signing, and a digest of a hundred cases made a hundred links for each subscriber.
+    A token is URL-safe base64 and colons, which ``reverse()`` writes as they are."""
+    signer = case_link_signer()
+    before, _, after = absolute_url(reverse("digests:case", args=[TOKEN_SLOT])).rpartition(
+        TOKEN_SLOT
     )
+    return lambda case_id: before + case_link_token(subscription_id, case_id, signer) + after
+
+
+TOKEN_SLOT = "TOKEN"
 
 
 def open_case_link(token):

@@ -18,7 +18,6 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import partial
 
 from django.conf import settings
 from django.core.cache import cache
@@ -175,14 +174,11 @@ def personal_message(digest, subscription):
     """The composed digest with the subscriber's own links and address: each case link
     signed for this subscription, the unsubscribe link theirs."""
     unsubscribe_url = subscription.get_unsubscribe_url()
-    signer = links.case_link_signer()
+    link = links.case_links(subscription.pk)
     values = {
         EMAIL_SLOT: subscription.email,
         UNSUBSCRIBE_SLOT: unsubscribe_url,
-        **{
-            case_slot(case_id): links.case_link_url(subscription.pk, case_id, signer)
-            for case_id in digest.case_ids
-        },
+        **{case_slot(case_id): link(case_id) for case_id in digest.case_ids},
     }
     return mail.rendered_message(
         digest.subject,
@@ -421,7 +417,7 @@ def digest_context(subscription, period_end, preview=False):
     return listing_context(
         subscription,
         period_end,
-        partial(links.case_link_url, subscription.pk),
+        links.case_links(subscription.pk),
         subscription.get_unsubscribe_url(),
     )
 

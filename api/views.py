@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from evidence import custody
-from evidence.corroboration import summarize
+from evidence.corroboration import summary_of, with_summary
 from evidence.files import accept_evidence_files
 from evidence.models import EvidenceItem, Source
 from evidence.views import file_response
@@ -145,9 +145,11 @@ def case_detail(request, reference, possible_duplicates=None):
     case = visible_case(
         request,
         reference,
-        Case.objects.with_changes_reason().select_related("created_by", "assigned_reviewer"),
+        with_summary(Case.objects.with_changes_reason()).select_related(
+            "created_by", "assigned_reviewer"
+        ),
     )
-    case.corroboration = summarize(case)
+    case.corroboration = summary_of(case)
     case.timeline = case.transitions.select_related("actor")
     case.actions_open = [action.name for action in workflow.available_actions(case, request.user)]
     visible = Case.objects.visible_to(request.user)

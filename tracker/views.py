@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from common import versioned_cache
-from evidence.corroboration import summarize
+from evidence.corroboration import summary_of, with_summary
 from evidence.custody import add_evidence, check_may_add_evidence, edit_evidence, evidence_refusal
 from evidence.files import UploadRejected, accepts_evidence_files
 from evidence.forms import MonitorEvidenceItemForm
@@ -172,7 +172,7 @@ def query_without(request, *names):
 @login_required
 def case_detail(request, pk):
     case = get_object_or_404(
-        Case.objects.visible_to(request.user)
+        with_summary(Case.objects.visible_to(request.user))
         .with_changes_reason()
         .select_related("created_by", "assigned_reviewer"),
         pk=pk,
@@ -196,7 +196,7 @@ def case_detail(request, pk):
         {
             "case": case,
             "evidence": [(Stance(stance).label, by_stance[stance]) for stance in Stance],
-            "corroboration": summarize(case),
+            "corroboration": summary_of(case),
             "review_record": review_record,
             "transitions": transitions,
             "decision": decision(case, transitions),

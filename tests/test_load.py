@@ -10,6 +10,7 @@ import psycopg
 import pytest
 from django.conf import settings
 
+from bench import load
 from tests.test_bench import run_bench
 
 pytestmark = [
@@ -51,10 +52,13 @@ def test_a_short_load_run_signs_every_user_in_and_no_request_fails(tmp_path):
     # Monitors and reviewers come back to their dashboard.
     assert step["endpoints"]["GET dashboard"]["requests"] > 0
     # The workers were sampled: the collapsed stacks are there for a flame graph, and
-    # the report names the pages' own code among the functions that took the time.
+    # the report names the project's own functions among those that took the time
+    # (which ones, in a 20-second run, is mostly the workers' first imports).
     assert (tmp_path / "profile-6.txt").stat().st_size > 0
     profile = step["profile"]
     assert profile["samples"] > 0
     ours = [frame for frame, _share in profile["ours_inclusive_pct"]]
-    assert any("/tracker/" in frame for frame in ours), ours
+    assert ours and all(any(f"({app}/" in frame for app in load.PROJECT_APPS) for frame in ours), (
+        ours
+    )
     assert "our functions" in run.stdout

@@ -21,18 +21,22 @@ import json
 import os
 import re
 import secrets
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
-PROJECT_APPS = ("accounts", "api", "common", "config", "digests", "dossiers", "evidence")
-PROJECT_APPS += ("exchange", "mailer", "tracker", "webhooks")
+# The project's own packages, as the import contracts name them.
+PROJECT_APPS = tuple(
+    tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["root_packages"]
+)
 P95_LIMIT_MS = 500
 
 
@@ -205,21 +209,15 @@ def swarm(args, env, port, users, prefix, accounts, server):
     subprocess.run(command, cwd=ROOT, env=env, check=False)
     step = {"users": users, "run_time": args.run_time, **started, **figures(prefix)}
     if sampler:
+        # py-spy writes what it sampled when interrupted, as after Ctrl-C.
+        sampler.send_signal(signal.SIGINT)
         sampler.wait(timeout=120)
         step["profile"] = heaviest(Path(f"{args.profile}-{users}.txt"))
     return step
 
 
-def seconds(run_time):
-    """Locust's notation ("90s", "5m", "1h30m") in seconds."""
-    total = 0
-    for number, unit in re.findall(r"(\d+)([hms]?)", run_time):
-        total += int(number) * {"h": 3600, "m": 60}.get(unit, 1)
-    return total
-
-
 def profiler(args, server, users):
-    """py-spy sampling gunicorn's workers for the run, without pausing them."""
+    """py-spy sampling gunicorn's workers until interrupted, without pausing them."""
     if not args.profile:
         return None
     return subprocess.Popen(
@@ -233,7 +231,6 @@ def profiler(args, server, users):
                 "--nonblocking",
             ),
             *("--format", "raw", "--rate", "10", "--output", f"{args.profile}-{users}.txt"),
-            *("--duration", str(seconds(args.run_time))),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -22,6 +22,8 @@ from tracker.models import Case, State
 from .models import CaseLinkView, Subscription
 
 SALT = "digests.case-link"
+# Where the token stands in a link's address, resolved once (``case_links``).
+TOKEN_SLOT = "TOKEN"
 
 
 class LinkInvalid(Exception):
@@ -53,9 +55,6 @@ def case_links(subscription_id):
         TOKEN_SLOT
     )
     return lambda case_id: before + case_link_token(subscription_id, case_id, signer) + after
-
-
-TOKEN_SLOT = "TOKEN"
 
 
 def open_case_link(token):

@@ -3,10 +3,13 @@ import secrets
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, router, transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
+from common import versioned_cache
 from tracker.models import Case
 
 
@@ -146,6 +149,18 @@ class Source(models.Model):
         if not by.has_perm("evidence.grade_source"):
             raise PermissionDenied("Only reviewers grade sources.")
         self.reliability, self.graded_by, self.graded_at = reliability, by, timezone.now()
+
+
+# What the evidence form offers as sources (its blank markup is kept in the cache,
+# templates/tracker/evidence_form.html) changes when a source is added, renamed,
+# graded or deleted: each shows as "name (grade)".
+SOURCES_CACHE = "sources"
+
+
+@receiver(post_save, sender=Source)
+@receiver(post_delete, sender=Source)
+def sources_changed(sender, using, **kwargs):
+    versioned_cache.bump_on_commit(SOURCES_CACHE, using=using)
 
 
 class StoredFile(models.Model):

@@ -793,9 +793,9 @@ class Notification(EmailDelivery):
         return [self.transition_id]
 
 
-# What the new case form offers to choose from (its blank markup is kept in the cache,
-# templates/tracker/case_form.html) changes when a weapon system or provision is added,
-# renamed or deleted.
+# What the new case form and the case list's filters offer to choose from (their markup
+# is kept in the cache, templates/tracker/case_form.html and case_list.html) changes
+# when a weapon system or provision is added, renamed or deleted.
 CHOICES_CACHE = "weapon-systems-and-provisions"
 
 

@@ -19,7 +19,7 @@ from evidence.corroboration import summary_of, with_summary
 from evidence.custody import add_evidence, check_may_add_evidence, edit_evidence, evidence_refusal
 from evidence.files import UploadRejected, accepts_evidence_files
 from evidence.forms import MonitorEvidenceItemForm
-from evidence.models import EvidenceItem, Stance
+from evidence.models import SOURCES_CACHE, EvidenceItem, Stance
 
 from . import workflow
 from .charts import month_chart
@@ -157,6 +157,7 @@ def case_list(request):
             "query": query_without(request, "page", "cursor"),
             # A cursor is a position in one order: a new sort starts at the top.
             "query_no_size": query_without(request, "page", "cursor", "page_size"),
+            "filter_form_version": versioned_cache.current_version(CHOICES_CACHE),
             "sort_query": query_without(request, "page", "cursor", "sort"),
         },
     )
@@ -314,7 +315,20 @@ def evidence_form(request, case, item=None):
             return redirect(case)
     if form.is_bound:
         form.keep_upload()
-    return render(request, "tracker/evidence_form.html", {"form": form, "case": case, "item": item})
+    return render(
+        request,
+        "tracker/evidence_form.html",
+        {
+            "form": form,
+            "case": case,
+            "item": item,
+            # A blank form to add an item is the same for everyone: the template
+            # keeps its markup (some 200 sources and 250 countries to choose from).
+            "blank_form_version": None
+            if form.is_bound or item
+            else versioned_cache.current_version(SOURCES_CACHE),
+        },
+    )
 
 
 def editable_case(request, pk):

@@ -296,3 +296,52 @@ def test_a_proposal_beaten_to_the_name_is_explained(case_factory, monitor, sourc
             case_factory(), monitor, source=late, kind="statement", stance="supports", title="x"
         )
     assert not EvidenceItem.objects.exists()
+
+
+def test_the_blank_form_lists_every_source_as_it_is_now(
+    client, case_factory, monitor, reviewer, source, django_capture_on_commit_callbacks
+):
+    # The blank form's markup is kept in the cache: a source added, graded or renamed
+    # since must show on the next form all the same.
+    case = case_factory()
+    add = reverse("tracker:evidence_add", args=[case.pk])
+    client.force_login(monitor)
+    assert "ROK Ministry of National Defense (B)" in client.get(add).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        factories.SourceFactory(name="38 North", reliability="F", graded_by=None, graded_at=None)
+        source.grade("A", reviewer)
+        source.save()
+    html = client.get(add).content.decode()
+    assert "38 North (not yet graded)" in html
+    assert "ROK Ministry of National Defense (A)" in html
+
+    with django_capture_on_commit_callbacks(execute=True):
+        source.name = "ROK Joint Chiefs of Staff"
+        source.save()
+    html = client.get(add).content.decode()
+    assert "ROK Joint Chiefs of Staff (A)" in html
+    assert "ROK Ministry of National Defense" not in html
+
+
+def test_a_second_blank_form_does_not_read_the_sources(
+    client, case_factory, monitor, source, django_assert_max_num_queries
+):
+    add = reverse("tracker:evidence_add", args=[case_factory().pk])
+    client.force_login(monitor)
+    first = client.get(add).content.decode()
+    # The user, their permissions, the case; not the sources.
+    with django_assert_max_num_queries(3):
+        second = client.get(add).content.decode()
+    assert "ROK Ministry of National Defense" in second
+    assert first.count("<option") == second.count("<option")
+
+
+def test_a_form_shown_again_keeps_what_was_typed(client, case_factory, monitor, source):
+    add = reverse("tracker:evidence_add", args=[case_factory().pk])
+    client.force_login(monitor)
+    client.get(add)
+    again = client.post(add, form_data(source, title="", excerpt="Rail cars at Tumangang"))
+    html = again.content.decode()
+    assert "Rail cars at Tumangang" in html
+    assert f'<option value="{source.pk}" selected>' in html

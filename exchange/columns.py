@@ -104,11 +104,11 @@ def country(name):
 
 
 def weapon_names(case):
-    return LIST_SEPARATOR.join(system.name for system in case.weapon_systems.all())
+    return LIST_SEPARATOR.join(system.name for system in case.exported_weapon_systems)
 
 
 def provision_labels(case):
-    return LIST_SEPARATOR.join(str(provision) for provision in case.sanctions_provisions.all())
+    return LIST_SEPARATOR.join(str(provision) for provision in case.exported_provisions)
 
 
 def creator(case):
@@ -206,11 +206,20 @@ HEADERS = [column.header for column in COLUMNS]
 
 def exportable(cases):
     """``cases`` as ``Column.read`` reads them: the creator joined, weapon systems and
-    provisions prefetched (per chunk when iterated). The corroboration columns are the
-    case's stored counts."""
+    provisions prefetched (per chunk when iterated) into lists: a related manager for
+    each case, with its queryset, was a third of a large export's time. The
+    corroboration columns are the case's stored counts."""
     return cases.select_related("created_by").prefetch_related(
-        Prefetch("weapon_systems", WeaponSystem.objects.only("name")),
-        "sanctions_provisions",
+        Prefetch(
+            "weapon_systems",
+            WeaponSystem.objects.only("name"),
+            to_attr="exported_weapon_systems",
+        ),
+        Prefetch(
+            "sanctions_provisions",
+            SanctionsProvision.objects.only("resolution", "paragraph"),
+            to_attr="exported_provisions",
+        ),
     )
 
 

@@ -36,15 +36,23 @@ class CountrySelect(forms.Select):
     """Django's select of some 250 countries, its markup kept once made for a language
     and a chosen country (or none). Each option goes through Django's option template:
     the two country selects took half the case list's time, and their markup changes
-    with nothing else. A value that is no country is rendered anew, never kept."""
+    with nothing else. A value that is no country is rendered anew, never kept.
+
+    ``kept_as`` names the form: the case form's selects offer the same countries as
+    the filters' under the same names, but not the same empty choice."""
 
     rendered = {}
+
+    def __init__(self, attrs=None, choices=(), kept_as="case filter"):
+        super().__init__(attrs, choices)
+        self.kept_as = kept_as
 
     def render(self, name, value, attrs=None, renderer=None):
         language = get_language()
         if value not in ("", None) and value not in country_codes(language):
             return super().render(name, value, attrs, renderer)
-        key = (name, value, language, tuple(sorted({**self.attrs, **(attrs or {})}.items())))
+        every_attr = tuple(sorted({**self.attrs, **(attrs or {})}.items()))
+        key = (self.kept_as, name, value, language, every_attr)
         if key not in self.rendered:
             self.rendered[key] = super().render(name, value, attrs, renderer)
         return self.rendered[key]

@@ -3,6 +3,7 @@ from django import forms
 from common.forms import DateInput
 
 from . import duplicates
+from .filters import CountrySelect
 from .models import Case, covered_days
 
 # What says which incident a case reports: an edit that changes none of them is not
@@ -44,6 +45,11 @@ class CaseForm(forms.ModelForm):
             "summary": forms.Textarea(attrs={"rows": 5}),
             "incident_start": DateInput(),
             "incident_end": DateInput(),
+            # A form shown again (after an error, or with possible duplicates) would
+            # render the three lists of 250 countries afresh.
+            "country": CountrySelect(kept_as="case form"),
+            "supplier_country": CountrySelect(kept_as="case form"),
+            "recipient_country": CountrySelect(kept_as="case form"),
             "weapon_systems": forms.CheckboxSelectMultiple,
             "sanctions_provisions": forms.CheckboxSelectMultiple,
         }

@@ -27,7 +27,7 @@ from simple_history.models import is_historic
 from common.admin import HistoryAdmin, ReadOnly, ReadOnlyInline
 from common.paging import CappedPaginator
 from evidence.admin import EvidenceItemInline, save_evidence_formset
-from evidence.corroboration import summarize
+from evidence.corroboration import summary_of, with_summary
 from evidence.files import accept_evidence_files
 from evidence.models import EvidenceItem, Stance
 
@@ -451,7 +451,11 @@ class CaseAdmin(HistoryAdmin):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             context["workflow_actions"] = workflow.available_actions(obj, request.user)
-            context["corroboration"] = summarize(obj)
+            # The stored counts, as the case's page and the list show them (kept
+            # current with every change to the evidence); approving recounts.
+            context["corroboration"] = summary_of(
+                with_summary(Case.objects.filter(pk=obj.pk)).get()
+            )
             context["evidence"] = self._evidence_to_review(request, obj)
             context["possible_duplicates"] = self._possible_duplicates(request, obj)
         return super().render_change_form(request, context, add, change, form_url, obj)

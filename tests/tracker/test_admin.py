@@ -597,3 +597,28 @@ def test_the_change_page_reads_the_weapon_systems_once(client, case_factory, rev
         page = client.get(change_url(case)).content.decode()
     assert "KN-23, KN-24, M-1991" in page  # read-only to a reviewer
     assert sum('FROM "tracker_weaponsystem"' in q["sql"] for q in queries) == 1
+
+
+def test_the_change_page_shows_the_corroboration_and_why_support_is_not_counted(
+    client, case_factory, reviewer, add_item
+):
+    case = case_factory("submitted")
+    add_item(case, "UN Panel of Experts")
+    add_item(case, "Kremlin spokesman", stance="refutes")
+    factories.SourceFactory(
+        name="Telegram channel", reliability="F", graded_by=None, graded_at=None
+    )
+    add_item(case, "Telegram channel")
+    client.force_login(reviewer)
+
+    def panel():
+        page = client.get(change_url(case)).content.decode()
+        return text_of(re.search(r'id="corroboration">(.*?)</div>', page, re.S).group(1))
+
+    assert panel().startswith(
+        "Corroboration: 1 independent supporting source (minimum 2), 1 refuting; "
+        "not counted towards the minimum: 1"
+    )
+    # Adding evidence keeps the counts stored with the case current; the page reads them.
+    add_item(case, "ROK Joint Chiefs of Staff")
+    assert panel().startswith("Corroboration: 2 independent supporting sources (minimum 2)")

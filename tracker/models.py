@@ -489,6 +489,10 @@ class Case(models.Model):
                 condition=Q(state=State.APPROVED),
                 name="case_approved_idx",
             ),
+            # The case list of one state sorted by title (a stakeholder's approved
+            # cases, say), a page at a time: without it every case of the state was
+            # read and sorted for each page (60–110 ms at 100,000 cases).
+            models.Index(fields=["state", "title", "id"], name="case_state_title_idx"),
             # The lists' "at least N sources" filter and their sort by sources (with the
             # primary key, the keyset pagination's tie-breaker), from the index.
             models.Index(fields=["supporting_sources", "id"], name="case_sources_idx"),

@@ -347,6 +347,27 @@ def test_the_review_panel_lists_possible_duplicates_and_marks_one(client, kharki
     assert (repeat.state, repeat.duplicate_of) == (State.WITHDRAWN, kharkiv)
 
 
+def test_the_review_panel_lists_them_only_while_the_case_waits_for_review(
+    client, kharkiv, reviewer
+):
+    repeat = factories.CaseFactory(
+        **form_data(incident_start=date(2024, 1, 3), incident_type="battlefield_use"),
+        created_by=factories.monitor("second"),
+    )
+    factories.context_for(repeat)
+    workflow.submit(repeat, repeat.created_by)
+    client.force_login(reviewer)
+    change = reverse("admin:tracker_case_change", args=[repeat.pk])
+    assert "Possible duplicates (1)" in client.get(change).content.decode()
+
+    # Decided, it can no longer be marked as a duplicate (reopening it would let it).
+    workflow.start_review(repeat, reviewer)
+    workflow.reject(repeat, reviewer, "Not enough to go on.")
+    page = client.get(change).content.decode()
+    assert "Possible duplicates" not in page
+    assert 'name="duplicate_of"' not in page
+
+
 @pytest.mark.parametrize(
     ("of", "message"),
     [

@@ -370,6 +370,10 @@ EVIDENCE_STAGING_HOURS = envint("EVIDENCE_STAGING_HOURS", 24)
 # up to this many and beyond it say "more than": counting every one of 80,000 matches
 # cost more than showing the page (common.paging.capped_count).
 EXACT_COUNT_LIMIT = envint("EXACT_COUNT_LIMIT", 10_000)
+# A search of the cases lists its matches best first when there are at most this many;
+# more are listed newest first (or as sorted), with a note saying so: ranking reads
+# every match, which grows with the archive (tracker.models.CaseQuerySet.too_many_to_rank).
+SEARCH_RANK_LIMIT = envint("SEARCH_RANK_LIMIT", 1_000)
 
 # A dossier (dossiers/) is one document laid out in memory: a list dossier of more
 # cases than this is refused, with a request to narrow the filters.

@@ -174,6 +174,9 @@ class CaseFilter(django_filters.FilterSet):
         fields = []
         form = CaseFilterForm
 
+    # Set by ``qs``: the search found more cases than are ranked, listed newest first.
+    too_many_to_rank = False
+
     def get_form_class(self):
         # django-filter builds the form class anew for each FilterSet, every filter's
         # field with it (two of some 250 countries): about half a millisecond of each
@@ -192,7 +195,12 @@ class CaseFilter(django_filters.FilterSet):
         # no case at all, next to the message saying what to put right.
         if self.is_bound and not self.is_valid():
             return self.queryset.none()
-        return super().qs
+        if not hasattr(self, "_listed"):
+            cases = super().qs
+            # Relevance only where it can be worked out cheaply; the list says so.
+            self.too_many_to_rank = cases.too_many_to_rank()
+            self._listed = cases.unranked() if self.too_many_to_rank else cases
+        return self._listed
 
     def incident_from_filter(self, queryset, name, value):
         return queryset.during(first=value)

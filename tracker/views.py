@@ -158,6 +158,7 @@ def case_list(request):
             # A cursor is a position in one order: a new sort starts at the top.
             "query_no_size": query_without(request, "page", "cursor", "page_size"),
             "filter_form_version": versioned_cache.current_version(CHOICES_CACHE),
+            "rank_limit": f"{settings.SEARCH_RANK_LIMIT:,}",
             "sort_query": query_without(request, "page", "cursor", "sort"),
         },
     )

@@ -63,6 +63,23 @@ def test_the_list_shows_what_the_case_list_page_shows(query, case_factory, revie
     assert references(api) == [case.reference for case in listed]
 
 
+def test_a_search_with_too_many_matches_to_rank_lists_them_newest_first(
+    settings, case_factory, reviewer, token_client
+):
+    in_title = case_factory("submitted", title="Strike on Kharkiv", place_name="Kharkiv")
+    newer = case_factory("submitted", title="A convoy", summary="Seen leaving Kharkiv.")
+    client = token_client(reviewer)
+    assert references(client.get("/api/v1/cases/", {"q": "Kharkiv"})) == [
+        in_title.reference,
+        newer.reference,
+    ]
+    settings.SEARCH_RANK_LIMIT = 1
+    assert references(client.get("/api/v1/cases/", {"q": "Kharkiv"})) == [
+        newer.reference,
+        in_title.reference,
+    ]
+
+
 def test_pages_follow_on_by_cursor_and_stay_stable_when_cases_are_added(
     case_factory, monitor, token_client
 ):

@@ -273,6 +273,36 @@ def test_best_matches_come_first_unless_the_user_sorts(client, case_factory, mon
     assert references(client.get(LIST, {"q": "Kharkiv", "sort": "reference"})) == by_reference
 
 
+def test_too_many_matches_to_rank_come_newest_first_and_the_list_says_so(
+    client, case_factory, monitor, add_item, settings
+):
+    settings.SEARCH_RANK_LIMIT = 2
+    in_title = case_factory(title="Strike on Kharkiv", summary="Debris.", place_name="Kharkiv")
+    in_evidence = case_factory(title="A strike", summary="Debris.", place_name="Bryansk")
+    add_item(in_evidence, "Reuters", excerpt="Kharkiv was hit as well.")
+    client.force_login(monitor)
+    page = client.get(LIST, {"q": "Kharkiv"})
+    assert references(page) == [in_title.reference, in_evidence.reference]
+    assert "too many to rank" not in page.content.decode()
+
+    newest = case_factory(title="A convoy", summary="Seen leaving Kharkiv.")
+    page = client.get(LIST, {"q": "Kharkiv"})
+    assert references(page) == [newest.reference, in_evidence.reference, in_title.reference]
+    assert (
+        "More than 2 cases match, too many to rank by relevance: the newest come first."
+        in page.content.decode()
+    )
+    # Narrowed to few enough, they are ranked again.
+    assert references(client.get(LIST, {"q": "Kharkiv debris"})) == [
+        in_title.reference,
+        in_evidence.reference,
+    ]
+    # A sort the user chose is kept, and nothing needs saying.
+    page = client.get(LIST, {"q": "Kharkiv", "sort": "reference"})
+    assert references(page) == sorted([newest.reference, in_evidence.reference, in_title.reference])
+    assert "too many to rank" not in page.content.decode()
+
+
 def test_the_admin_lists_best_matches_first_unless_the_user_sorts(
     client, case_factory, reviewer, add_item
 ):
@@ -364,9 +394,10 @@ def test_a_search_costs_the_same_queries_whatever_the_number_of_matches(
 ):
     client.force_login(monitor)
     case_factory(summary="Containers of shells.")
-    # user, permissions, count, page, weapon systems of the page, the filter form's
-    # weapon systems and provisions (the session comes from the cache)
-    with django_assert_max_num_queries(7) as few:
+    # user, permissions, the matches up to SEARCH_RANK_LIMIT, count, page, weapon
+    # systems of the page, the filter form's weapon systems and provisions (the
+    # session comes from the cache)
+    with django_assert_max_num_queries(8) as few:
         client.get(LIST, {"q": "shells"})
     for _ in range(30):
         case_factory(summary="Containers of shells.")

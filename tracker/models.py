@@ -301,9 +301,34 @@ class CaseQuerySet(models.QuerySet):
 
 
 # What the dashboards count cases by: a save that writes another of these makes the
-# counts kept in the cache (versioned as CASES_CACHE) out of date.
+# counts kept in the cache (versioned per visibility, ``cases_cache``) out of date.
 COUNTED_FIELDS = ("state", "incident_start", "incident_end")
-CASES_CACHE = "cases"
+
+
+def cases_cache(visibility):
+    """The versioned cache (``common.versioned_cache``) of what is worked out from the
+    cases every user of ``visibility`` sees (``CaseQuerySet.shared_with``)."""
+    return f"cases:{visibility}"
+
+
+def seen_by(states):
+    """The visibilities that share a case in any of ``states`` (None: a state not
+    known, any). A draft is the team's only once submitted, so logging one changes
+    what the administrators see, not what the team or the stakeholders count."""
+    if None in states:
+        return list(Visibility)
+    seen = [Visibility.EVERYTHING]
+    if states - {State.DRAFT}:
+        seen.append(Visibility.TEAM)
+    if State.APPROVED in states:
+        seen.append(Visibility.APPROVED)
+    return seen
+
+
+def counts_changed(states, using):
+    for visibility in seen_by(set(states)):
+        versioned_cache.bump_on_commit(cases_cache(visibility), using=using)
+
 
 # Stored on the case and kept by evidence.corroboration, never by a save of the case.
 CORROBORATION_FIELDS = ("supporting_sources", "refuting_sources", "suggested_credibility")
@@ -549,7 +574,8 @@ class Case(models.Model):
             self.incident_start, self.incident_end = covered_days(
                 self.incident_start, self.incident_end, self.date_precision
             )
-        if self._state.adding:
+        adding = self._state.adding
+        if adding:
             self._save_with_new_reference(*args, **kwargs)
             written = COUNTED_FIELDS
         else:
@@ -567,8 +593,11 @@ class Case(models.Model):
         loaded = getattr(self, "_counted_as_loaded", {})
         if any(name not in loaded or loaded[name] != value for name, value in now.items()):
             # A case created, moved to another state or given other dates: what the
-            # dashboards counted is out of date once this commits.
-            versioned_cache.bump_on_commit(CASES_CACHE, using=self._state.db)
+            # dashboards of those who see it counted is out of date once this commits.
+            # Before, it was in the state it was loaded in (None if that was not read:
+            # anyone's counts may have changed).
+            states = {self.state} if adding else {self.state, loaded.get("state")}
+            counts_changed(states, using=self._state.db)
         self._counted_as_loaded = {**loaded, **now}
 
     def get_absolute_url(self):
@@ -831,5 +860,5 @@ def choices_changed(sender, using, **kwargs):
 
 
 @receiver(post_delete, sender=Case)
-def case_deleted(sender, using, **kwargs):
-    versioned_cache.bump_on_commit(CASES_CACHE, using=using)
+def case_deleted(sender, instance, using, **kwargs):
+    counts_changed({instance.state}, using=using)

@@ -26,7 +26,14 @@ from .charts import month_chart
 from .filters import CaseFilter
 from .forms import CaseForm
 from .listing import case_page
-from .models import CASES_CACHE, CHOICES_CACHE, Case, State, case_visibility, works_on_cases
+from .models import (
+    CHOICES_CACHE,
+    Case,
+    State,
+    case_visibility,
+    cases_cache,
+    works_on_cases,
+)
 
 PAGE_SIZES = (25, 50, 100)
 DASHBOARD_ROWS = 20
@@ -91,8 +98,8 @@ def dashboard(request):
 
 def shared_counts(visibility):
     """The cases every user of ``visibility`` sees, by state and per month of the
-    incident; kept in the cache until a case is created, moves or is given other
-    dates (``Case.save``), so the next dashboard shows it."""
+    incident; kept in the cache until a case they see (or now see) is created, moves or
+    is given other dates (``Case.save``), so the next dashboard shows it."""
 
     def count():
         cases = Case.objects.shared_with(visibility).order_by()
@@ -102,7 +109,7 @@ def shared_counts(visibility):
             "per_month": per_incident_month(cases),
         }
 
-    return versioned_cache.get_or_set(CASES_CACHE, f"dashboard-counts:{visibility}", count)
+    return versioned_cache.get_or_set(cases_cache(visibility), "dashboard-counts", count)
 
 
 def per_incident_month(cases):
@@ -122,8 +129,8 @@ def stale_cases(visibility):
     for a minute besides the version: a case becomes overdue as time passes, which
     no save announces, and a minute is nothing against a limit counted in days."""
     return versioned_cache.get_or_set(
-        CASES_CACHE,
-        f"dashboard-stale:{visibility}",
+        cases_cache(visibility),
+        "dashboard-stale",
         lambda: first_and_total("stale", Case.objects.shared_with(visibility).overdue()),
         timeout=60,
     )

@@ -281,3 +281,49 @@ def test_a_second_view_reads_the_counts_from_the_cache(
         second = client.get(DASHBOARD)
     assert counts_by_state(second) == counts_by_state(first)
     assert chart_bars(second) == chart_bars(first)
+
+
+def test_a_draft_logged_changes_the_administrators_counts_only(
+    client,
+    case_factory,
+    monitor,
+    other_monitor,
+    admin_user,
+    django_capture_on_commit_callbacks,
+    django_assert_max_num_queries,
+):
+    case_factory("submitted", created_by=other_monitor)
+    client.force_login(admin_user)
+    assert counts_by_state(client.get(DASHBOARD))["draft"] == 0
+    client.force_login(monitor)
+    client.get(DASHBOARD)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        draft = case_factory(created_by=other_monitor)
+    # The team's counts hold no one else's draft: still read from the cache (the user,
+    # their permissions, their own drafts, what waits for them).
+    with django_assert_max_num_queries(4):
+        assert counts_by_state(client.get(DASHBOARD))["draft"] == 0
+    client.force_login(admin_user)
+    assert counts_by_state(client.get(DASHBOARD))["draft"] == 1
+
+    # Submitted, it is the team's.
+    client.force_login(monitor)
+    with django_capture_on_commit_callbacks(execute=True):
+        factories.context_for(draft)
+        workflow.submit(draft, other_monitor)
+    assert counts_by_state(client.get(DASHBOARD))["submitted"] == 2
+
+
+def test_an_approval_reaches_the_stakeholders_chart_at_once(
+    client, case_factory, reviewer, stakeholder, django_capture_on_commit_callbacks
+):
+    case = case_factory("in_review", incident_start=date(2024, 1, 2))
+    case_factory("approved", incident_start=date(2024, 1, 9))
+    client.force_login(stakeholder)
+    assert chart_bars(client.get(DASHBOARD)) == [("2024-01", 1)]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        factories.corroborate(case, 2)
+        workflow.approve(case, reviewer)
+    assert chart_bars(client.get(DASHBOARD)) == [("2024-01", 2)]

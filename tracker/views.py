@@ -138,8 +138,14 @@ def stale_cases(visibility):
 
 def first_and_total(name, cases):
     """The DASHBOARD_ROWS cases that have waited longest, and how many there are: a
-    busy archive has thousands of waiting cases, and the dashboard shows a glance."""
-    first = list(cases.order_by("state_changed_at")[:DASHBOARD_ROWS])
+    busy archive has thousands of waiting cases, and the dashboard shows a glance.
+
+    Found by their keys first: the open cases' index holds every column these lists
+    filter by, so PostgreSQL picks the rows out of it alone, where reading the whole
+    rows to filter them read some 10,000 at 100,000 cases (24 ms against 2 ms)."""
+    order = ("state_changed_at", "pk")
+    keys = list(cases.order_by(*order).values_list("pk", flat=True)[:DASHBOARD_ROWS])
+    first = list(cases.filter(pk__in=keys).order_by(*order)) if keys else []
     total = len(first) if len(first) < DASHBOARD_ROWS else cases.count()
     return {name: first, f"{name}_total": total}
 

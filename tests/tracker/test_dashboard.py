@@ -276,8 +276,9 @@ def test_a_second_view_reads_the_counts_from_the_cache(
     client.force_login(monitor)
     first = client.get(DASHBOARD)
 
-    # The user, their permissions, their own drafts, what waits for them.
-    with django_assert_max_num_queries(4):
+    # The user, their permissions, their own drafts, what waits for them (its keys,
+    # then its rows).
+    with django_assert_max_num_queries(5):
         second = client.get(DASHBOARD)
     assert counts_by_state(second) == counts_by_state(first)
     assert chart_bars(second) == chart_bars(first)
@@ -301,8 +302,8 @@ def test_a_draft_logged_changes_the_administrators_counts_only(
     with django_capture_on_commit_callbacks(execute=True):
         draft = case_factory(created_by=other_monitor)
     # The team's counts hold no one else's draft: still read from the cache (the user,
-    # their permissions, their own drafts, what waits for them).
-    with django_assert_max_num_queries(4):
+    # their permissions, their own drafts, what waits for them: keys, then rows).
+    with django_assert_max_num_queries(5):
         assert counts_by_state(client.get(DASHBOARD))["draft"] == 0
     client.force_login(admin_user)
     assert counts_by_state(client.get(DASHBOARD))["draft"] == 1

@@ -6,6 +6,13 @@ limit + 1 matches: up to the limit the count is exact, beyond it the list says "
 than 10,000". A plain count of a search for words most cases hold read all 80,000
 matches, which cost more than the page itself.
 
+A count can be kept in the cache (``kept_in``: a ``common.versioned_cache`` name) under
+the count's own SQL, until a change to what the list is made of moves that name's
+version on. Counting up to the limit still reads up to 10,001 rows, and a common word's
+GIN index hands over all its matches first: 53 ms for "Kharkiv" at 1,000,000 cases
+against 9 ms at 100,000. The SQL holds every condition, the user's visibility among
+them, so two lists share a count only when they are the same list.
+
 **Keyset pagination.** A page is the rows after (or before) the last row the reader
 saw, in the list's sort order with the primary key as the tie-breaker: ``WHERE (sort
 key, id) < (seen, seen id) ORDER BY … LIMIT n``. Rows inserted meanwhile neither
@@ -21,6 +28,7 @@ reader hands back what they were given, never a value of their own. The API's cu
 import datetime
 import decimal
 import functools
+import hashlib
 import math
 
 from django.conf import settings
@@ -28,30 +36,46 @@ from django.core import signing
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 
+from . import versioned_cache
+
+# A backstop for a write no signal announces (raw SQL): no count is kept longer.
+COUNT_KEPT_SECONDS = 10 * 60
+
 
 def count_limit():
     return settings.EXACT_COUNT_LIMIT
 
 
-def capped_count(queryset, limit=None):
+def capped_count(queryset, limit=None, kept_in=None):
     """(the number of rows, whether it is exact): exact up to ``limit`` (by default
     ``EXACT_COUNT_LIMIT``), else limit + 1 and False. Only the primary keys are read,
     in no order, so the database stops at the limit + 1st match and works out no
-    annotation (a filter on one still applies)."""
+    annotation (a filter on one still applies). With ``kept_in``, the count is kept
+    in the cache under its SQL for that version of ``kept_in``."""
     limit = count_limit() if limit is None else limit
-    count = queryset.order_by().values("pk")[: limit + 1].count()
+    counted = queryset.order_by().values("pk")[: limit + 1]
+    if kept_in is None or counted.query.is_empty():
+        count = counted.count()
+    else:
+        sql, params = counted.query.get_compiler(counted.db).as_sql()
+        key = "count:" + hashlib.sha256(repr((counted.db, sql, params)).encode()).hexdigest()
+        count = versioned_cache.get_or_set(kept_in, key, counted.count, COUNT_KEPT_SECONDS)
     return (count, True) if count <= limit else (limit + 1, False)
 
 
 class CappedPaginator(Paginator):
     """Django's paginator over a count that stops at ``EXACT_COUNT_LIMIT`` (its
     ``count`` is then the limit + 1, and ``count_is_exact`` False), and pages no deeper
-    than ``max_pages``: an OFFSET page costs what it skips."""
+    than ``max_pages``: an OFFSET page costs what it skips. With ``kept_in``, the count
+    is kept in the cache (``capped_count``)."""
 
-    def __init__(self, object_list, per_page, *args, max_pages=None, keys_first=False, **kwargs):
+    def __init__(
+        self, object_list, per_page, *args, max_pages=None, keys_first=False, kept_in=None, **kwargs
+    ):
         super().__init__(object_list, per_page, *args, **kwargs)
         self.max_pages = max_pages
         self.keys_first = keys_first
+        self.kept_in = kept_in
 
     def page(self, number):
         """The page; with ``keys_first``, read as the page's primary keys (the OFFSET
@@ -68,7 +92,7 @@ class CappedPaginator(Paginator):
     def _capped(self):
         if isinstance(self.object_list, list):
             return len(self.object_list), True
-        return capped_count(self.object_list)
+        return capped_count(self.object_list, kept_in=self.kept_in)
 
     @functools.cached_property
     def count(self):

@@ -10,7 +10,7 @@ from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
 from common import versioned_cache
-from tracker.models import Case
+from tracker.models import Case, lists_changed
 
 
 class SourceKind(models.TextChoices):
@@ -273,6 +273,16 @@ def _atomic(instance, save_kwargs):
     inside one."""
     using = save_kwargs.get("using") or router.db_for_write(type(instance), instance=instance)
     return transaction.atomic(using=using, savepoint=False)
+
+
+@receiver(post_save, sender=EvidenceItem)
+@receiver(post_delete, sender=EvidenceItem)
+@receiver(post_save, sender=Source)
+@receiver(post_delete, sender=Source)
+def case_lists_changed(sender, using, **kwargs):
+    # The search reads the items' titles and excerpts and their sources' names, and the
+    # lists filter by the corroboration they add up to (tracker.models.CASE_LISTS).
+    lists_changed(using)
 
 
 class CustodyAction(models.TextChoices):

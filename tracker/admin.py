@@ -34,6 +34,7 @@ from evidence.models import EvidenceItem, Stance
 from . import workflow
 from .duplicates import possible_duplicates
 from .models import (
+    CASE_LISTS,
     WAITING_STATES,
     Case,
     Notification,
@@ -365,6 +366,7 @@ class CaseAdmin(HistoryAdmin):
             allow_empty_first_page,
             max_pages=self.max_pages,
             keys_first=True,
+            kept_in=CASE_LISTS,
         )
 
     def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):

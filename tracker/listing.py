@@ -14,6 +14,8 @@ from django.contrib import messages
 
 from common import paging
 
+from .models import CASE_LISTS
+
 # Offset pages offered by number. Deeper, the database would build and skip every row
 # before the page (the 1,500th page of the list took 0.27 s at 100,000 cases).
 NUMBERED_PAGES = 10
@@ -59,7 +61,7 @@ def case_page(request, cases, size):
     """The page of ``cases`` (a filtered, sorted queryset) the request asks for, by
     ``page`` (a number up to NUMBERED_PAGES) or ``cursor`` (a "Next" or "Previous"
     link's); an unreadable cursor shows the first page and says why."""
-    count, exact = paging.capped_count(cases)
+    count, exact = paging.capped_count(cases, kept_in=CASE_LISTS)
     ordering = paging.ordering_of(cases)
     known_pages = max(1, math.ceil(count / size))
     position = cursor_position(request, ordering)

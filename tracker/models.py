@@ -10,14 +10,14 @@ from django.db import IntegrityError, connections, models, transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import Cast, Coalesce
 from django.db.models.lookups import GreaterThanOrEqual
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import dateformat, timezone
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
-from common import versioned_cache
+from common import paging, versioned_cache
 from mailer.models import EmailDelivery
 
 from . import search, sqlite_index
@@ -250,8 +250,8 @@ class CaseQuerySet(models.QuerySet):
         PostgreSQL, growing with the archive. Counting up to the limit does not."""
         if self.query.order_by[:1] != (BY_RELEVANCE,):
             return False
-        limit = settings.SEARCH_RANK_LIMIT
-        return self.order_by().values("pk")[: limit + 1].count() > limit
+        _, exact = paging.capped_count(self, settings.SEARCH_RANK_LIMIT, kept_in=CASE_LISTS)
+        return not exact
 
     def unranked(self):
         """These matches in the order they had before the search: newest first, unless
@@ -328,6 +328,18 @@ def seen_by(states):
 def counts_changed(states, using):
     for visibility in seen_by(set(states)):
         versioned_cache.bump_on_commit(cases_cache(visibility), using=using)
+
+
+# The counts of the case lists (the list, its search, the admin's changelist, whether a
+# search has too many matches to rank), kept in the cache under each list's own SQL
+# (common.paging.capped_count) until anything a list filters or searches by changes:
+# a case, its weapon systems or provisions, their names, and (evidence.models) an
+# evidence item or a source, whose text the search reads.
+CASE_LISTS = "case-lists"
+
+
+def lists_changed(using=None):
+    versioned_cache.bump_on_commit(CASE_LISTS, using=using)
 
 
 # Stored on the case and kept by evidence.corroboration, never by a save of the case.
@@ -862,3 +874,15 @@ def choices_changed(sender, using, **kwargs):
 @receiver(post_delete, sender=Case)
 def case_deleted(sender, instance, using, **kwargs):
     counts_changed({instance.state}, using=using)
+
+
+@receiver(post_save, sender=Case)
+@receiver(post_delete, sender=Case)
+@receiver(post_save, sender=WeaponSystem)
+@receiver(post_delete, sender=WeaponSystem)
+@receiver(post_save, sender=SanctionsProvision)
+@receiver(post_delete, sender=SanctionsProvision)
+@receiver(m2m_changed, sender=Case.weapon_systems.through)
+@receiver(m2m_changed, sender=Case.sanctions_provisions.through)
+def case_lists_changed(sender, using, **kwargs):
+    lists_changed(using)

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.urls import reverse
 
+from tracker import workflow
 from tracker.models import Case, IncidentType, SanctionsProvision, WeaponSystem
 
 LIST = reverse("tracker:case_list")
@@ -413,3 +414,62 @@ def test_the_incident_dates_are_date_inputs_with_a_format_hint(client, monitor):
     assert re.search(r'<input type="date" name="incident_to"[^>]*>', html)
     assert "Any part of the incident on or after this day (YYYY-MM-DD)." in html
     assert "Any part of the incident on or before this day (YYYY-MM-DD)." in html
+
+
+def count_shown(response):
+    return response.context["page"].count_text
+
+
+def counted_again(queries):
+    return [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+
+
+def test_a_list_is_counted_once_until_what_it_lists_changes(
+    client, case_factory, monitor, add_item, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    case_factory("submitted", title="Convoy near Rostov")
+    named_in_evidence = case_factory("submitted", title="Trucks at a port")
+    item = add_item(case_factory("submitted", title="Shells"), "Local outlet")
+    client.force_login(monitor)
+    rostov = {"q": "Rostov"}
+    assert count_shown(client.get(LIST, rostov)) == "1 case"
+    with CaptureQueriesContext(connection) as queries:
+        assert count_shown(client.get(LIST, rostov)) == "1 case"
+    assert counted_again(queries) == []
+
+    # Whatever puts a case on the list shows once it is committed: evidence naming
+    # the place, a new case, a source renamed (the search reads sources' names).
+    with django_capture_on_commit_callbacks(execute=True):
+        add_item(named_in_evidence, "Reuters", excerpt="The trucks left for Rostov.")
+    assert count_shown(client.get(LIST, rostov)) == "2 cases"
+    with django_capture_on_commit_callbacks(execute=True):
+        case_factory("submitted", title="Depot in Rostov")
+    assert count_shown(client.get(LIST, rostov)) == "3 cases"
+    assert count_shown(client.get(LIST, {"q": "Herald"})) == "0 cases"
+    with django_capture_on_commit_callbacks(execute=True):
+        item.source.name = "Rostov Herald"
+        item.source.save()
+    assert count_shown(client.get(LIST, {"q": "Herald"})) == "1 case"
+    # A review step takes a case off a list filtered by state.
+    assert count_shown(client.get(LIST, {"state": "submitted"})) == "4 cases"
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.withdraw(named_in_evidence, monitor)
+    assert count_shown(client.get(LIST, {"state": "submitted"})) == "3 cases"
+
+
+def test_users_who_see_different_cases_never_share_a_count(
+    client, case_factory, monitor, other_monitor, stakeholder
+):
+    case_factory(title="Rostov draft")
+    case_factory("approved", title="Rostov approved")
+    for user, shown in [
+        (monitor, "2 cases"),
+        (other_monitor, "1 case"),
+        (stakeholder, "1 case"),
+        (monitor, "2 cases"),
+    ]:
+        client.force_login(user)
+        assert count_shown(client.get(LIST, {"q": "Rostov"})) == shown, user

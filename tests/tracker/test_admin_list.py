@@ -101,6 +101,25 @@ def test_the_count_is_exact_up_to_the_limit_and_more_than_it_beyond(
     assert "7 results" in text(client.get(CHANGELIST, {"q": "shipment"}))
 
 
+def test_the_count_is_kept_until_a_case_changes(
+    client, seven_cases, reviewer, monitor, django_capture_on_commit_callbacks
+):
+    from tracker import workflow
+
+    client.force_login(reviewer)
+    shipments = {"q": "shipment"}
+    assert "7 results" in text(client.get(CHANGELIST, shipments))
+    with django_capture_on_commit_callbacks(execute=True):
+        seven_cases[1].title = "Convoy"
+        seven_cases[1].save()
+    assert "6 results" in text(client.get(CHANGELIST, shipments))
+    submitted = {**shipments, "state__exact": "submitted"}
+    assert "6 results" in text(client.get(CHANGELIST, submitted))
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.withdraw(seven_cases[0], monitor)
+    assert "5 results" in text(client.get(CHANGELIST, submitted))
+
+
 def test_the_pages_stop_at_the_cap_and_say_how_to_go_on(
     client, seven_cases, reviewer, short_pages, django_assert_max_num_queries
 ):

@@ -161,6 +161,8 @@ SOURCES_CACHE = "sources"
 @receiver(post_delete, sender=Source)
 def sources_changed(sender, using, **kwargs):
     versioned_cache.bump_on_commit(SOURCES_CACHE, using=using)
+    # The search reads sources' names (tracker.models.CASE_LISTS).
+    lists_changed(using)
 
 
 class StoredFile(models.Model):
@@ -277,11 +279,9 @@ def _atomic(instance, save_kwargs):
 
 @receiver(post_save, sender=EvidenceItem)
 @receiver(post_delete, sender=EvidenceItem)
-@receiver(post_save, sender=Source)
-@receiver(post_delete, sender=Source)
 def case_lists_changed(sender, using, **kwargs):
-    # The search reads the items' titles and excerpts and their sources' names, and the
-    # lists filter by the corroboration they add up to (tracker.models.CASE_LISTS).
+    # The search reads the items' titles and excerpts, and the lists filter by the
+    # corroboration they add up to (tracker.models.CASE_LISTS).
     lists_changed(using)
 
 

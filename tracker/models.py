@@ -869,19 +869,17 @@ CHOICES_CACHE = "weapon-systems-and-provisions"
 @receiver(post_delete, sender=SanctionsProvision)
 def choices_changed(sender, using, **kwargs):
     versioned_cache.bump_on_commit(CHOICES_CACHE, using=using)
+    # The search reads their names too.
+    lists_changed(using)
 
 
 @receiver(post_delete, sender=Case)
 def case_deleted(sender, instance, using, **kwargs):
     counts_changed({instance.state}, using=using)
+    lists_changed(using)
 
 
 @receiver(post_save, sender=Case)
-@receiver(post_delete, sender=Case)
-@receiver(post_save, sender=WeaponSystem)
-@receiver(post_delete, sender=WeaponSystem)
-@receiver(post_save, sender=SanctionsProvision)
-@receiver(post_delete, sender=SanctionsProvision)
 @receiver(m2m_changed, sender=Case.weapon_systems.through)
 @receiver(m2m_changed, sender=Case.sanctions_provisions.through)
 def case_lists_changed(sender, using, **kwargs):

@@ -49,14 +49,21 @@ def test_the_stored_digest_is_the_sha256_of_the_bytes_around_chunk_boundaries(
     assert on_disk.name == stored.sha256
 
 
-def test_uploads_are_hashed_and_written_off_thread_in_the_order_the_chunks_arrive(tmp_path):
-    chunks = [random.Random(n).randbytes(n * 997 % 70_000 + 1) for n in range(200)]
+def test_uploads_are_hashed_scanned_and_written_off_thread_in_the_order_the_chunks_arrive(
+    tmp_path,
+):
+    body = b"".join(random.Random(n).randbytes(n * 997 % 70_000 + 1) for n in range(200))
+    # A tag in the middle, cut by the chunks below, and a later one that comes second.
+    body = body[:2_949_160] + b"<IFRAME src=x>" + body[2_949_160:] + b"<script>"
+    chunks = [body[i : i + 65_537] for i in range(0, len(body), 65_537)]
+    scanner = files.MarkupScanner()
     with open(tmp_path / "spooled", "wb") as spooled:
-        spooler = files.BackgroundSpooler(spooled)
+        spooler = files.BackgroundSpooler(spooled, scanner)
         for chunk in chunks:
             spooler.update(chunk)
-        assert spooler.hexdigest() == hashlib.sha256(b"".join(chunks)).hexdigest()
-    assert (tmp_path / "spooled").read_bytes() == b"".join(chunks)
+        assert spooler.hexdigest() == hashlib.sha256(body).hexdigest()
+    assert (tmp_path / "spooled").read_bytes() == body
+    assert scanner.found == {"<iframe": 2_949_160}
 
 
 def test_identical_bytes_are_stored_once(evidence_root, db):

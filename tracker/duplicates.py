@@ -76,10 +76,17 @@ def possible_duplicates(
                     ),
                 )
             )
-            .filter(duplicate_score__gte=minimum)
+            # Not filtered by the score in SQL: PostgreSQL would work it out twice for
+            # each case above the minimum (to filter, then to sort), and before the
+            # cheaper conditions. Those above it come first, so dropping the rest of
+            # the best few here leaves the same candidates.
             .order_by("-duplicate_score", "-created_at")[:MAX_CANDIDATES]
         )
-        return [Candidate(case, case.duplicate_score) for case in found]
+        return [
+            Candidate(case, case.duplicate_score)
+            for case in found
+            if case.duplicate_score >= minimum
+        ]
     # SQLite has no trigram index: the date window and the shared place, country or
     # weapon narrow the cases enough to score them here.
     scored = [

@@ -401,11 +401,11 @@ class HashingUploadHandler(FileUploadHandler):
     """Spools each upload to disk, hashing it and looking for markup chunk by chunk
     as it arrives.
 
-    This thread only parses the request (Django's parser holds the GIL); hashing runs
-    on one thread of ``BackgroundSpooler`` and the markup search and the writing on
-    another, all three of which let go of the GIL, so on two cores the three share
-    the work. Past the size limit it stops writing (the upload is refused later with
-    a clear message), so an oversized request cannot fill the disk.
+    This thread only parses the request (Django's parser holds the GIL).
+    ``BackgroundSpooler`` hashes on one thread, and searches for markup and writes on
+    another; hashing, the search and writing all let go of the GIL, so on two cores
+    they run beside the parsing. Past the size limit it stops writing (the upload is
+    refused later with a clear message), so an oversized request cannot fill the disk.
     """
 
     # Measured on a 1 GiB upload: Django's 64 KiB chunks make 16,000 trips through

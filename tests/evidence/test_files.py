@@ -53,7 +53,8 @@ def test_uploads_are_hashed_scanned_and_written_off_thread_in_the_order_the_chun
     tmp_path,
 ):
     body = b"".join(random.Random(n).randbytes(n * 997 % 70_000 + 1) for n in range(200))
-    # A tag in the middle, cut by the chunks below, and a later one that comes second.
+    # A tag cut by a border between the chunks below, and a later one: the first
+    # refuses the file whatever its type, so the search stops there.
     body = body[:2_949_160] + b"<IFRAME src=x>" + body[2_949_160:] + b"<script>"
     chunks = [body[i : i + 65_537] for i in range(0, len(body), 65_537)]
     scanner = files.MarkupScanner()

@@ -338,7 +338,7 @@ def counts_changed(states, using):
 CASE_LISTS = "case-lists"
 
 
-def lists_changed(using=None):
+def lists_changed(using):
     versioned_cache.bump_on_commit(CASE_LISTS, using=using)
 
 
@@ -880,7 +880,13 @@ def case_deleted(sender, instance, using, **kwargs):
 
 
 @receiver(post_save, sender=Case)
-@receiver(m2m_changed, sender=Case.weapon_systems.through)
-@receiver(m2m_changed, sender=Case.sanctions_provisions.through)
 def case_lists_changed(sender, using, **kwargs):
     lists_changed(using)
+
+
+@receiver(m2m_changed, sender=Case.weapon_systems.through)
+@receiver(m2m_changed, sender=Case.sanctions_provisions.through)
+def case_links_changed(sender, action, using, **kwargs):
+    # Sent before and after each change of the links: once is enough.
+    if action.startswith("post_"):
+        lists_changed(using)

@@ -473,3 +473,19 @@ def test_users_who_see_different_cases_never_share_a_count(
     ]:
         client.force_login(user)
         assert count_shown(client.get(LIST, {"q": "Rostov"})) == shown, user
+
+
+def test_a_weapon_system_linked_or_unlinked_shows_in_the_count(
+    client, case_factory, monitor, django_capture_on_commit_callbacks
+):
+    missile = WeaponSystem.objects.create(name="Hwasong-11", category="ballistic missile")
+    case = case_factory("submitted", title="Debris in Kharkiv")
+    client.force_login(monitor)
+    by_missile = {"weapon_system": missile.pk}
+    assert count_shown(client.get(LIST, by_missile)) == "0 cases"
+    with django_capture_on_commit_callbacks(execute=True):
+        case.weapon_systems.add(missile)
+    assert count_shown(client.get(LIST, by_missile)) == "1 case"
+    with django_capture_on_commit_callbacks(execute=True):
+        case.weapon_systems.remove(missile)
+    assert count_shown(client.get(LIST, by_missile)) == "0 cases"

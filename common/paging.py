@@ -33,6 +33,7 @@ import math
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 
@@ -57,7 +58,12 @@ def capped_count(queryset, limit=None, kept_in=None):
     if kept_in is None or counted.query.is_empty():
         count = counted.count()
     else:
-        sql, params = counted.query.get_compiler(counted.db).as_sql()
+        try:
+            sql, params = counted.query.get_compiler(counted.db).as_sql()
+        except EmptyResultSet:
+            # A condition no row can meet, which Django knows without asking the
+            # database: "at least 10^30 sources" is beyond the column's range.
+            return 0, True
         key = "count:" + hashlib.sha256(repr((counted.db, sql, params)).encode()).hexdigest()
         count = versioned_cache.get_or_set(kept_in, key, counted.count, COUNT_KEPT_SECONDS)
     return (count, True) if count <= limit else (limit + 1, False)

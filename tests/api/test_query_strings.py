@@ -18,6 +18,7 @@ API_LIST_PARAMETERS = CASE_LIST_PARAMETERS  # the cursor included
 @given(query=query_strings(API_LIST_PARAMETERS))
 @example(query="page_size=%C2%B2")  # a digit to str.isdigit, not to int()
 @example(query="q=%00")
+@example(query="q=Kharkiv&min_sources=" + "4" * 38)  # beyond the column's range
 def test_the_api_case_list_never_fails_on_a_query_string(
     monitor, some_api_cases, token_client, query
 ):

@@ -2,6 +2,8 @@ from django.apps import AppConfig
 from django.db import connections
 from django.db.models.signals import post_migrate, pre_migrate
 
+from common import lookups
+
 from . import sqlite_index
 
 
@@ -12,6 +14,9 @@ class TrackerConfig(AppConfig):
     def ready(self):
         # Connects the receiver that turns workflow.case_moved into mail tasks.
         from . import tasks  # noqa: F401
+
+        # Keys a user sent that no row can have match nothing, on SQLite too.
+        lookups.register()
 
         # SQLite's search index lives outside the migrations: see tracker.sqlite_index.
         pre_migrate.connect(drop_sqlite_search_triggers, sender=self)

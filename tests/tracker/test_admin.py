@@ -125,6 +125,28 @@ def test_the_state_field_cannot_be_written_through_the_form(client, case_factory
     assert case.history.first().history_user == monitor
 
 
+def test_a_weapon_system_no_row_can_be_is_refused_in_the_admin(client, case_factory, monitor):
+    case = case_factory("draft")
+    client.force_login(monitor)
+    key = str(2**63)
+    data = {
+        "title": "Edited title",
+        "summary": case.summary,
+        "incident_type": case.incident_type,
+        "incident_start": "2024-02-27",
+        "date_precision": "day",
+        "place_name": "Rajin",
+        "country": "KP",
+        "weapon_systems": [key],
+        **EMPTY_INLINES,
+    }
+    response = client.post(change_url(case), data)
+    assert response.status_code == 200
+    assert f"Select a valid choice. {key} is not one of the" in response.content.decode()
+    case.refresh_from_db()
+    assert case.title != "Edited title"
+
+
 def test_a_monitor_cannot_edit_a_submitted_case(client, case_factory, monitor):
     case = case_factory("submitted")
     client.force_login(monitor)

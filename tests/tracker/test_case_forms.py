@@ -198,3 +198,16 @@ def test_a_form_shown_again_chooses_the_countries_as_djangos_own(db, data):
     chosen = data["supplier_country"]
     if chosen:
         assert f'<option value="{chosen}" selected>' in str(ours["supplier_country"])
+
+
+@pytest.mark.parametrize("key", [str(2**63), "1" + "0" * 40])
+def test_a_weapon_system_no_row_can_be_is_refused_in_the_form(client, monitor, key):
+    """A key beyond the column's range is refused like any unknown one (SQLite cannot
+    even be asked about it), and nothing is saved."""
+    missile = WeaponSystem.objects.create(name="Hwasong-11 (KN-23/KN-24) ballistic missile")
+    client.force_login(monitor)
+    response = client.post(NEW, case_data(weapon_systems=[missile.pk, key]))
+    assert response.status_code == 200
+    assert f"Select a valid choice. {key} is not one of the" in response.content.decode()
+    assert 'value="near Donetsk"' in response.content.decode()
+    assert not Case.objects.exists()

@@ -4,14 +4,30 @@ from django.db.models import IntegerField, lookups
 
 
 class IntegerIn(lookups.In):
-    """Django's ``in`` on an integer column, without the values the column cannot hold.
+    """Django's ``in`` on an integer column, without the values the column cannot hold
+    (not whole numbers, or beyond its range): no row has them as its key, so they match
+    none, where Django's own ``in`` fails.
 
-    They match no row, as Django's own ``exact`` already concludes for such a value,
-    but SQLite cannot even be asked about them (an OverflowError, a server error), and
-    forms and widgets pass on whatever keys a user sent: ``weapon_systems=2**63``
-    reaches ``WeaponSystem.objects.filter(pk__in=…)`` in the case form's check and
-    again when the admin's form is shown with its error.
+    Forms and widgets pass on whatever keys a user sent. ``weapon_systems=2**63``
+    reaches ``WeaponSystem.objects.filter(pk__in=…)`` in the case form's check, and
+    SQLite cannot even be asked about it (OverflowError); the admin's autocomplete
+    widget, showing a form again with its errors, looks up every value sent, ``:``
+    included (ValueError). Either was a server error.
     """
+
+    def get_prep_lookup(self):
+        if self.rhs_is_direct_value():
+            self.rhs = [value for value in self.rhs if self._may_be_held(value)]
+        return super().get_prep_lookup()
+
+    def _may_be_held(self, value):
+        if value is None or hasattr(value, "resolve_expression"):
+            return True  # Django's own business: NULL is left out, expressions kept
+        try:
+            self.lhs.output_field.get_prep_value(value)
+        except (TypeError, ValueError):
+            return False
+        return True
 
     def process_rhs(self, compiler, connection):
         if self.rhs_is_direct_value():

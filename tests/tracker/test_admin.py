@@ -125,10 +125,20 @@ def test_the_state_field_cannot_be_written_through_the_form(client, case_factory
     assert case.history.first().history_user == monitor
 
 
-def test_a_weapon_system_no_row_can_be_is_refused_in_the_admin(client, case_factory, monitor):
+@pytest.mark.parametrize(
+    "key, error",
+    [
+        (str(2**63), f"Select a valid choice. {2**63} is not one of the available choices."),
+        (":", "“:” is not a valid value."),
+    ],
+)
+def test_a_weapon_system_no_row_can_be_is_refused_in_the_admin(
+    client, case_factory, monitor, key, error
+):
+    """The form is shown again with the error (the autocomplete widget looks up only
+    what can be a key), and the case is not changed."""
     case = case_factory("draft")
     client.force_login(monitor)
-    key = str(2**63)
     data = {
         "title": "Edited title",
         "summary": case.summary,
@@ -142,7 +152,7 @@ def test_a_weapon_system_no_row_can_be_is_refused_in_the_admin(client, case_fact
     }
     response = client.post(change_url(case), data)
     assert response.status_code == 200
-    assert f"Select a valid choice. {key} is not one of the" in response.content.decode()
+    assert error in response.content.decode()
     case.refresh_from_db()
     assert case.title != "Edited title"
 

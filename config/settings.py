@@ -153,6 +153,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.EnrolmentRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # The admin's lists pass what the address holds to the database unchecked.
+    "common.middleware.AdminAddressGuard",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.

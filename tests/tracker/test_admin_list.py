@@ -153,3 +153,30 @@ def test_select_all_says_every_matching_case_beyond_the_limit(
     assert "Select every matching case (more than 6)" in page
     settings.EXACT_COUNT_LIMIT = 10
     assert "Select all 7 cases" in text(client.get(CHANGELIST))
+
+
+@pytest.mark.parametrize(
+    "url, query",
+    [
+        (CHANGELIST, {"state": "approved\x00"}),
+        (CHANGELIST, {"supplier_country__exact": "\x00"}),
+        (CHANGELIST, {"q": "Kharkiv\x00"}),
+        (reverse("admin:evidence_source_changelist"), {"kind": "\x00"}),
+        (reverse("admin:autocomplete"), {"term": "\x00", "app_label": "tracker"}),
+    ],
+)
+def test_an_admin_address_holding_a_nul_is_refused_with_why(client, admin_user, url, query):
+    """The admin hands a list's filters to the database unchecked, and PostgreSQL
+    cannot read a NUL in text: the page says so instead of failing."""
+    client.force_login(admin_user)
+    response = client.get(url, query)
+    assert response.status_code == 400
+    assert "The address holds a NUL character (%00)" in response.content.decode()
+
+
+def test_an_admin_list_with_a_filter_it_can_read_is_not_refused(client, admin_user, case_factory):
+    case_factory("approved", title="Missile debris in Kharkiv")
+    client.force_login(admin_user)
+    response = client.get(CHANGELIST, {"state": "approved"})
+    assert response.status_code == 200
+    assert titles(response) == {"Missile debris in Kharkiv"}

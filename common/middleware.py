@@ -1,13 +1,15 @@
-from django.core.exceptions import BadRequest
+from django.core.exceptions import BadRequest, ValidationError
+from django.db import DataError
 
 
 class AdminAddressGuard:
-    """Refuses an admin page whose address holds a NUL character, saying why (400).
+    """Refuses, saying why (400), an admin page whose address it cannot use.
 
     The admin's lists filter by any field named in the address (``?state=…``) and hand
     the value to the database as it came, where the site's lists and the API check it
-    in a form first; PostgreSQL refuses text holding a NUL, a server error. No field
-    holds one, so nothing that could be meant is refused.
+    in a form first. A value of the wrong kind for its field (``?ip_address=0``) fails
+    only when the list is read, and PostgreSQL cannot read a NUL in text at all (the
+    autocomplete's search passes it on too): each was a server error.
     """
 
     def __init__(self, get_response):
@@ -25,4 +27,19 @@ class AdminAddressGuard:
                     "The address holds a NUL character (%00), which no field can hold; "
                     "nothing was looked up."
                 )
+        return None
+
+    def process_exception(self, request, exception):
+        match = request.resolver_match
+        if (
+            match is not None
+            and match.app_name == "admin"
+            and match.url_name.endswith("_changelist")
+            and request.method == "GET"
+            and isinstance(exception, ValueError | ValidationError | DataError)
+        ):
+            raise BadRequest(
+                "A filter in the address holds a value its field cannot hold (a word "
+                "where a number or an address belongs); remove it and try again."
+            ) from exception
         return None

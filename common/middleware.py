@@ -7,8 +7,9 @@ class AdminAddressGuard:
 
     The admin's lists filter by any field named in the address (``?state=…``) and hand
     the value to the database as it came, where the site's lists and the API check it
-    in a form first. A value of the wrong kind for its field (``?ip_address=0``) fails
-    only when the list is read, and PostgreSQL cannot read a NUL in text at all (the
+    in a form first. A value of the wrong kind for its field (``?ip_address=0``), or
+    beyond what SQLite can be asked (``?permissions=2**63``), fails only when the list
+    is read, and PostgreSQL cannot read a NUL in text at all (the
     autocomplete's search passes it on too): each was a server error.
     """
 
@@ -36,7 +37,7 @@ class AdminAddressGuard:
             and match.app_name == "admin"
             and match.url_name.endswith("_changelist")
             and request.method == "GET"
-            and isinstance(exception, ValueError | ValidationError | DataError)
+            and isinstance(exception, ValueError | OverflowError | ValidationError | DataError)
         ):
             raise BadRequest(
                 "A filter in the address holds a value its field cannot hold (a word "

@@ -165,6 +165,7 @@ WRONG_KIND = "A filter in the address holds a value its field cannot hold"
         (CHANGELIST, {"state": "approved\x00"}, NUL),
         (CHANGELIST, {"supplier_country__exact": "\x00"}, NUL),
         (CHANGELIST, {"q": "Kharkiv\x00"}, NUL),
+        (CHANGELIST, {"search_vector": ""}, "Something in the request was malformed"),
         (reverse("admin:evidence_source_changelist"), {"kind": "\x00"}, NUL),
         (reverse("admin:autocomplete"), {"term": "\x00", "app_label": "tracker"}, NUL),
         # PostgreSQL's driver reads the address before the query is sent; SQLite never does.

@@ -4,6 +4,7 @@ pages that only show. Neutral ground: tracker's and evidence's admins both build
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_permission_codename, get_user_model
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseNotAllowed
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.models import DeletedObject, is_historic, to_historic
@@ -34,6 +35,16 @@ class ReadOnlyInline(ReadOnly, admin.TabularInline):
         return self.fields
 
 
+def may_be_key(field, value):
+    """Whether ``value`` can be one of ``field``'s values (a whole number within its
+    range, for an integer key)."""
+    try:
+        field.run_validators(field.to_python(value))
+    except ValidationError:
+        return False
+    return True
+
+
 class HistoryAdmin(SimpleHistoryAdmin):
     """History pages (who changed which field, when) that are a record, not an editing
     path: django-simple-history finds the object in the history table, checks only the
@@ -54,10 +65,18 @@ class HistoryAdmin(SimpleHistoryAdmin):
         self._visible_or_404(request, object_id)
         if request.method not in ("GET", "HEAD"):
             return HttpResponseNotAllowed(["GET", "HEAD"])
+        history = getattr(self.model, self.model._meta.simple_history_manager_attribute).model
+        if not may_be_key(history._meta.pk, version_id):
+            raise Http404
         return super().history_form_view(request, object_id, version_id, extra_context)
 
     def _visible_or_404(self, request, object_id):
-        if self.get_object(request, unquote(object_id)) is None and not request.user.is_superuser:
+        # django-simple-history looks the object and the version up by whatever the
+        # address holds, and a key of the wrong kind (``:``) fails there: none has it.
+        object_id = unquote(object_id)
+        if not may_be_key(self.model._meta.pk, object_id):
+            raise Http404
+        if self.get_object(request, object_id) is None and not request.user.is_superuser:
             raise Http404
 
     def has_change_history_permission(self, request, obj=None):

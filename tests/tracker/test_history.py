@@ -139,6 +139,23 @@ def test_only_administrators_read_the_history_of_a_deleted_object(client, monito
     assert b"KN-25 rocket launcher" in client.get(url).content
 
 
+@pytest.mark.parametrize(
+    "key, version",
+    [(":", None), ("1", "ñr"), ("1", str(2**63)), (str(2**63), None)],
+)
+def test_a_history_address_holding_no_key_is_404(client, admin_user, case_factory, key, version):
+    """django-simple-history looks the case and the version up by whatever the address
+    holds; one that is not a key of theirs finds nothing, even for an administrator
+    (who may read the history of a deleted case, so is not stopped earlier)."""
+    case_factory("approved")
+    client.force_login(admin_user)
+    if version is None:
+        url = f"/admin/tracker/case/{key}/history/"
+    else:
+        url = f"/admin/tracker/case/{key}/history/{version}/"
+    assert client.get(url).status_code == 404
+
+
 def history_rows(response):
     """Each version's cells as the reader sees them, newest first."""
     table = response.content.decode().split('id="change-history"')[1].split("</table>")[0]

@@ -102,12 +102,9 @@ def test_an_unknown_action_is_404(client, case_factory, reviewer):
     assert client.post(transition_url(case_factory("in_review"), "publish")).status_code == 404
 
 
-def test_the_state_field_cannot_be_written_through_the_form(client, case_factory, monitor):
-    case = case_factory("draft")
-    client.force_login(monitor)
-    page = client.get(change_url(case)).content.decode()
-    assert 'name="state"' not in page
-    data = {
+def edited(case, **fields):
+    """The admin's change form of ``case`` as posted with a new title (and ``fields``)."""
+    return {
         "title": "Edited title",
         "summary": case.summary,
         "incident_type": case.incident_type,
@@ -115,10 +112,17 @@ def test_the_state_field_cannot_be_written_through_the_form(client, case_factory
         "date_precision": "day",
         "place_name": "Rajin",
         "country": "KP",
-        "state": "approved",
+        **fields,
         **EMPTY_INLINES,
     }
-    response = client.post(change_url(case), data)
+
+
+def test_the_state_field_cannot_be_written_through_the_form(client, case_factory, monitor):
+    case = case_factory("draft")
+    client.force_login(monitor)
+    page = client.get(change_url(case)).content.decode()
+    assert 'name="state"' not in page
+    response = client.post(change_url(case), edited(case, state="approved"))
     assert response.status_code == 302, response.content.decode()[:2000]
     case.refresh_from_db()
     assert (case.title, case.state) == ("Edited title", State.DRAFT)
@@ -139,18 +143,7 @@ def test_a_weapon_system_no_row_can_be_is_refused_in_the_admin(
     what can be a key), and the case is not changed."""
     case = case_factory("draft")
     client.force_login(monitor)
-    data = {
-        "title": "Edited title",
-        "summary": case.summary,
-        "incident_type": case.incident_type,
-        "incident_start": "2024-02-27",
-        "date_precision": "day",
-        "place_name": "Rajin",
-        "country": "KP",
-        "weapon_systems": [key],
-        **EMPTY_INLINES,
-    }
-    response = client.post(change_url(case), data)
+    response = client.post(change_url(case), edited(case, weapon_systems=[key]))
     assert response.status_code == 200
     assert error in response.content.decode()
     case.refresh_from_db()

@@ -1,3 +1,5 @@
+"""Middleware of the project's own (the rest is Django's and its libraries')."""
+
 from django.core.exceptions import BadRequest, ValidationError
 from django.db import DataError
 
@@ -9,8 +11,8 @@ class AdminAddressGuard:
     the value to the database as it came, where the site's lists and the API check it
     in a form first. A value of the wrong kind for its field (``?ip_address=0``), or
     beyond what SQLite can be asked (``?permissions=2**63``), fails only when the list
-    is read, and PostgreSQL cannot read a NUL in text at all (the
-    autocomplete's search passes it on too): each was a server error.
+    is read; PostgreSQL cannot read a NUL in text at all, and the autocomplete's search
+    passes one on too. Each was a server error.
     """
 
     def __init__(self, get_response):

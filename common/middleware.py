@@ -35,11 +35,12 @@ class AdminAddressGuard:
     def process_exception(self, request, exception):
         match = request.resolver_match
         if (
-            match is not None
-            and match.app_name == "admin"
-            and match.url_name.endswith("_changelist")
+            isinstance(exception, ValueError | OverflowError | ValidationError | DataError)
             and request.method == "GET"
-            and isinstance(exception, ValueError | OverflowError | ValidationError | DataError)
+            and match is not None
+            and match.app_name == "admin"
+            # The admin's catch-all page (an unknown address) has no name.
+            and (match.url_name or "").endswith("_changelist")
         ):
             raise BadRequest(
                 "A filter in the address holds a value its field cannot hold (a word "

@@ -8,9 +8,11 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core import signing
+from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from digests import links
+from evidence.custody import add_evidence
 from evidence.models import EvidenceItem, EvidenceKind, Source, SourceKind, Stance
 from tracker import roles
 from tracker.models import Case, IncidentType
@@ -122,6 +124,21 @@ def multipart(fields, file_field, filename, content, boundary="----evidence-uplo
     )
     body = b"".join(parts) + f"--{boundary}--\r\n".encode()
     return {"data": body, "content_type": f"multipart/form-data; boundary={boundary}"}
+
+
+def manifest_on(case, by):
+    """A rail manifest (a small text file) logged by ``by`` as supporting ``case``,
+    through the custody code, file and all."""
+    return add_evidence(
+        case,
+        by,
+        upload=ContentFile(b"Rail manifest\n"),
+        original_filename="manifest.txt",
+        source=SourceFactory(name="ROK National Intelligence Service"),
+        kind="document",
+        stance="supports",
+        title="Manifest",
+    )
 
 
 def case_form(case, **changes):

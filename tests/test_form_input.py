@@ -7,11 +7,9 @@ any column's range, impossible dates."""
 import re
 
 import pytest
-from django.core.files.base import ContentFile
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evidence.custody import add_evidence
 from tests import factories
 from tests.tracker.test_query_strings import CASE_LIST_PARAMETERS, fuzzing, query_strings, values
 from tracker.models import SanctionsProvision, WeaponSystem
@@ -27,16 +25,7 @@ def world(case_factory, monitor, reviewer):
     WeaponSystem.objects.create(name="Hwasong-11 (KN-23/KN-24) ballistic missile")
     SanctionsProvision.objects.create(resolution="1718 (2006)", paragraph="8 (a)")
     draft = case_factory("draft")
-    item = add_evidence(
-        draft,
-        monitor,
-        upload=ContentFile(b"Rail manifest\n"),
-        original_filename="manifest.txt",
-        source=factories.SourceFactory(name="ROK National Intelligence Service"),
-        kind="document",
-        stance="supports",
-        title="Manifest",
-    )
+    item = factories.manifest_on(draft, monitor)
     in_review = case_factory("in_review", by_reviewer=reviewer)
     return {"draft": draft, "item": item, "in_review": in_review}
 

@@ -5,7 +5,6 @@ and every answer (status, content type, headers, body) as the schema describes i
 import pytest
 import schemathesis
 from django.core import signals
-from django.core.files.base import ContentFile
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from django.utils import timezone
@@ -20,7 +19,6 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from api.models import ApiToken, Scope
-from evidence.custody import add_evidence
 from tests import factories
 from tracker.models import SanctionsProvision, State, WeaponSystem
 
@@ -56,18 +54,10 @@ def token(request, case_factory, monitor, reviewer, stakeholder, settings):
     user = {"monitor": monitor, "reviewer": reviewer, "stakeholder": stakeholder}[request.param]
     WeaponSystem.objects.create(name="Hwasong-11 (KN-23/KN-24)")
     SanctionsProvision.objects.create(resolution="1718 (2006)", paragraph="8 (a)")
+    admin = factories.UserFactory(username="schemathesis-admin", is_superuser=True)
     for state in State:
         case = case_factory(state)
-        add_evidence(
-            case,
-            factories.UserFactory(username="schemathesis-admin", is_superuser=True),
-            upload=ContentFile(b"Rail manifest\n"),
-            original_filename="manifest.txt",
-            source=factories.SourceFactory(name="ROK National Intelligence Service"),
-            kind="document",
-            stance="supports",
-            title="Manifest",
-        )
+        factories.manifest_on(case, admin)
     case_factory("draft")
     return ApiToken.issue(user, "schemathesis", Scope.WRITE)[1]
 

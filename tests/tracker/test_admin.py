@@ -104,17 +104,7 @@ def test_an_unknown_action_is_404(client, case_factory, reviewer):
 
 def edited(case, **fields):
     """The admin's change form of ``case`` as posted with a new title (and ``fields``)."""
-    return {
-        "title": "Edited title",
-        "summary": case.summary,
-        "incident_type": case.incident_type,
-        "incident_start": "2024-02-27",
-        "date_precision": "day",
-        "place_name": "Rajin",
-        "country": "KP",
-        **fields,
-        **EMPTY_INLINES,
-    }
+    return {**factories.case_form(case, title="Edited title", **fields), **EMPTY_INLINES}
 
 
 def test_the_state_field_cannot_be_written_through_the_form(client, case_factory, monitor):

@@ -9,7 +9,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     """Administrators issue tokens for users and revoke them; a token is shown once,
     when it is made, and only its prefix afterwards. Revoked tokens stay on record."""
 
-    list_display = [
+    list_display = ON_RECORD = [
         "name",
         "user",
         "display",
@@ -27,30 +27,14 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["user", "name", "scope", "expires_at"]
-        return [
-            "user",
-            "name",
-            "display",
-            "scope",
-            "created_at",
-            "expires_at",
-            "last_used_at",
-            "revoked_at",
-        ]
+        return self.ON_RECORD
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        # A token's owner and powers are fixed when it is made; revoke it and make another.
-        return [
-            "user",
-            "display",
-            "scope",
-            "created_at",
-            "expires_at",
-            "last_used_at",
-            "revoked_at",
-        ]
+        # A token's owner and powers are fixed when it is made; revoke it and make
+        # another. Only its name may change.
+        return [field for field in self.ON_RECORD if field != "name"]
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -221,6 +221,26 @@ def test_administrators_issue_and_revoke_tokens_in_the_admin(admin_user, monitor
     assert bearer(secret).get("/api/v1/cases/").status_code == 401
 
 
+def test_an_administrator_renames_a_token_but_cannot_widen_it(admin_user, monitor):
+    token, secret = ApiToken.issue(monitor, "partner feed", Scope.READ)
+    changed = signed_in(admin_user).post(
+        f"/admin/api/apitoken/{token.pk}/change/",
+        {
+            "name": "partner feed (Reuters)",
+            "user": admin_user.pk,
+            "scope": "write",
+            "expires_at_0": "2099-01-01",
+            "expires_at_1": "00:00:00",
+        },
+    )
+    assert changed.status_code == 302
+    token.refresh_from_db()
+    assert token.name == "partner feed (Reuters)"
+    assert (token.user, token.scope, token.expires_at) == (monitor, "read", None)
+    refused = bearer(secret).post("/api/v1/cases/", NEW_CASE, format="json")
+    assert refused.status_code == 403
+
+
 def test_only_administrators_manage_tokens_in_the_admin(monitor, reviewer):
     for user in (monitor, reviewer):
         assert signed_in(user).get("/admin/api/apitoken/").status_code == 403

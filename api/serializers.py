@@ -21,7 +21,7 @@ from evidence.models import Credibility, EvidenceItem, Source
 from exchange.models import Action, ImportJob, ImportRow
 from tracker import workflow
 from tracker.forms import CaseForm
-from tracker.models import Case, SanctionsProvision, Transition, WeaponSystem
+from tracker.models import Case, SanctionsProvision, Transition, WeaponSystem, works_on_cases
 
 
 class WeaponSystemSerializer(serializers.ModelSerializer):
@@ -192,6 +192,31 @@ class CorroborationSerializer(serializers.Serializer):
     summary = serializers.CharField(source="__str__")
 
 
+class WithoutReviewRecord:
+    """A serializer whose REVIEW_RECORD fields are null for a reader of findings (a
+    stakeholder: ``works_on_cases`` is false): who logged, reviewed or added what, and
+    what the team wrote, are the team's review record, kept off their case page too."""
+
+    REVIEW_RECORD = ()
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not works_on_cases(self.context["request"].user):
+            data.update(dict.fromkeys(self.REVIEW_RECORD))
+        return data
+
+
+class DecisionSerializer(serializers.ModelSerializer):
+    state = serializers.CharField(source="to_state")
+    justification = serializers.CharField(
+        help_text="Why it was approved below the corroboration minimum; empty otherwise."
+    )
+
+    class Meta:
+        model = Transition
+        fields = ["state", "at", "justification"]
+
+
 class TransitionSerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor.get_username")
 
@@ -200,10 +225,17 @@ class TransitionSerializer(serializers.ModelSerializer):
         fields = ["action", "from_state", "to_state", "actor", "at", "comment", "justification"]
 
 
-class CaseDetailSerializer(CaseListSerializer):
+class CaseDetailSerializer(WithoutReviewRecord, CaseListSerializer):
+    REVIEW_RECORD = ("created_by", "assigned_reviewer", "changes_reason")
+
     weapon_systems = WeaponSystemSerializer(many=True, read_only=True)
     sanctions_provisions = SanctionsProvisionSerializer(many=True, read_only=True)
-    created_by = serializers.CharField(source="created_by.get_username", read_only=True)
+    created_by = serializers.CharField(
+        source="created_by.get_username",
+        read_only=True,
+        allow_null=True,
+        help_text="Null for a stakeholder, as are the reviewer and the reason for changes.",
+    )
     assigned_reviewer = serializers.CharField(
         source="assigned_reviewer.get_username", read_only=True, allow_null=True
     )
@@ -213,7 +245,17 @@ class CaseDetailSerializer(CaseListSerializer):
         help_text="Why a reviewer last sent the case back for changes, if ever.",
     )
     corroboration = CorroborationSerializer(read_only=True)
-    review_timeline = TransitionSerializer(source="timeline", many=True, read_only=True)
+    decision = DecisionSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="The approval or rejection as the case stands, or null while undecided.",
+    )
+    review_timeline = TransitionSerializer(
+        source="timeline",
+        many=True,
+        read_only=True,
+        help_text="Every step, who took it and what they wrote; empty for a stakeholder.",
+    )
     actions = serializers.ListField(
         child=serializers.CharField(),
         source="actions_open",
@@ -253,6 +295,7 @@ class CaseDetailSerializer(CaseListSerializer):
             "assigned_reviewer",
             "changes_reason",
             "corroboration",
+            "decision",
             "review_timeline",
             "actions",
             "duplicate_of",
@@ -364,14 +407,21 @@ def credibility_field(**options):
     )
 
 
-class EvidenceItemSerializer(serializers.ModelSerializer):
+class EvidenceItemSerializer(WithoutReviewRecord, serializers.ModelSerializer):
+    REVIEW_RECORD = ("added_by",)
+
     credibility = credibility_field(read_only=True)
     source = NamedSerializer(read_only=True)
     source_reliability = serializers.CharField(source="source.reliability", read_only=True)
     reporting_outlet = NamedSerializer(read_only=True, allow_null=True)
     file = StoredFileSerializer(read_only=True, allow_null=True)
     download = serializers.SerializerMethodField()
-    added_by = serializers.CharField(source="added_by.get_username", read_only=True)
+    added_by = serializers.CharField(
+        source="added_by.get_username",
+        read_only=True,
+        allow_null=True,
+        help_text="Who added it; null for a stakeholder.",
+    )
 
     class Meta:
         model = EvidenceItem

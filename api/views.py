@@ -27,6 +27,7 @@ from exchange.uploads import limit_import_uploads, too_large_message, upload_too
 from tracker import workflow
 from tracker.filters import CaseFilter
 from tracker.models import Case, SanctionsProvision, WeaponSystem, works_on_cases
+from tracker.views import decision
 
 from . import serializers
 from .filters import CaseFilterBackend
@@ -150,7 +151,15 @@ def case_detail(request, reference, possible_duplicates=None):
         ),
     )
     case.corroboration = summary_of(case)
-    case.timeline = case.transitions.select_related("actor")
+    # A stakeholder reads the decision, its date and an approval's justification, and
+    # no name or comment: as on the case's page (the serializer nulls the names).
+    if works_on_cases(request.user):
+        case.timeline = list(case.transitions.select_related("actor"))
+        case.decision = decision(case, case.timeline)
+    else:
+        case.corroboration = case.corroboration.for_readers()
+        case.timeline = []
+        case.decision = decision(case)
     case.actions_open = [action.name for action in workflow.available_actions(case, request.user)]
     visible = Case.objects.visible_to(request.user)
     case.duplicate_of_reference = (

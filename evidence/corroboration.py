@@ -32,7 +32,7 @@ and says (``--fix`` repairs) where the stored values differ, e.g. after
 ``CORROBORATION_MIN`` changed, which the suggested credibility depends on.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, models
@@ -87,6 +87,11 @@ class Corroboration:
         total = self.not_yet_graded + self.graded_by_creator
         noun = "source" if total == 1 else "sources"
         return f"{total} more supporting {noun}: " + ", ".join(reasons)
+
+    def for_readers(self):
+        """The counts without why some sources do not count yet (ungraded, or graded by
+        the case's creator): the team's working, which stakeholders are not shown."""
+        return replace(self, not_yet_graded=0, graded_by_creator=0)
 
     def __str__(self):
         text = f"{self.supporting_sources} independent supporting source"

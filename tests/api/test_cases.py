@@ -13,6 +13,7 @@ from rest_framework import serializers
 
 from api.serializers import CaseListSerializer, NamedSerializer
 from tests import factories
+from tracker import workflow
 from tracker.models import Case, SanctionsProvision, State, WeaponSystem
 
 
@@ -193,6 +194,53 @@ def test_the_detail_has_what_a_reviewer_needs(case_factory, reviewer, token_clie
     assert [step["action"] for step in body["review_timeline"]] == ["submit", "start_review"]
     assert body["actions"] == ["request_changes", "approve", "reject", "mark_duplicate"]
     assert body["assigned_reviewer"] == "reviewer"
+
+
+def test_a_stakeholder_reads_the_decision_but_no_name_or_comment(
+    case_factory, monitor, reviewer, stakeholder, token_client
+):
+    case = case_factory("submitted")
+    workflow.start_review(case, reviewer)
+    workflow.request_changes(case, reviewer, "Ask the Kharkiv prosecutor for the photographs.")
+    workflow.submit(case, monitor)
+    workflow.start_review(case, reviewer)
+    factories.EvidenceItemFactory(case=case, added_by=monitor)
+    workflow.approve(
+        case, reviewer, comment="Checked by phone.", justification="The UN panel saw the debris."
+    )
+    as_stakeholder = token_client(stakeholder, scope="read")
+
+    body = as_stakeholder.get(f"/api/v1/cases/{case.reference}/").json()
+    assert body["decision"]["state"] == "approved"
+    assert body["decision"]["justification"] == "The UN panel saw the debris."
+    assert body["review_timeline"] == []
+    assert (body["created_by"], body["assigned_reviewer"], body["changes_reason"]) == (None,) * 3
+    items = as_stakeholder.get(f"/api/v1/cases/{case.reference}/evidence/").json()
+    assert {item["added_by"] for item in items} == {None}
+    seen = str(body) + str(items)  # the names as values, quoted: 'reviewer'
+    for private in ("'reviewer'", "'monitor'", "Kharkiv prosecutor", "by phone"):
+        assert private not in seen
+
+    as_team = token_client(monitor).get(f"/api/v1/cases/{case.reference}/").json()
+    assert as_team["decision"] == body["decision"]
+    assert [step["actor"] for step in as_team["review_timeline"]][-1] == "reviewer"
+    assert as_team["changes_reason"] == "Ask the Kharkiv prosecutor for the photographs."
+
+
+def test_a_stakeholder_is_not_told_why_sources_do_not_count(
+    case_factory, monitor, stakeholder, token_client
+):
+    case = case_factory("approved")
+    factories.EvidenceItemFactory(
+        case=case, source=factories.SourceFactory(proposed=True)
+    )
+    path = f"/api/v1/cases/{case.reference}/"
+    team = token_client(monitor).get(path).json()["corroboration"]
+    assert team["not_counted"] == "1 more supporting source: 1 not yet graded by a reviewer"
+    reader = token_client(stakeholder, scope="read").get(path).json()["corroboration"]
+    assert reader["not_counted"] == ""
+    assert "not counted" not in reader["summary"]
+    assert reader["supporting_sources"] == team["supporting_sources"]
 
 
 def test_cases_are_edited_by_their_creator_while_editable(

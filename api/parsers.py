@@ -1,5 +1,6 @@
 from django.http.multipartparser import MultiPartParser as DjangoMultiPartParser
 from django.http.multipartparser import MultiPartParserError
+from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import DataAndFiles, MultiPartParser
 
@@ -21,3 +22,14 @@ class EvidenceMultiPartParser(MultiPartParser):
         except MultiPartParserError as error:
             raise ParseError(f"Multipart form parse error - {error}") from error
         return DataAndFiles(data, files)
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, with a body nested deeper than Python's JSON decoder goes (a
+    few kilobytes of brackets) refused as malformed, as DRF refuses any other."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError as error:
+            raise ParseError("JSON parse error - nested too deeply.") from error

@@ -9,7 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, negotiation, status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -32,7 +32,7 @@ from tracker.views import decision
 from . import serializers
 from .filters import CaseFilterBackend
 from .pagination import KeysetPagination
-from .parsers import EvidenceMultiPartParser
+from .parsers import EvidenceMultiPartParser, JSONParser
 from .problems import Conflict
 
 REFERENCE = OpenApiParameter(

@@ -307,6 +307,11 @@ def json_object(line, number):
         record = json.loads(line, parse_float=Decimal)
     except ValueError as error:
         raise FileRefused(f"Line {number} is not JSON: {error}.") from error
+    except RecursionError as error:
+        raise FileRefused(
+            f"Line {number} is nested too deeply to read: each value must be text, a number "
+            "or null."
+        ) from error
     if not isinstance(record, dict):
         raise FileRefused(
             f"Line {number} is not a JSON object: each line must be one case, "

@@ -231,9 +231,7 @@ def test_a_stakeholder_is_not_told_why_sources_do_not_count(
     case_factory, monitor, stakeholder, token_client
 ):
     case = case_factory("approved")
-    factories.EvidenceItemFactory(
-        case=case, source=factories.SourceFactory(proposed=True)
-    )
+    factories.EvidenceItemFactory(case=case, source=factories.SourceFactory(proposed=True))
     path = f"/api/v1/cases/{case.reference}/"
     team = token_client(monitor).get(path).json()["corroboration"]
     assert team["not_counted"] == "1 more supporting source: 1 not yet graded by a reviewer"

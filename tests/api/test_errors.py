@@ -17,6 +17,26 @@ def test_malformed_json_is_a_400_saying_so(monitor, token_client):
     assert response.json()["detail"].startswith("JSON parse error")
 
 
+def test_json_nested_too_deeply_to_read_is_a_400_and_changes_nothing(
+    monitor, case_factory, token_client
+):
+    case = case_factory(title="Shells by rail")
+    brackets = '{"title": ' + "[" * 5000 + "]" * 5000 + "}"  # 10 kB
+    client = token_client(monitor)
+    for method, path in [
+        ("post", "/api/v1/cases/"),
+        ("patch", f"/api/v1/cases/{case.reference}/"),
+        ("post", f"/api/v1/cases/{case.reference}/actions/withdraw/"),
+        ("post", f"/api/v1/cases/{case.reference}/evidence/"),
+        ("post", "/api/v1/sources/"),
+    ]:
+        response = getattr(client, method)(path, data=brackets, content_type="application/json")
+        assert response.status_code == 400, path
+        assert response.json()["detail"] == "JSON parse error - nested too deeply."
+    case.refresh_from_db()
+    assert (case.title, case.state) == ("Shells by rail", "draft")
+
+
 def test_a_body_of_another_type_is_a_415(monitor, token_client):
     response = token_client(monitor).post(
         "/api/v1/cases/", data="title=x", content_type="application/x-www-form-urlencoded"

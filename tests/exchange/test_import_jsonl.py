@@ -108,6 +108,7 @@ def test_a_missing_required_key_is_refused_naming_it(monitor):
         ("title,summary", "Line 2 is not JSON: "),
         ('["a", "list"]', "Line 2 is not a JSON object: each line must be one case"),
         ("null", "Line 2 is not a JSON object: each line must be one case"),
+        ('{"title": ' + "[" * 5000 + "]" * 5000 + "}", "Line 2 is nested too deeply to read"),
         (
             json.dumps({**row(), "weapon systems": ["Artillery ammunition"]}),
             "Line 2: the value of “weapon systems” is not text, a number or null. Weapon "

@@ -75,3 +75,10 @@ class CaseForm(forms.ModelForm):
             weapon_systems=values.get("weapon_systems") or [],
             exclude_pk=self.instance.pk,
         )
+
+
+class StepCommentForm(forms.Form):
+    """The comment a monitor may write with a step taken on the case page (submitting,
+    withdrawing): checked as any text field is, for characters no database can keep."""
+
+    comment = forms.CharField(required=False)

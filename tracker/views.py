@@ -24,7 +24,7 @@ from evidence.models import SOURCES_CACHE, EvidenceItem, Stance
 from . import workflow
 from .charts import month_chart
 from .filters import CaseFilter
-from .forms import CaseForm
+from .forms import CaseForm, StepCommentForm
 from .listing import case_page
 from .models import (
     CHOICES_CACHE,
@@ -364,8 +364,12 @@ def case_transition(request, pk, action):
         return confirm_withdrawal(request, case)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
+    written = StepCommentForm(request.POST)
+    if not written.is_valid():
+        messages.error(request, f"Not {action.past_tense}: {' '.join(written.errors['comment'])}")
+        return redirect(case)
     try:
-        workflow.perform(case, action, request.user, request.POST.get("comment", ""))
+        workflow.perform(case, action, request.user, written.cleaned_data["comment"])
     except workflow.TransitionForbidden as error:
         raise PermissionDenied(str(error)) from error
     except workflow.TransitionError as error:

@@ -95,6 +95,25 @@ def test_submitting_moves_the_case_and_says_so(client, case_factory, monitor):
     assert case.transitions.get().comment == "Two sources."
 
 
+@pytest.mark.parametrize("action, extra", [("submit", {}), ("withdraw", {"confirmed": "yes"})])
+def test_a_comment_no_database_can_keep_is_refused_saying_why(
+    client, case_factory, monitor, action, extra
+):
+    case = case_factory()
+    factories.context_for(case)
+    client.force_login(monitor)
+    response = client.post(
+        reverse("tracker:case_transition", args=[case.pk, action]),
+        {"comment": "Sent\x00 by rail", **extra},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "Null characters are not allowed." in response.content.decode()
+    case.refresh_from_db()
+    assert case.state == "draft"
+    assert not case.transitions.exists()
+
+
 def test_a_transition_that_no_longer_applies_is_explained(client, case_factory, monitor):
     case = case_factory("submitted")
     client.force_login(monitor)

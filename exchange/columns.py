@@ -44,8 +44,6 @@ from django.db.models import Prefetch
 
 from tracker.models import Case, DatePrecision, IncidentType, SanctionsProvision, WeaponSystem
 
-from .spreadsheet import as_typed
-
 # Separates the names of a case's weapon systems or provisions within one cell.
 LIST_SEPARATOR = "; "
 
@@ -224,11 +222,11 @@ def exportable(cases):
 
 
 def form_data(cells, vocabulary):
-    """``CaseForm`` data from one row, ``cells`` mapping headers to the cells' text:
-    the importable columns the row has, each parsed; the others are left out. A cell
-    an export quoted against formulas ("'=...") is read as it was typed."""
+    """``CaseForm`` data from one row, ``cells`` mapping headers to the cells' text
+    (``exchange.imports.cell_text``): the importable columns the row has, each parsed;
+    the others are left out."""
     return {
-        column.field: column.parse(as_typed(cells[column.header] or ""), vocabulary)
+        column.field: column.parse(cells[column.header] or "", vocabulary)
         for column in COLUMNS
         if column.field and column.header in cells
     }

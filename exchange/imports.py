@@ -40,11 +40,8 @@ from . import reading
 from .columns import COLUMNS, Vocabulary, fold, form_data
 from .models import Action, ImportJob, ImportRow, Status
 from .reading import FileRefused, Formula, column_letter
-from .spreadsheet import FORMULA_STARTS
+from .spreadsheet import as_typed
 
-# What an exported cell starts with when exchange.spreadsheet quoted it so a spreadsheet
-# shows it as text: the quote is the export's, not the data's.
-QUOTED_FORMULA_STARTS = tuple("'" + start for start in FORMULA_STARTS)
 BY_HEADER = {fold(column.header): column for column in COLUMNS}
 DATE_FIELDS = {"incident_start", "incident_end"}
 # Reference values the importer may have created (``create_missing``), by form field.
@@ -346,6 +343,7 @@ class Rows:
     def run(self):
         with reading.open_table(stored_path(self.job)) as table:
             self.columns = self.check_header(table.header)
+            self.quoted = table.kind != reading.JSONL
             last_report = 0.0
             for count, (number, cells) in enumerate(table.rows(), start=1):
                 outcome = self.check(number, cells)
@@ -443,7 +441,7 @@ class Rows:
                 continue
             column = self.columns[index]
             try:
-                texts[column.header] = cell_text(cell, column.field)
+                texts[column.header] = cell_text(cell, column.field, self.quoted)
             except ValueError as error:
                 errors.append(message(column.header, str(error)))
         for column in self.columns[len(cells) :]:
@@ -614,10 +612,12 @@ def form_errors(form):
     ]
 
 
-def cell_text(cell, field_name):
+def cell_text(cell, field_name, quoted):
     """A cell as the text ``exchange.columns`` parses: XLSX dates (and Excel's serial
-    day numbers in a date column) as ISO dates, numbers as written, an exported cell's
-    protective quote removed. A formula is refused: the import reads values."""
+    day numbers in a date column) as ISO dates, numbers as written and, in a
+    spreadsheet's cells (``quoted``: not JSON Lines, exported as typed), the quote an
+    export put against formulas taken off. A formula is refused: the import reads
+    values."""
     if cell is None:
         return ""
     if isinstance(cell, Formula):
@@ -637,10 +637,7 @@ def cell_text(cell, field_name):
         return str(int(cell)) if cell.is_integer() else repr(cell)
     if isinstance(cell, int | Decimal):
         return str(cell)
-    text = str(cell)
-    if text.startswith(QUOTED_FORMULA_STARTS):
-        text = text[1:]
-    return text
+    return as_typed(str(cell)) if quoted else str(cell)
 
 
 def excel_date(number):

@@ -26,17 +26,19 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def spreadsheet_safe(value):
-    """``value`` as a spreadsheet will read it as data, never as a formula."""
+    """``value`` as a spreadsheet will read it as data, never as a formula. A text that
+    starts with a quote ``as_typed`` would take off is quoted too, so it imports back
+    whole ("'-30 °C' shells…")."""
     if value is None or isinstance(value, int | float | Decimal):
         return value
     text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return "'" + text if text.startswith(FORMULA_STARTS) or as_typed(text) != text else text
 
 
 def as_typed(cell):
     """An exported cell's text as it was typed: without the quote ``spreadsheet_safe``
-    put before a formula's first character."""
-    if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS):
+    put before a formula's first character, or before a quote."""
+    if cell.startswith("'") and cell[1:].startswith((*FORMULA_STARTS, "'")):
         return cell[1:]
     return cell
 

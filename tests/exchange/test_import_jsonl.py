@@ -68,6 +68,13 @@ def test_numbers_and_nulls_are_values_and_rows_are_numbered_by_line(monitor):
     assert (two.title, two.latitude, two.external_id) == ("Second", None, "")
 
 
+def test_text_is_taken_as_typed_with_no_quote_taken_off(monitor):
+    # JSON Lines is exported as typed; only a spreadsheet's quote against formulas is
+    # taken off on import.
+    run_import(monitor, jsonl_bytes([row(title="'=x' marks on the crates")]), name="c.jsonl")
+    assert Case.objects.get().title == "'=x' marks on the crates"
+
+
 def test_a_byte_order_mark_is_accepted(monitor):
     job = run_import(monitor, b"\xef\xbb\xbf" + jsonl_bytes([row()]), name="cases.jsonl")
     assert job.created == 1, job.message

@@ -50,13 +50,14 @@ def cases(db, monitor, other_monitor, case_factory):
             external_id="RAIL-7",
         ),
         case_factory(
-            title="Shells seen at Tikhoretsk",
+            # A quote an import would take off before a formula's first character.
+            title="'-30 °C' shells misfire at Tikhoretsk",
             incident_start=date(2023, 1, 1),
             date_precision=DatePrecision.YEAR,
             state="submitted",
         ),
         case_factory(
-            title="A shipment reported by a partner",
+            title="'Sea Breeze' shipment reported by a partner",
             incident_start=date(2024, 5, 10),
             date_precision=DatePrecision.APPROXIMATE,
             place_name="Rajin",

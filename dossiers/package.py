@@ -11,7 +11,6 @@ zipfile on an unseekable stream would give neither the length nor a tested write
 ``dossiers.verify`` reads the same format without the database.
 """
 
-import csv
 import hashlib
 import io
 import json
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 
 import zipstream
 
+from common.spreadsheet import SafeCsvWriter
 from evidence.files import chunks_of, download_name, path_of
 
 from .verify import DOSSIER_PATH, FORMAT, MANIFEST_CSV, MANIFEST_JSON
@@ -117,15 +117,17 @@ def manifest(entry, dossier, dossier_pdf, packed):
 
 def manifest_csv(data):
     """The manifest's items as CSV, one row an item; custody events as
-    "action at actor" separated by "; "."""
+    "action at actor" separated by "; ". Opened in a spreadsheet, no cell runs as a
+    formula (a title, a source's or a file's name are what a monitor typed)."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
+    writer = SafeCsvWriter(out)
+    writer.writerow(CSV_COLUMNS)
     for item in data["items"]:
         custody = "; ".join(
             " ".join(filter(None, (e["action"], e["at"], e["actor"]))) for e in item["custody"]
         )
-        writer.writerow({**item, "custody": custody, "size": item["size"] or ""})
+        row = {**item, "custody": custody, "size": item["size"] or ""}
+        writer.writerow([row[column] for column in CSV_COLUMNS])
     return out.getvalue().encode()
 
 

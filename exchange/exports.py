@@ -18,8 +18,9 @@ from decimal import Decimal
 from django.http import FileResponse, StreamingHttpResponse
 from openpyxl import Workbook
 
+from common.spreadsheet import SafeCsvWriter, xlsx_safe
+
 from .columns import COLUMNS, HEADERS
-from .spreadsheet import SafeCsvWriter, xlsx_safe
 
 CHUNK = 2000
 # Handed to the server in pieces of about this many characters, not a line at a time.

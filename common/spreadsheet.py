@@ -9,9 +9,10 @@ quote, which the spreadsheet shows as text. Numbers (``int``, ``Decimal``, ``flo
 are written as they are, so a negative count or coordinate stays a number; a number
 held as text (a reported quantity of "-2") is text and gets its quote like any other.
 
-The CSV and XLSX exports write their cells through ``spreadsheet_safe``; JSON Lines is
-read by programs, not spreadsheets, and keeps the text as it is. ``as_typed`` undoes the
-quote for an import, so an exported file imports back to the same text.
+The CSV and XLSX exports and the evidence package's manifest.csv write their cells
+through ``spreadsheet_safe``; JSON Lines is read by programs, not spreadsheets, and
+keeps the text as it is. ``as_typed`` undoes the quote for an import, so an exported
+file imports back to the same text.
 
 An XLSX file also refuses the control characters XML cannot hold (a title pasted with
 a stray form feed); ``xlsx_safe`` replaces them with U+FFFD rather than fail the export.

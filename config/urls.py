@@ -4,13 +4,6 @@ from django.urls import include, path
 
 from accounts.views import SignInView
 
-admin.site.site_header = "Sanctions-violation evidence tracker"
-admin.site.site_title = "Evidence tracker"
-admin.site.index_title = "Cases, evidence and review"
-# The pages need their width for wide lists (the case list's columns beside its
-# filters); the breadcrumbs and the home page lead everywhere the sidebar did.
-admin.site.enable_nav_sidebar = False
-
 urlpatterns = [
     # The admin signs in through the site's two-step sign-in, not its own password-only
     # form (its URL name, admin:login, comes with admin.site.urls below).

@@ -74,7 +74,9 @@ def signed_in(user, obj=None):
 
 
 def staff(user, obj=None):
-    return signed_in(user) and user.is_staff
+    """Who may use the admin: the team with staff status (a stakeholder given it gets
+    nothing there)."""
+    return signed_in(user) and user.is_staff and in_team(user)
 
 
 def is_admin(user, obj=None):

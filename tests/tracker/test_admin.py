@@ -181,6 +181,27 @@ def test_the_change_page_shows_the_review_history_read_only(client, case_factory
     assert 'name="transitions-0-comment"' not in page
 
 
+def test_a_stakeholder_given_staff_status_gets_no_admin_page(client, case_factory, stakeholder):
+    """The admin shows who reviewed a case and what the team wrote (the review panel,
+    versions, who added evidence): a stakeholder made staff by mistake reads none of it."""
+    case = case_factory("approved")
+    stakeholder.is_staff = True
+    stakeholder.save()
+    client.force_login(stakeholder)
+    for path in [
+        "/admin/",
+        "/admin/tracker/case/",
+        f"/admin/tracker/case/{case.pk}/change/",
+        f"/admin/tracker/case/{case.pk}/history/",
+        f"/admin/evidence/evidenceitem/{case.evidence.first().pk}/change/",
+    ]:
+        response = client.get(path)
+        assert response.status_code == 302, path
+        assert response["Location"].startswith("/admin/login/"), path
+    # Their own pages still show them the approved case.
+    assert client.get(case.get_absolute_url()).status_code == 200
+
+
 def test_nobody_can_delete_a_case(client, case_factory, admin_user):
     case = case_factory("draft")
     client.force_login(admin_user)

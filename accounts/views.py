@@ -125,4 +125,6 @@ class PasswordChange(SuccessMessageMixin, PasswordChangeView):
 
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("accounts:account")
-    success_message = "Your password is changed; your other sessions are signed out."
+    success_message = (
+        "Your password is changed; your other sessions are signed out and your API tokens revoked."
+    )

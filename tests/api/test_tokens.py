@@ -221,6 +221,45 @@ def test_administrators_issue_and_revoke_tokens_in_the_admin(admin_user, monitor
     assert bearer(secret).get("/api/v1/cases/").status_code == 401
 
 
+def test_a_password_change_revokes_the_tokens_made_with_the_old_one(monitor):
+    """Someone with a stolen password (or session) makes a token; the owner changes the
+    password, which signs the thief out, and the token no longer works either."""
+    monitor.set_password("old pass phrase 1718")
+    monitor.save()
+    thief = Client()
+    thief.post("/login/", {"username": "monitor", "password": "old pass phrase 1718"})
+    made = thief.post(
+        "/account/api-tokens/", {"name": "x", "scope": "write", "expires_in": ""}, follow=True
+    )
+    secret = re.search(r'value="(trk_[^"]+)"', made.content.decode()).group(1)
+    assert bearer(secret).get("/api/v1/cases/").status_code == 200
+
+    owner = Client()
+    owner.post("/login/", {"username": "monitor", "password": "old pass phrase 1718"})
+    new = "new pass phrase 2397"
+    changed = owner.post(
+        "/account/password/",
+        {"old_password": "old pass phrase 1718", "new_password1": new, "new_password2": new},
+        follow=True,
+    )
+    assert "your API tokens revoked" in changed.content.decode()
+    assert bearer(secret).post("/api/v1/cases/", NEW_CASE, format="json").status_code == 401
+    assert Case.objects.count() == 0
+    assert ApiToken.objects.get().revoked_at is not None
+
+
+def test_an_administrator_setting_a_password_revokes_the_users_tokens(admin_user, monitor):
+    _, secret = ApiToken.issue(monitor, "feed", Scope.READ)
+    new = "new pass phrase 2397"
+    signed_in(admin_user).post(
+        f"/admin/auth/user/{monitor.pk}/password/",
+        {"password1": new, "password2": new, "usable_password": "true"},
+    )
+    monitor.refresh_from_db()
+    assert monitor.check_password(new)
+    assert bearer(secret).get("/api/v1/cases/").status_code == 401
+
+
 def test_an_administrator_renames_a_token_but_cannot_widen_it(admin_user, monitor):
     token, secret = ApiToken.issue(monitor, "partner feed", Scope.READ)
     changed = signed_in(admin_user).post(

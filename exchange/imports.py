@@ -40,7 +40,7 @@ from tracker.models import Case, SanctionsProvision, WeaponSystem
 from . import reading
 from .columns import COLUMNS, Vocabulary, fold, form_data
 from .models import Action, ImportJob, ImportRow, Status
-from .reading import FileRefused, Formula, column_letter
+from .reading import CellError, FileRefused, Formula, column_letter
 
 BY_HEADER = {fold(column.header): column for column in COLUMNS}
 DATE_FIELDS = {"incident_start", "incident_end"}
@@ -527,8 +527,8 @@ class Rows:
         else:
             resolution, _, paragraph = label.removeprefix("UNSCR ").partition(", para. ")
             value = SanctionsProvision(
-                resolution=resolution.strip()[:50],
-                paragraph=paragraph.strip()[:50],
+                resolution=resolution.strip(),
+                paragraph=paragraph.strip(),
                 summary=f"Created by import {self.job.pk}: say what it prohibits.",
             )
             known = self.vocabulary.sanctions_provisions
@@ -625,6 +625,11 @@ def cell_text(cell, field_name, quoted):
             f"The cell holds a formula ({cell.text[:40]}); an import reads values only. "
             "Copy the column and paste it as values."
         )
+    if isinstance(cell, CellError):
+        raise ValueError(
+            f"The cell holds the spreadsheet's error {cell.text}, not a value: fill it in "
+            "or leave it empty."
+        )
     if isinstance(cell, datetime):
         return cell.date().isoformat() if field_name in DATE_FIELDS else cell.isoformat()
     if isinstance(cell, date):
@@ -637,7 +642,10 @@ def cell_text(cell, field_name, quoted):
         return str(int(cell)) if cell.is_integer() else repr(cell)
     if isinstance(cell, int | Decimal):
         return str(cell)
-    return as_typed(str(cell)) if quoted else str(cell)
+    text = as_typed(str(cell)) if quoted else str(cell)
+    if "\x00" in text:
+        raise ValueError("The cell holds a NUL character, which no case can keep: remove it.")
+    return text
 
 
 def excel_date(number):

@@ -37,6 +37,10 @@ MAX_COLUMNS = 100
 # One physical line of CSV text, before the csv module splits it: bounds the memory a
 # line of millions of commas could take.
 MAX_LINE_CHARS = 1_000_000
+# The csv module's own limit on a cell (131,072 characters by default, for the whole
+# process) would refuse a long summary our own export wrote; a line's limit is the one
+# that bounds memory.
+csv.field_size_limit(MAX_LINE_CHARS)
 # How much of a CSV file is checked for its encoding before any row is read, so a file
 # in Windows-1252 is refused at once, not after thousands of rows.
 ENCODING_PROBE_BYTES = 64 * 1024
@@ -58,6 +62,17 @@ class FileRefused(Exception):
 @dataclass(frozen=True)
 class Formula:
     """An XLSX cell holding a formula: the import reads values, never formulas."""
+
+    text: str
+
+    def __str__(self):
+        return self.text
+
+
+@dataclass(frozen=True)
+class CellError:
+    """An XLSX cell holding a spreadsheet's error value (#N/A, #VALUE! …), which is no
+    value at all: a lookup pasted as values where it found nothing."""
 
     text: str
 
@@ -127,6 +142,12 @@ def check_header(cells):
     if not header:
         raise FileRefused("The file has no header row: its first row must name the columns.")
     check_width(header, 1)
+    nul = [column_letter(i) for i, name in enumerate(header) if "\x00" in name]
+    if nul:
+        raise FileRefused(
+            f"The header row holds a NUL character in column {', '.join(nul)}: this is not "
+            "a table of cases."
+        )
     blank = [column_letter(i) for i, name in enumerate(header) if not name]
     if blank:
         raise FileRefused(
@@ -430,6 +451,8 @@ class XlsxTable(Table):
 def cell_value(cell):
     if getattr(cell, "data_type", None) == "f":
         return Formula(str(cell.value))
+    if getattr(cell, "data_type", None) == "e":
+        return CellError(str(cell.value))
     value = cell.value
     if isinstance(value, datetime) and value.time() == datetime.min.time():
         return value.date()

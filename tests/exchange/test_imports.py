@@ -3,9 +3,11 @@ updates with history, who may change what, reference values, and every kind of b
 file. The tests call the functions the tasks call (tests/exchange/test_import_pages.py
 runs them on the real worker)."""
 
+import io
 from datetime import date
 from decimal import Decimal
 
+import openpyxl
 import pytest
 
 from exchange import imports
@@ -364,6 +366,61 @@ def test_an_xlsx_formula_is_refused_naming_its_cell(monitor):
     assert (job.errors, number, column) == (1, 2, "title")
     assert text.startswith("The cell holds a formula (=CONCAT(")
     assert not Case.objects.exists()
+
+
+def test_an_xlsx_error_value_is_refused_naming_its_cell(monitor):
+    # A lookup column pasted as values: #N/A where it found nothing.
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(HEADERS)
+    sheet.append([row()[header] for header in HEADERS])
+    cell = sheet.cell(row=2, column=HEADERS.index("place") + 1)
+    cell.value, cell.data_type = "#N/A", "e"
+    data = io.BytesIO()
+    workbook.save(data)
+    job = run_import(monitor, data.getvalue(), name="cases.xlsx")
+    number, column, text = first_message(job)
+    assert (job.errors, number, column) == (1, 2, "place")
+    assert text.startswith("The cell holds the spreadsheet's error #N/A, not a value")
+    assert not Case.objects.exists()
+
+
+@pytest.mark.parametrize("column", ["title", "reference", "external id", "weapon systems"])
+def test_a_nul_character_in_a_cell_is_refused_naming_its_cell(monitor, column):
+    cells = row()
+    cells[column] = "Hwasong\x0011"
+    job = run_import(monitor, csv_bytes([cells]), create_missing=True)
+    assert job.status == Status.PREVIEWED, job.message
+    assert first_message(job) == (
+        2,
+        column,
+        "The cell holds a NUL character, which no case can keep: remove it.",
+    )
+    assert not Case.objects.exists()
+
+
+def test_a_nul_character_in_the_header_refuses_the_file(monitor):
+    message = refused(monitor, csv_bytes([row()], headers=[*HEADERS[:-1], "notes\x00"]))
+    assert message.startswith("The header row holds a NUL character in column")
+
+
+def test_a_summary_longer_than_the_csv_modules_own_limit_is_read(monitor):
+    summary = "Containers moved by rail from Rajin. " * 5000  # 185,000 characters
+    job = run_import(monitor, csv_bytes([row(summary=summary)]))
+    assert job.created == 1, job.message
+    assert Case.objects.get().summary == summary.strip()
+
+
+def test_a_provision_too_long_to_create_is_an_error_not_cut_short(monitor):
+    label = (
+        "UNSCR 2397 (2017), para. 7 (a) and (b): refined petroleum products, crude oil "
+        "and industrial machinery"
+    )
+    job = run_import(monitor, csv_bytes([row(sanctions_provisions=label)]), create_missing=True)
+    number, column, text = first_message(job)
+    assert (job.errors, column) == (1, "sanctions provisions")
+    assert text.startswith("Cannot create the provision")
+    assert not SanctionsProvision.objects.filter(resolution="2397 (2017)").exists()
 
 
 def test_an_exported_cell_keeps_its_text_without_the_protective_quote(monitor):

@@ -334,7 +334,7 @@ class Rows:
         self.results = results
         self.vocabulary = Vocabulary.load()
         self.visible = Case.objects.visible_to(self.user)
-        self.seen = {}  # reference or external id -> the row that named it
+        self.seen = {}  # (column, reference or external id) -> the row that named it
         self.new_values = []
         self.reason = f"Imported from {job.original_filename}"[:CHANGE_REASON_LENGTH]
         self.defaults = None  # a new case's form values, worked out once
@@ -466,11 +466,14 @@ class Rows:
         external_id = texts.get("external id", "").strip()
         for key, header in ((reference, "reference"), (external_id, "external id")):
             if key:
-                if key in self.seen:
+                # A reference and an external id are counted apart: a case whose external
+                # id is its own reference is named once by each.
+                if (header, key) in self.seen:
+                    earlier = self.seen[header, key]
                     return None, [
-                        message(header, f"{key} is also on row {self.seen[key]}: one row a case.")
+                        message(header, f"{key} is also on row {earlier}: one row a case.")
                     ]
-                self.seen[key] = number
+                self.seen[header, key] = number
         if reference:
             case = self.visible.filter(reference=reference).first()
             if case is None:

@@ -483,6 +483,8 @@ class Case(models.Model):
                 fields=["external_id"],
                 condition=~Q(external_id=""),
                 name="unique_external_id",
+                violation_error_message="Another case already has this external id: each "
+                "case's external id is its own.",
             ),
             models.CheckConstraint(
                 condition=Q(latitude__isnull=True, longitude__isnull=True)

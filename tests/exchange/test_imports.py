@@ -282,6 +282,32 @@ def test_the_missing_reference_values_are_created_when_asked_for(monitor):
     assert SanctionsProvision.objects.get(resolution="2397 (2017)").paragraph == "7"
 
 
+def test_an_external_id_another_case_has_is_an_error_saying_so(
+    monitor, other_monitor, case_factory
+):
+    case_factory(created_by=other_monitor, external_id="UA-2024-001")  # their draft
+    job = run_import(monitor, csv_bytes([row(external_id="UA-2024-001")]), confirm=False)
+    assert [text for *_, text in messages(job)] == [
+        "Another case already has this external id: each case's external id is its own."
+    ]
+
+
+def test_a_case_whose_external_id_is_its_reference_is_named_once_by_each(monitor, case_factory):
+    case = case_factory(title="Shells by rail")
+    Case.objects.filter(pk=case.pk).update(external_id=case.reference)
+    data = csv_bytes(
+        [
+            row(
+                title="Shells by rail to Tikhoretsk",
+                reference=case.reference,
+                external_id=case.reference,
+            )
+        ]
+    )
+    job = run_import(monitor, data, confirm=False)
+    assert (job.updated, job.errors) == (1, 0), messages(job)
+
+
 def test_an_unknown_country_is_an_error(monitor):
     job = run_import(monitor, csv_bytes([row(country="XX")]))
     number, column, text = first_message(job)

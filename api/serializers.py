@@ -56,7 +56,26 @@ class NamedList(serializers.Field):
         return [{"id": row.pk, "name": row.name} for row in rows]
 
 
-class SourceSerializer(CountryFieldMixin, serializers.ModelSerializer):
+class WithoutReviewRecord:
+    """A serializer whose REVIEW_RECORD fields are null for a reader of findings (a
+    stakeholder: ``works_on_cases`` is false): who logged, reviewed or added what, and
+    what the team wrote, are the team's review record, kept off their case page too."""
+
+    REVIEW_RECORD = ()
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not works_on_cases(self.context["request"].user):
+            data.update(dict.fromkeys(self.REVIEW_RECORD))
+        return data
+
+
+class SourceSerializer(WithoutReviewRecord, CountryFieldMixin, serializers.ModelSerializer):
+    REVIEW_RECORD = ("notes",)
+
+    notes = serializers.CharField(
+        read_only=True, allow_null=True, help_text="The team's notes on it; null for a stakeholder."
+    )
     is_graded = serializers.BooleanField(
         read_only=True, help_text="False: proposed, not yet graded by a reviewer (F)."
     )
@@ -190,20 +209,6 @@ class CorroborationSerializer(serializers.Serializer):
         help_text="Why some supporting sources do not count yet, or empty."
     )
     summary = serializers.CharField(source="__str__")
-
-
-class WithoutReviewRecord:
-    """A serializer whose REVIEW_RECORD fields are null for a reader of findings (a
-    stakeholder: ``works_on_cases`` is false): who logged, reviewed or added what, and
-    what the team wrote, are the team's review record, kept off their case page too."""
-
-    REVIEW_RECORD = ()
-
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        if not works_on_cases(self.context["request"].user):
-            data.update(dict.fromkeys(self.REVIEW_RECORD))
-        return data
 
 
 class DecisionSerializer(serializers.ModelSerializer):

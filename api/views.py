@@ -3,7 +3,7 @@
 calls the one domain function that does the work: ``workflow.perform``,
 ``custody.add_evidence``, the case form's ``save``, ``Source.propose``."""
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -301,6 +301,20 @@ class EvidenceFile(APIView):
         return file_response(request.user, id)
 
 
+def visible_sources(user):
+    """The sources ``user`` may read of: the team, every one; a stakeholder, those its
+    approved cases cite, as their case pages show them (a source proposed for a draft
+    is the team's work in progress)."""
+    if not user.has_perm("evidence.view_source"):
+        raise PermissionDenied("You may not see sources.")
+    if works_on_cases(user):
+        return Source.objects.all()
+    cases = Case.objects.visible_to(user)
+    return Source.objects.filter(
+        Q(evidence__case__in=cases) | Q(reported_evidence__case__in=cases)
+    ).distinct()
+
+
 class SourceList(generics.ListCreateAPIView):
     """Sources by name. Proposing one (monitors) adds it ungraded (F) until a reviewer
     grades it."""
@@ -308,9 +322,7 @@ class SourceList(generics.ListCreateAPIView):
     pagination_class = KeysetPagination
 
     def get_queryset(self):
-        if not self.request.user.has_perm("evidence.view_source"):
-            raise PermissionDenied("You may not see sources.")
-        return Source.objects.order_by("name", "pk")
+        return visible_sources(self.request.user).order_by("name", "pk")
 
     def get_serializer_class(self):
         if self.request.method == "POST":
@@ -328,16 +340,17 @@ class SourceList(generics.ListCreateAPIView):
         body = serializers.SourceProposalSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
         source = body.save()
-        return Response(serializers.SourceSerializer(source).data, status=status.HTTP_201_CREATED)
+        return Response(
+            serializers.SourceSerializer(source, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class SourceDetail(generics.RetrieveAPIView):
     serializer_class = serializers.SourceSerializer
 
     def get_queryset(self):
-        if not self.request.user.has_perm("evidence.view_source"):
-            raise PermissionDenied("You may not see sources.")
-        return Source.objects.all()
+        return visible_sources(self.request.user)
 
 
 class WeaponSystemList(generics.ListAPIView):

@@ -227,6 +227,28 @@ def test_a_stakeholder_reads_the_decision_but_no_name_or_comment(
     assert as_team["changes_reason"] == "Ask the Kharkiv prosecutor for the photographs."
 
 
+def test_a_stakeholder_reads_only_the_sources_approved_cases_cite_without_notes(
+    case_factory, monitor, stakeholder, token_client
+):
+    approved = case_factory("approved")
+    cited = approved.evidence.first().source
+    draft = case_factory()
+    proposed = factories.SourceFactory(
+        proposed=True, name="A defector in Vladivostok", notes="Met on 3 May; paid."
+    )
+    factories.EvidenceItemFactory(case=draft, source=proposed)
+
+    as_stakeholder = token_client(stakeholder, scope="read")
+    listed = as_stakeholder.get("/api/v1/sources/", {"page_size": 100}).json()["results"]
+    assert cited.pk in [source["id"] for source in listed]
+    assert proposed.pk not in [source["id"] for source in listed]
+    assert {source["notes"] for source in listed} == {None}
+    assert as_stakeholder.get(f"/api/v1/sources/{proposed.pk}/").status_code == 404
+
+    as_team = token_client(monitor).get(f"/api/v1/sources/{proposed.pk}/").json()
+    assert as_team["notes"] == "Met on 3 May; paid."
+
+
 def test_a_stakeholder_is_not_told_why_sources_do_not_count(
     case_factory, monitor, stakeholder, token_client
 ):

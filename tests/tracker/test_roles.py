@@ -31,13 +31,14 @@ def test_what_each_role_sees(
     assert visible(admin_user) == set(cases)
 
 
-def test_stakeholders_see_only_approved_cases_in_the_admin(client, case_factory, stakeholder):
+def test_stakeholders_read_cases_on_the_site_not_in_the_admin(client, case_factory, stakeholder):
     case_factory("in_review", title="Unconfirmed shipment")
     case_factory("approved", title="Confirmed Hwasong-11 debris")
-    stakeholder.is_staff = True
+    stakeholder.is_staff = True  # by mistake
     stakeholder.save()
     client.force_login(stakeholder)
-    page = client.get("/admin/tracker/case/").content.decode()
+    assert client.get("/admin/tracker/case/").status_code == 302
+    page = client.get("/cases/").content.decode()
     assert "Confirmed Hwasong-11 debris" in page
     assert "Unconfirmed shipment" not in page
 

@@ -3,7 +3,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
-from common.forms import DateInput
+from common.forms import DateInput, RefusesStaleEdits
 
 from . import files, staging
 from .models import EvidenceItem, Source
@@ -30,7 +30,7 @@ class EvidenceItemForm(forms.ModelForm):
         }
 
 
-class MonitorEvidenceItemForm(EvidenceItemForm):
+class MonitorEvidenceItemForm(RefusesStaleEdits, EvidenceItemForm):
     """The monitors' evidence form, to add an item or edit one (``instance``).
 
     The originating source is chosen from the list or proposed with the item, and a

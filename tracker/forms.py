@@ -1,6 +1,6 @@
 from django import forms
 
-from common.forms import DateInput
+from common.forms import DateInput, RefusesStaleEdits
 
 from . import duplicates
 from .filters import CountrySelect
@@ -20,7 +20,7 @@ INCIDENT_FIELDS = (
 )
 
 
-class CaseForm(forms.ModelForm):
+class CaseForm(RefusesStaleEdits, forms.ModelForm):
     class Meta:
         model = Case
         fields = [

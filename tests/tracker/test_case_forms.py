@@ -1,6 +1,10 @@
+import re
+
 import pytest
+from django.test import Client
 from django.urls import reverse
 
+from tests import factories
 from tracker.filters import CaseFilter
 from tracker.forms import CaseForm
 from tracker.models import Case, SanctionsProvision, WeaponSystem
@@ -76,6 +80,38 @@ def test_the_creator_edits_a_draft(client, case_factory, monitor):
     assert response.status_code == 302
     case.refresh_from_db()
     assert case.title == "Corrected title"
+
+
+def opened_as(page):
+    """The digest of the row an edit page was opened on, as its form carries it."""
+    return re.search(r'name="opened_as" value="([0-9a-f]+)"', page.content.decode()).group(1)
+
+
+def test_an_edit_from_a_page_opened_before_another_change_does_not_undo_it(
+    client, case_factory, monitor
+):
+    case = case_factory(summary="Containers left Rajin.")
+    client.force_login(monitor)
+    edit = reverse("tracker:case_edit", args=[case.pk])
+    stale = {**factories.case_form(case), "opened_as": opened_as(client.get(edit))}
+    # Meanwhile, from another tab (or a script through the API):
+    other_tab = Client()
+    other_tab.force_login(monitor)
+    fresh = {**factories.case_form(case), "opened_as": opened_as(other_tab.get(edit))}
+    other_tab.post(edit, {**fresh, "summary": "Containers left Rajin on 7 September."})
+
+    refused = client.post(edit, {**stale, "reported_quantity": "12 containers"})
+    assert refused.status_code == 200
+    assert "was changed by someone else after you opened this page" in refused.content.decode()
+    assert "12 containers" in refused.content.decode()  # what was typed is kept
+    case.refresh_from_db()
+    assert (case.summary, case.reported_quantity) == ("Containers left Rajin on 7 September.", "")
+
+    # Having looked, the monitor saves again from the page shown: their version stands.
+    again = {**stale, "reported_quantity": "12 containers", "opened_as": opened_as(refused)}
+    assert client.post(edit, again).status_code == 302
+    case.refresh_from_db()
+    assert (case.summary, case.reported_quantity) == ("Containers left Rajin.", "12 containers")
 
 
 def test_the_creator_edits_a_case_sent_back_for_changes(client, case_factory, monitor):

@@ -1,6 +1,8 @@
 """A case's monitor edits its evidence while the case is editable, on record; its file
 is never replaced; nobody else edits it, and nobody once the case is submitted."""
 
+import re
+
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -92,6 +94,19 @@ def test_the_monitor_edits_an_item_and_each_change_is_on_record(client, item, mo
         "information credibility: “3 – possibly true” → “2 – probably true”; "
         "excerpt changed"
     )
+
+
+def test_an_edit_from_a_page_opened_before_another_change_does_not_undo_it(client, item, monitor):
+    client.force_login(monitor)
+    page = client.get(edit_url(item)).content.decode()
+    opened_as = re.search(r'name="opened_as" value="([0-9a-f]+)"', page).group(1)
+    stale = {**item_form(item), "opened_as": opened_as}
+    edit_evidence(item, monitor, stance="refutes")  # saved meanwhile, elsewhere
+
+    refused = client.post(edit_url(item), {**stale, "title": "Briefing to the National Assembly"})
+    assert "was changed by someone else after you opened this page" in refused.content.decode()
+    item.refresh_from_db()
+    assert (item.stance, item.title) == ("refutes", "Briefing to lawmakers")
 
 
 def test_saving_without_a_change_writes_nothing(client, item, monitor):

@@ -54,6 +54,12 @@ class CaseForm(RefusesStaleEdits, forms.ModelForm):
             "sanctions_provisions": forms.CheckboxSelectMultiple,
         }
 
+    def clean_summary(self):
+        # Browsers send a textarea's line breaks as CR LF. Kept as LF, the summary reads
+        # the same in every export: an XLSX cell cannot hold a CR (XML reads CR LF as
+        # LF), so an untouched XLSX export would otherwise import back as a change.
+        return self.cleaned_data["summary"].replace("\r\n", "\n")
+
     def possible_duplicates(self, user):
         """The cases ``user`` can see that may report the incident of this valid form
         (``tracker.duplicates``): for a new case always, for an edit only when it changes

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 
 from exchange.models import Action, Status
+from tests import factories
 from tests.exchange.import_files import reference_data, run_import
 from tracker.models import (
     Case,
@@ -138,3 +139,21 @@ def test_an_export_imports_back_with_no_change(client, request, monitor, cases, 
     }
     assert not job.may_confirm
     assert snapshot() == before
+
+
+@pytest.mark.parametrize("format", FORMATS)
+def test_a_summary_typed_in_a_browser_imports_back_with_no_change(
+    client, monitor, case_factory, format
+):
+    # A textarea sends its line breaks as CR LF; an XLSX cell cannot hold a CR.
+    case = case_factory(title="Shells by rail")
+    client.force_login(monitor)
+    client.post(
+        reverse("tracker:case_edit", args=[case.pk]),
+        factories.case_form(case, summary="Containers left Rajin.\r\nThey reached Tikhoretsk."),
+    )
+    case.refresh_from_db()
+    assert case.summary == "Containers left Rajin.\nThey reached Tikhoretsk."
+
+    job = run_import(monitor, exported(client, monitor, format), name=f"cases.{format}")
+    assert (job.unchanged, job.updated) == (1, 0), list(job.results.values_list("messages"))

@@ -56,11 +56,32 @@ class NamedList(serializers.Field):
         return [{"id": row.pk, "name": row.name} for row in rows]
 
 
-class WithoutReviewRecord:
-    """A serializer whose REVIEW_RECORD fields are null for a reader of findings (a
-    stakeholder: ``works_on_cases`` is false): who logged, reviewed or added what, and
-    what the team wrote, are the team's review record, kept off their case page too."""
+# Mixins' notes are comments, not docstrings: the schema would take a docstring for the
+# description of every serializer that has none of its own.
 
+
+# A serializer of a request's body that refuses a field it does not take, rather than
+# drop it unread: a misspelt field, or one that is only ever read ("state"), would
+# otherwise be answered with a success that did nothing of what was asked.
+class RefusesUnknownFields:
+    def to_internal_value(self, data):
+        if hasattr(data, "keys"):
+            taken = sorted(name for name, field in self.fields.items() if not field.read_only)
+            unknown = sorted(set(data.keys()) - set(taken))
+            if unknown:
+                raise serializers.ValidationError(
+                    {
+                        name: [f"This request takes no “{name}”; it takes {', '.join(taken)}."]
+                        for name in unknown
+                    }
+                )
+        return super().to_internal_value(data)
+
+
+# A serializer whose REVIEW_RECORD fields are null for a reader of findings (a
+# stakeholder: ``works_on_cases`` is false): who logged, reviewed or added what, and
+# what the team wrote, are the team's review record, kept off their case page too.
+class WithoutReviewRecord:
     REVIEW_RECORD = ()
 
     def to_representation(self, instance):
@@ -86,7 +107,9 @@ class SourceSerializer(WithoutReviewRecord, CountryFieldMixin, serializers.Model
         read_only_fields = ["reliability", "graded_at"]
 
 
-class SourceProposalSerializer(CountryFieldMixin, serializers.ModelSerializer):
+class SourceProposalSerializer(
+    RefusesUnknownFields, CountryFieldMixin, serializers.ModelSerializer
+):
     """A new source, proposed: it stays ungraded (F) until a reviewer grades it."""
 
     class Meta:
@@ -372,7 +395,7 @@ def form_value(value):
     return value
 
 
-class CaseWriteSerializer(CountryFieldMixin, serializers.ModelSerializer):
+class CaseWriteSerializer(RefusesUnknownFields, CountryFieldMixin, serializers.ModelSerializer):
     """A case's fields as the case form takes them. The serializer checks their types;
     the form (CaseForm, with the model's own checks) decides and saves, as on the
     monitors' pages."""
@@ -457,7 +480,7 @@ class EvidenceItemSerializer(WithoutReviewRecord, serializers.ModelSerializer):
         return reverse("api:evidence_file", args=[item.pk], request=self.context.get("request"))
 
 
-class EvidenceCreateSerializer(serializers.ModelSerializer):
+class EvidenceCreateSerializer(RefusesUnknownFields, serializers.ModelSerializer):
     """An evidence item as the monitors' evidence form takes it, with an optional file
     (multipart/form-data) and, instead of ``source``, a source proposed with it
     (``new_source_name`` and ``new_source_kind``, optionally country and notes)."""
@@ -502,7 +525,7 @@ class EvidenceCreateSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class ActionSerializer(serializers.Serializer):
+class ActionSerializer(RefusesUnknownFields, serializers.Serializer):
     comment = serializers.CharField(
         required=False,
         allow_blank=True,

@@ -4,6 +4,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from evidence.models import EvidenceItem, Source, StoredFile
 from tests import factories
+from tracker.models import Case
 
 PROBLEM = "application/problem+json"
 
@@ -35,6 +36,26 @@ def test_json_nested_too_deeply_to_read_is_a_400_and_changes_nothing(
         assert response.json()["detail"] == "JSON parse error - nested too deeply."
     case.refresh_from_db()
     assert (case.title, case.state) == ("Shells by rail", "draft")
+
+
+def test_a_field_the_request_does_not_take_is_a_400_naming_it(monitor, case_factory, token_client):
+    case = case_factory(title="Shells by rail", summary="Containers left Rajin.")
+    client = token_client(monitor)
+    misspelt = client.patch(
+        f"/api/v1/cases/{case.reference}/", {"sumary": "Corrected."}, format="json"
+    )
+    assert misspelt.status_code == 400
+    [error] = misspelt.json()["errors"]
+    assert error["pointer"] == "#/sumary"
+    assert error["detail"].startswith("This request takes no “sumary”; it takes country, ")
+    read_only = client.post(
+        "/api/v1/cases/", {**factories.case_form(case), "state": "approved"}, format="json"
+    )
+    assert read_only.status_code == 400
+    assert [e["pointer"] for e in read_only.json()["errors"]] == ["#/state"]
+    case.refresh_from_db()
+    assert case.summary == "Containers left Rajin."
+    assert Case.objects.count() == 1
 
 
 def test_a_body_of_another_type_is_a_415(monitor, token_client):

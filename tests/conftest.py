@@ -2,6 +2,7 @@ import socket
 import threading
 import time
 from contextlib import ExitStack
+from datetime import timedelta
 from email import message_from_bytes, policy
 from urllib.parse import quote
 
@@ -11,6 +12,7 @@ from celery.contrib.testing.worker import start_worker
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.utils import timezone
 
 from config.celery import app as celery_app
 from tests import factories
@@ -219,6 +221,14 @@ def wait_until(condition, timeout=20, what="the condition"):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(0.05)
+
+
+def this_week_end():
+    """The end of the digest week that holds today.
+
+    Read when a test runs, not when its module is imported: a run that crosses midnight
+    would otherwise look for today's cases in yesterday's week."""
+    return timezone.localdate() + timedelta(days=1)
 
 
 def free_port():

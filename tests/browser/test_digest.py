@@ -3,22 +3,19 @@ link opened by a subscriber who has no account; the unsubscribe page; the staff
 preview. None of them may break the Content Security Policy or spill sideways."""
 
 import re
-from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from digests import weekly
 from digests.models import CaseLinkView, Subscription
 from tests import factories
+from tests.conftest import this_week_end
 from tracker import workflow
 
 PASSWORD = "correct horse battery staple"
 PHONE = {"width": 390, "height": 844}
-# The week before PERIOD_END includes today.
-PERIOD_END = timezone.localdate() + timedelta(days=1)
 LONG_TITLE = (
     "Debris of a missile that hit Kharkiv derives from a DPRK Hwasong-11 series ballistic "
     "missile, UN sanctions monitors told the Security Council"
@@ -65,7 +62,7 @@ def test_a_subscriber_reads_the_sent_digest_on_a_phone_and_opens_a_case_without_
     # The links in the mail lead to this test's server.
     settings.SITE_URL = live_server.url
     subscription = Subscription.objects.create(email="committee@example.org")
-    weekly.deliver_digest(subscription, PERIOD_END)
+    weekly.deliver_digest(subscription, this_week_end())
     [message] = mailbox.wait_for(1, subject="Weekly digest")
     html = message.get_body(("html",)).get_content()
 
@@ -116,7 +113,7 @@ def test_staff_preview_the_digest_styled_under_the_csp(
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page).not_to_have_url(re.compile("login"))
-    page.goto(f"{live_server.url}/digests/preview/{subscription.pk}/?period_end={PERIOD_END}")
+    page.goto(f"{live_server.url}/digests/preview/{subscription.pk}/?period_end={this_week_end()}")
 
     expect(page.get_by_role("link", name=LONG_TITLE)).to_be_visible()
     expect(page.get_by_text("Countries: Ukraine")).to_be_visible()

@@ -16,10 +16,10 @@ from digests import weekly
 from digests.models import CaseLinkView, Subscription
 from evidence.models import Stance
 from tests import factories
+from tests.conftest import this_week_end
 from tracker import workflow
 from tracker.models import SanctionsProvision, WeaponSystem
 
-PERIOD_END = timezone.localdate() + timedelta(days=1)
 pytestmark = pytest.mark.django_db
 
 
@@ -83,7 +83,7 @@ def committee(db):
 @pytest.fixture
 def link(mailbox, committee, approved_case):
     """The case link of the digest the committee was sent."""
-    weekly.deliver_digest(committee, PERIOD_END)
+    weekly.deliver_digest(committee, this_week_end())
     [message] = mailbox.wait_for(1, subject="Weekly digest")
     [path] = case_links(message)
     return path
@@ -245,7 +245,7 @@ def test_a_preview_links_to_the_cases_own_page_not_the_subscribers_links(
     admin_client, committee, approved_case
 ):
     html = admin_client.get(
-        f"/digests/preview/{committee.pk}/", {"period_end": PERIOD_END.isoformat()}
+        f"/digests/preview/{committee.pk}/", {"period_end": this_week_end().isoformat()}
     ).content.decode()
 
     assert f'href="http://localhost:8000/cases/{approved_case.pk}/"' in html

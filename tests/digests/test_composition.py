@@ -3,7 +3,6 @@ their own address, unsubscribe link and case links, and sees what a digest rende
 for them alone would show."""
 
 import re
-from datetime import timedelta
 
 import pytest
 from django.core import signing
@@ -13,10 +12,9 @@ from django.utils import timezone
 from digests import links, tasks, weekly
 from digests.models import DigestDelivery, Subscription
 from mailer.mail import render_email
-from tests.conftest import wait_until
+from tests.conftest import this_week_end, wait_until
 from tracker.models import IncidentType
 
-PERIOD_END = timezone.localdate() + timedelta(days=1)
 pytestmark = pytest.mark.django_db
 CASE_LINK = re.compile(r"/digests/case/([^/\"\s]+)/")
 
@@ -63,7 +61,7 @@ def test_subscribers_with_the_same_filters_share_one_rendering_with_their_own_li
     committee = Subscription.objects.create(email="committee@example.org", **filters)
     council = Subscription.objects.create(email="council@example.org", **filters)
 
-    deferred = weekly.deliver_digests([committee.pk, council.pk], PERIOD_END)
+    deferred = weekly.deliver_digests([committee.pk, council.pk], this_week_end())
 
     assert deferred == []
     assert len(renderings) == 1, "one rendering for both"
@@ -92,7 +90,7 @@ def test_subscribers_with_other_filters_get_digests_of_their_own(
     in_ukraine = Subscription.objects.create(email="ukraine@example.org", countries=["UA"])
     in_russia = Subscription.objects.create(email="russia@example.org", countries=["RU"])
 
-    weekly.deliver_digests([in_ukraine.pk, in_russia.pk], PERIOD_END)
+    weekly.deliver_digests([in_ukraine.pk, in_russia.pk], this_week_end())
 
     assert len(renderings) == 2
     [ukraine] = mailbox.to(in_ukraine.email)
@@ -117,12 +115,16 @@ def test_a_shared_digest_reads_as_one_rendered_for_the_subscriber_alone(
     )
     subscription = Subscription.objects.create(email="o'brien&co@example.org")
     Subscription.objects.create(email="first@example.org")  # renders it first
-    weekly.deliver_digests([Subscription.objects.get(email="first@example.org").pk], PERIOD_END)
+    weekly.deliver_digests(
+        [Subscription.objects.get(email="first@example.org").pk], this_week_end()
+    )
 
-    weekly.deliver_digest(subscription, PERIOD_END)
+    weekly.deliver_digest(subscription, this_week_end())
 
     [message] = mailbox.to(subscription.email)
-    subject, text, html = render_email("digest", weekly.digest_context(subscription, PERIOD_END))
+    subject, text, html = render_email(
+        "digest", weekly.digest_context(subscription, this_week_end())
+    )
 
     def same_links(body):
         # Links signed a moment apart differ in their time stamp only; SMTP sends
@@ -141,9 +143,9 @@ def test_a_batch_sent_again_sends_nothing_twice(mailbox, case_factory, reviewer)
     ids = [Subscription.objects.create(email=f"s{n}@example.org").pk for n in range(3)]
     Subscription.objects.filter(pk=ids[2]).update(active=False)
 
-    weekly.deliver_digests(ids, PERIOD_END)
+    weekly.deliver_digests(ids, this_week_end())
     # The same job again: the broker redelivers a job whose worker was lost.
-    weekly.deliver_digests(ids, PERIOD_END)
+    weekly.deliver_digests(ids, this_week_end())
 
     assert sorted(str(message["To"]) for message in mailbox.messages) == [
         "s0@example.org",
@@ -162,7 +164,7 @@ def test_a_run_larger_than_a_job_sends_each_subscriber_one_digest(
     for address in addresses:
         Subscription.objects.create(email=address)
 
-    assert tasks.enqueue_digests(PERIOD_END) == 5
+    assert tasks.enqueue_digests(this_week_end()) == 5
 
     wait_until(
         lambda: DigestDelivery.objects.filter(status="sent").count() == 5,
@@ -182,13 +184,13 @@ def test_a_digest_another_worker_is_sending_is_left_to_it_and_the_rest_of_the_jo
     busy, free = (Subscription.objects.create(email=f"{n}@example.org") for n in ("busy", "free"))
     DigestDelivery.objects.create(
         subscription=busy,
-        period_end=PERIOD_END,
+        period_end=this_week_end(),
         status="sending",
         attempts=1,
         last_attempt_at=timezone.now(),
     )
 
-    deferred = weekly.deliver_digests([busy.pk, free.pk], PERIOD_END)
+    deferred = weekly.deliver_digests([busy.pk, free.pk], this_week_end())
 
     assert deferred == [busy.pk], "retried alone, later"
     assert [str(message["To"]) for message in mailbox.messages] == ["free@example.org"]
@@ -206,7 +208,7 @@ def test_a_job_that_fails_part_way_gives_back_the_digests_it_never_attempted(
     others = [Subscription.objects.create(email=f"s{n}@example.org") for n in range(3)]
 
     with pytest.raises(ValueError):
-        weekly.deliver_digests([broken.pk, *(s.pk for s in others)], PERIOD_END)
+        weekly.deliver_digests([broken.pk, *(s.pk for s in others)], this_week_end())
 
     assert mailbox.messages == []
     for subscription in others:

@@ -13,10 +13,10 @@ from django.utils import timezone
 from digests import weekly
 from digests.models import Subscription
 from mailer.mail import render_email
+from tests.conftest import this_week_end
 from tracker import workflow
 from tracker.models import Case, DatePrecision, IncidentType, Transition
 
-PERIOD_END = timezone.localdate() + timedelta(days=1)
 pytestmark = pytest.mark.django_db
 
 
@@ -54,7 +54,7 @@ def test_counts_are_of_approved_cases_this_week_and_in_total_within_the_filters(
     workflow.reopen(reopened, admin_user, "A source was retracted.")
     subscription = Subscription.objects.create(email="desk@example.org", countries=["UA", "RU"])
 
-    weekly.deliver_digest(subscription, PERIOD_END)
+    weekly.deliver_digest(subscription, this_week_end())
 
     [message] = mailbox.messages
     text, html = text_of(message), html_of(message)
@@ -63,7 +63,7 @@ def test_counts_are_of_approved_cases_this_week_and_in_total_within_the_filters(
     assert "Approved in total: 3" in text
     assert ">2</span> newly approved this week" in html
     assert ">3</span> approved in total" in html
-    week_start = PERIOD_END - timedelta(days=7)
+    week_start = this_week_end() - timedelta(days=7)
     assert f"Of the 3 approved in total, 1 was approved before {week_start:%-d %B %Y}." in text
     for body in (text, html):
         assert "Kharkiv debris" in body and "Zaporizhzhia field" in body
@@ -84,7 +84,7 @@ def test_the_counts_read_the_approved_cases_index_alone(case_factory, reviewer):
     case_factory("submitted", country="UA")
     subscription = Subscription.objects.create(email="desk@example.org", countries=["UA"])
     with CaptureQueriesContext(connection) as counted:
-        assert weekly.approved_counts(subscription, PERIOD_END)["total"] == 1
+        assert weekly.approved_counts(subscription, this_week_end())["total"] == 1
     # They count every approved case of the archive, for each filter set of each run:
     # from the rows themselves, a second a filter set at a million cases.
     plan = case_table_plan(counted.captured_queries[0]["sql"])
@@ -121,7 +121,7 @@ def test_each_case_shows_a_short_summary_its_date_place_type_and_a_mark_below_th
     )
     subscription = Subscription.objects.create(email="desk@example.org")
 
-    weekly.deliver_digest(subscription, PERIOD_END)
+    weekly.deliver_digest(subscription, this_week_end())
 
     [message] = mailbox.messages
     text, html = text_of(message), html_of(message)
@@ -157,7 +157,7 @@ def test_a_summary_without_spaces_is_cut_too():
 def test_the_digest_names_the_subscribers_filters(mailbox, filters, named):
     subscription = Subscription.objects.create(email="desk@example.org", **filters)
 
-    weekly.deliver_digest(subscription, PERIOD_END)
+    weekly.deliver_digest(subscription, this_week_end())
 
     [message] = mailbox.messages
     assert named in text_of(message)
@@ -166,7 +166,7 @@ def test_the_digest_names_the_subscribers_filters(mailbox, filters, named):
 
 def test_the_html_digest_stacks_its_cases_instead_of_a_wide_table(mailbox, case_factory, reviewer):
     case_factory("approved", by_reviewer=reviewer)
-    weekly.deliver_digest(Subscription.objects.create(email="desk@example.org"), PERIOD_END)
+    weekly.deliver_digest(Subscription.objects.create(email="desk@example.org"), this_week_end())
 
     html = html_of(mailbox.messages[0])
 
@@ -213,11 +213,11 @@ def test_the_preview_is_the_emails_own_html_before_its_css_is_inlined(
     subscription = Subscription.objects.create(email="desk@example.org")
 
     response = admin_client.get(
-        f"/digests/preview/{subscription.pk}/", {"period_end": PERIOD_END.isoformat()}
+        f"/digests/preview/{subscription.pk}/", {"period_end": this_week_end().isoformat()}
     )
 
     html = response.content.decode()
-    context = weekly.digest_context(subscription, PERIOD_END, preview=True)
+    context = weekly.digest_context(subscription, this_week_end(), preview=True)
     assert css_inline.inline(html) == render_email("digest", context)[2]
     assert 'style="' not in html, "the site's CSP refuses style attributes"
     [nonce] = [part for part in response["Content-Security-Policy"].split("'") if "nonce-" in part]

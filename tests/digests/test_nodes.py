@@ -18,7 +18,6 @@ import sys
 import threading
 import time
 from collections import Counter
-from datetime import timedelta
 from functools import partial
 from urllib.parse import quote, urlsplit
 
@@ -27,13 +26,11 @@ import redis
 from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.db import connection
-from django.utils import timezone
 
 from config.celery import app as celery_app
 from digests.models import DigestDelivery, Subscription
-from tests.conftest import free_port, wait_until
+from tests.conftest import free_port, this_week_end, wait_until
 
-PERIOD_END = timezone.localdate() + timedelta(days=1)
 SUBSCRIPTIONS = 2000
 NODES = 2
 QUEUE = "celery"  # the workers' own default queue, where their fan-out enqueues
@@ -275,11 +272,13 @@ def test_workers_on_two_machines_send_each_subscriber_one_digest(
         for n in range(SUBSCRIPTIONS)
     )
 
-    celery_app.send_task("digests.tasks.send_digests", args=[PERIOD_END.isoformat()], queue=QUEUE)
+    celery_app.send_task(
+        "digests.tasks.send_digests", args=[this_week_end().isoformat()], queue=QUEUE
+    )
 
     def all_sent():
         return (
-            DigestDelivery.objects.filter(period_end=PERIOD_END, status="sent").count()
+            DigestDelivery.objects.filter(period_end=this_week_end(), status="sent").count()
             == SUBSCRIPTIONS
         )
 

@@ -20,12 +20,10 @@ from digests.models import DigestDelivery, Subscription
 from digests.tasks import enqueue_digests
 from mailer.mail import DeliveryDeferred
 from tests import factories
-from tests.conftest import wait_until
+from tests.conftest import this_week_end, wait_until
 from tracker import workflow
 from tracker.models import IncidentType, Transition
 
-# The week before PERIOD_END includes today.
-PERIOD_END = timezone.localdate() + timedelta(days=1)
 pytestmark = pytest.mark.django_db
 transactional = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -38,8 +36,10 @@ def html_of(message):
     return message.get_body(("html",)).get_content()
 
 
-def delivery_of(subscription, period_end=PERIOD_END):
-    return DigestDelivery.objects.get(subscription=subscription, period_end=period_end)
+def delivery_of(subscription, period_end=None):
+    return DigestDelivery.objects.get(
+        subscription=subscription, period_end=period_end or this_week_end()
+    )
 
 
 def wait_for_delivery(subscription, status):
@@ -77,7 +77,7 @@ def test_each_subscriber_gets_one_digest_of_approved_cases_and_a_second_run_none
     analyst = Subscription.objects.create(email="analyst@example.org")
     Subscription.objects.create(email="former@example.org", active=False)
 
-    call_command("send_digests", "--period-end", PERIOD_END.isoformat())
+    call_command("send_digests", "--period-end", this_week_end().isoformat())
 
     assert "Queued 2 digest(s)" in capsys.readouterr().out
     sent = mailbox.wait_for(2, subject="Weekly digest")
@@ -107,11 +107,11 @@ def test_each_subscriber_gets_one_digest_of_approved_cases_and_a_second_run_none
         [message] = mailbox.to(subscription.email)
         assert delivery.message_id == message["Message-ID"]
 
-    call_command("send_digests", "--period-end", PERIOD_END.isoformat())
+    call_command("send_digests", "--period-end", this_week_end().isoformat())
 
     assert "Queued 0 digest(s)" in capsys.readouterr().out
     # A job for the same period that slipped through anyway sends nothing either.
-    assert weekly.deliver_digest(committee, PERIOD_END).status == "sent"
+    assert weekly.deliver_digest(committee, this_week_end()).status == "sent"
     assert len(mailbox.wait_for(2, subject="Weekly digest")) == 2
     assert DigestDelivery.objects.count() == 2
 
@@ -125,7 +125,7 @@ def test_two_workers_racing_for_one_digest_send_it_once(mailbox, approved_case):
     def deliver():
         try:
             start.wait()
-            results.append(weekly.deliver_digest(subscription, PERIOD_END).status)
+            results.append(weekly.deliver_digest(subscription, this_week_end()).status)
         except DeliveryDeferred:
             # The loser's task retries later and then finds the digest sent.
             results.append("told to try later")
@@ -147,7 +147,7 @@ def test_two_workers_racing_for_one_digest_send_it_once(mailbox, approved_case):
 @transactional
 def test_the_unsubscribe_link_in_the_digest_stops_later_digests(celery_worker, mailbox, client):
     subscription = Subscription.objects.create(email="committee@example.org")
-    enqueue_digests(PERIOD_END)
+    enqueue_digests(this_week_end())
     [message] = mailbox.wait_for(1, subject="Weekly digest")
     wait_for_delivery(subscription, "sent")
     assert "No cases were newly approved this week." in text_of(message)
@@ -171,8 +171,8 @@ def test_the_unsubscribe_link_in_the_digest_stops_later_digests(celery_worker, m
     subscription.refresh_from_db()
     assert not subscription.active
 
-    assert enqueue_digests(PERIOD_END + timedelta(days=7)) == 0
-    assert weekly.deliver_digest(subscription, PERIOD_END + timedelta(days=7)) is None
+    assert enqueue_digests(this_week_end() + timedelta(days=7)) == 0
+    assert weekly.deliver_digest(subscription, this_week_end() + timedelta(days=7)) is None
     assert len(mailbox.messages) == 1
 
 
@@ -216,7 +216,7 @@ def test_a_subscriber_gets_only_the_incident_types_and_countries_they_chose(
         email="analyst@example.org", incident_types=[battlefield], countries=["UA"]
     )
 
-    weekly.deliver_digest(analyst, PERIOD_END)
+    weekly.deliver_digest(analyst, this_week_end())
 
     [message] = mailbox.messages
     text = text_of(message)
@@ -231,7 +231,7 @@ def test_a_temporary_smtp_failure_is_retried_until_delivered(celery_worker, mail
     subscription = Subscription.objects.create(email="committee@example.org")
     mailbox.refuse("451 4.7.1 Greylisted, please try again later", 2, to=subscription.email)
 
-    enqueue_digests(PERIOD_END)
+    enqueue_digests(this_week_end())
 
     wait_for_delivery(subscription, "sent")
     delivery = delivery_of(subscription)
@@ -248,7 +248,7 @@ def test_a_permanent_smtp_rejection_is_recorded_and_not_retried(
     subscription = Subscription.objects.create(email="nobody@example.org")
     mailbox.refuse("550 5.1.1 No such mailbox", 10, to=subscription.email)
 
-    enqueue_digests(PERIOD_END)
+    enqueue_digests(this_week_end())
 
     wait_for_delivery(subscription, "failed")
     # Longer than the first retry could possibly wait (tests back off 1-2 s).
@@ -257,7 +257,7 @@ def test_a_permanent_smtp_rejection_is_recorded_and_not_retried(
     assert delivery.attempts == 1
     assert "550" in delivery.last_error and "No such mailbox" in delivery.last_error
     assert mailbox.refusals == 1
-    assert enqueue_digests(PERIOD_END) == 0, "a refused digest is not queued again"
+    assert enqueue_digests(this_week_end()) == 0, "a refused digest is not queued again"
 
 
 def test_a_digest_costs_the_same_queries_however_many_cases_it_lists(case_factory, reviewer):
@@ -266,7 +266,7 @@ def test_a_digest_costs_the_same_queries_however_many_cases_it_lists(case_factor
     def digest_queries():
         cache.clear()  # the state counts are shared between digests for minutes
         with CaptureQueriesContext(connection) as queries:
-            weekly.digest_message(subscription, PERIOD_END)
+            weekly.digest_message(subscription, this_week_end())
         return len(queries)
 
     case_factory("approved", by_reviewer=reviewer)
@@ -291,9 +291,9 @@ def test_who_may_see_subscriptions_previews_any_digest_for_any_week(
     client.force_login(subscriptions_viewer)
     url = f"/digests/preview/{subscription.pk}/"
 
-    html = client.get(url, {"period_end": PERIOD_END.isoformat()})
-    text = client.get(url, {"period_end": PERIOD_END.isoformat(), "format": "text"})
-    week_before = client.get(url, {"period_end": (PERIOD_END - timedelta(days=7)).isoformat()})
+    html = client.get(url, {"period_end": this_week_end().isoformat()})
+    text = client.get(url, {"period_end": this_week_end().isoformat(), "format": "text"})
+    week_before = client.get(url, {"period_end": (this_week_end() - timedelta(days=7)).isoformat()})
 
     assert html.status_code == 200
     assert b"Hwasong-11 debris in Kharkiv" in html.content
@@ -389,7 +389,7 @@ def test_digests_with_the_same_filters_share_their_listing_but_not_other_filters
 
     def digest_queries(subscription):
         with CaptureQueriesContext(connection) as queries:
-            context = weekly.digest_context(subscription, PERIOD_END)
+            context = weekly.digest_context(subscription, this_week_end())
         return len(queries), context["counts"]["this_week"]
 
     first, listed = digest_queries(committee)
@@ -415,7 +415,7 @@ def test_a_digest_is_sent_while_the_cache_is_down(
 ):
     subscription = Subscription.objects.create(email="committee@example.org")
 
-    enqueue_digests(PERIOD_END)
+    enqueue_digests(this_week_end())
 
     [message] = mailbox.wait_for(1, subject="Weekly digest")
     assert approved_case.reference in text_of(message)
@@ -436,7 +436,7 @@ def test_a_digest_the_smtp_server_cannot_take_stays_pending_with_its_attempt_on_
     subscription = Subscription.objects.create(email="committee@example.org")
 
     with pytest.raises(DeliveryDeferred):
-        weekly.deliver_digest(subscription, PERIOD_END)
+        weekly.deliver_digest(subscription, this_week_end())
 
     delivery = delivery_of(subscription)
     assert (delivery.status, delivery.attempts) == ("pending", 1)
@@ -448,7 +448,7 @@ def test_a_digest_sent_again_after_its_worker_died_carries_the_same_message_id(
     mailbox, approved_case, settings
 ):
     subscription = Subscription.objects.create(email="committee@example.org")
-    weekly.deliver_digest(subscription, PERIOD_END)
+    weekly.deliver_digest(subscription, this_week_end())
     # What a worker killed after the server took the message leaves behind: the
     # attempt claimed, its outcome never written, and it is older than a task may run.
     DigestDelivery.objects.update(
@@ -456,7 +456,7 @@ def test_a_digest_sent_again_after_its_worker_died_carries_the_same_message_id(
         last_attempt_at=timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 1),
     )
 
-    delivery = weekly.deliver_digest(subscription, PERIOD_END)
+    delivery = weekly.deliver_digest(subscription, this_week_end())
 
     first, second = mailbox.wait_for(2, subject="Weekly digest")
     assert first["Message-ID"] == second["Message-ID"] == delivery.message_id
@@ -468,14 +468,14 @@ def test_a_digest_another_worker_is_sending_is_not_sent_again(mailbox, approved_
     subscription = Subscription.objects.create(email="committee@example.org")
     DigestDelivery.objects.create(
         subscription=subscription,
-        period_end=PERIOD_END,
+        period_end=this_week_end(),
         status="sending",
         attempts=1,
         last_attempt_at=timezone.now(),
     )
 
     with pytest.raises(DeliveryDeferred, match="attempt 1 is under way"):
-        weekly.deliver_digest(subscription, PERIOD_END)
+        weekly.deliver_digest(subscription, this_week_end())
 
     assert mailbox.messages == []
     delivery = delivery_of(subscription)

@@ -90,8 +90,18 @@ def covered_days(start, end, precision):
     return start, end
 
 
+def holds_no_list_separator(value):
+    # Imports and exports write a case's weapon systems and provisions in one cell,
+    # separated by ";": a name holding one would be read back as two.
+    if ";" in value:
+        raise ValidationError(
+            "It cannot hold “;”: imports and exports separate names with it.",
+            code="list_separator",
+        )
+
+
 class WeaponSystem(models.Model):
-    name = models.CharField(max_length=200, unique=True)
+    name = models.CharField(max_length=200, unique=True, validators=[holds_no_list_separator])
     category = models.CharField(
         max_length=100, blank=True, help_text="e.g. ballistic missile, artillery ammunition"
     )
@@ -113,9 +123,13 @@ class WeaponSystem(models.Model):
 
 class SanctionsProvision(models.Model):
     resolution = models.CharField(
-        max_length=50, help_text='UN Security Council resolution, e.g. "1718 (2006)"'
+        max_length=50,
+        validators=[holds_no_list_separator],
+        help_text='UN Security Council resolution, e.g. "1718 (2006)"',
     )
-    paragraph = models.CharField(max_length=50, blank=True, help_text='e.g. "8 (a)"')
+    paragraph = models.CharField(
+        max_length=50, blank=True, validators=[holds_no_list_separator], help_text='e.g. "8 (a)"'
+    )
     summary = models.TextField(help_text="What the provision prohibits.")
 
     history = HistoricalRecords()

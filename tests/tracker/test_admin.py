@@ -15,7 +15,7 @@ from tests import factories
 from tests.factories import text_of
 from tracker import workflow
 from tracker.admin import CaseAdmin
-from tracker.models import Case, State, WeaponSystem
+from tracker.models import Case, SanctionsProvision, State, WeaponSystem
 
 
 def transition_url(case, action):
@@ -657,3 +657,22 @@ def test_the_change_page_shows_the_corroboration_and_why_support_is_not_counted(
     # Adding evidence keeps the counts stored with the case current; the page reads them.
     add_item(case, "ROK Joint Chiefs of Staff")
     assert panel().startswith("Corroboration: 2 independent supporting sources (minimum 2)")
+
+
+@pytest.mark.parametrize(
+    "model, form",
+    [
+        (WeaponSystem, {"name": "KN-23; KN-24"}),
+        (
+            SanctionsProvision,
+            {"resolution": "1718 (2006)", "paragraph": "8 (a); 9", "summary": "x"},
+        ),
+    ],
+)
+def test_a_name_holding_the_list_separator_is_refused(client, admin_user, model, form):
+    # An export would write it in a cell of names separated by ";", and the import
+    # would read it back as two names.
+    client.force_login(admin_user)
+    response = client.post(reverse(f"admin:tracker_{model._meta.model_name}_add"), form)
+    assert "It cannot hold “;”" in response.content.decode()
+    assert not model.objects.exists()

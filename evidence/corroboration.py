@@ -27,7 +27,17 @@ upload, the demo loader, a history revert), and the receivers of ``post_save`` a
 save and its receivers in one transaction, as Django sends ``post_save`` after its own.
 What bypasses the model's save (``bulk_create``, ``QuerySet.update``, raw SQL: only the
 benchmark's data set builder does, and the migration that filled the columns) calls
-``refresh_corroboration`` itself. ``manage.py check_corroboration`` recounts every case
+``refresh_corroboration`` itself.
+
+Two such changes at once must not leave a count that neither of them would: a recount
+in PostgreSQL's READ COMMITTED sees what was committed when its statement began, and an
+UPDATE that waited for another's row lock keeps that old view. So the receivers lock
+before they count, always cases (by id) before the source: an item's case rows, then
+its source ``FOR SHARE`` (a regrading in progress is waited for, and waits in turn for
+the item); a source's regrading locks the cases citing it before the source row is
+written, and again, with any found citing it since, before they are recounted. Each
+recount is then a statement that began after whatever it waited for had committed.
+``manage.py check_corroboration`` recounts every case
 and says (``--fix`` repairs) where the stored values differ, e.g. after
 ``CORROBORATION_MIN`` changed, which the suggested credibility depends on.
 """
@@ -38,7 +48,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models import Count, F, Min, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Greatest, Least
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from tracker.models import CORROBORATION_FIELDS, Case
@@ -168,25 +178,66 @@ def _refresh_one(pk, using=DEFAULT_DB_ALIAS):
     return count
 
 
+def _lock_cases(cases, using):
+    """Lock the rows of ``cases`` (a queryset of cases, or their ids) in order of id,
+    and return the ids locked. ``FOR NO KEY UPDATE``, as an UPDATE of the counts locks:
+    it does not wait for an evidence item being inserted into the case."""
+    if isinstance(cases, models.QuerySet):
+        chosen = cases.order_by().values("pk")
+    else:
+        chosen = [pk for pk in cases if pk is not None]
+    locked = Case.objects.using(using).select_for_update(no_key=True).filter(pk__in=chosen)
+    return list(locked.order_by("pk").values_list("pk", flat=True))
+
+
+def _hold_grade(source_id, using):
+    """Keep the source's grade as it is until this transaction ends: wait for a
+    regrading in progress to commit, and make one that starts wait for this."""
+    connection = connections[using]
+    if source_id is None or not connection.features.has_select_for_update:
+        return
+    table = connection.ops.quote_name(Source._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR SHARE", [source_id])
+
+
+def _regrades(instance, update_fields):
+    # A new source is cited by no case yet. Any other save may have regraded it: the
+    # cases citing it are recounted whatever changed, as comparing with the grade read
+    # before could miss a regrading committed meanwhile.
+    return not instance._state.adding and (
+        update_fields is None or bool(GRADE_FIELDS & set(update_fields))
+    )
+
+
 @receiver(post_save, sender=EvidenceItem, dispatch_uid="corroboration_item_saved")
-def _item_saved(sender, instance, **kwargs):
-    refresh_corroboration({instance.case_id, getattr(instance, "loaded_case_id", None)})
+def _item_saved(sender, instance, using, **kwargs):
+    cases = _lock_cases({instance.case_id, getattr(instance, "loaded_case_id", None)}, using)
+    _hold_grade(instance.source_id, using)
+    refresh_corroboration(cases)
     instance.loaded_case_id = instance.case_id
 
 
 @receiver(post_delete, sender=EvidenceItem, dispatch_uid="corroboration_item_deleted")
-def _item_deleted(sender, instance, **kwargs):
-    refresh_corroboration({instance.case_id})
+def _item_deleted(sender, instance, using, **kwargs):
+    refresh_corroboration(_lock_cases({instance.case_id}, using))
+
+
+@receiver(pre_save, sender=Source, dispatch_uid="corroboration_source_regrading")
+def _source_regrading(sender, instance, using, update_fields=None, **kwargs):
+    # Before the source row is written (Source.save holds this in its transaction):
+    # cases, then the source, as an item's save locks them.
+    if _regrades(instance, update_fields):
+        _lock_cases(Case.objects.filter(evidence__source=instance), using)
 
 
 @receiver(post_save, sender=Source, dispatch_uid="corroboration_source_saved")
-def _source_saved(sender, instance, created, update_fields=None, **kwargs):
-    # A new source is cited by no case yet. Any other save may have regraded it: the
-    # cases citing it are recounted whatever changed, as comparing with the grade read
-    # before could miss a regrading committed meanwhile.
-    if created or (update_fields is not None and not GRADE_FIELDS & set(update_fields)):
+def _source_saved(sender, instance, created, using, update_fields=None, **kwargs):
+    # ``_state.adding`` is already False here: ``created`` says whether it was new.
+    if created or not _regrades(instance, update_fields):
         return
-    refresh_corroboration(Case.objects.filter(evidence__source=instance))
+    # Again: a case may have come to cite the source since the lock before the save.
+    refresh_corroboration(_lock_cases(Case.objects.filter(evidence__source=instance), using))
 
 
 def _independent_sources(evidence_items, condition):

@@ -1,0 +1,113 @@
+"""A source regraded while evidence citing it (or the cases citing it) is saved, on
+real PostgreSQL connections: the stored counts must equal a recount afterwards."""
+
+import threading
+
+import pytest
+from django.db import transaction
+
+from evidence.corroboration import RECOUNTED, recount
+from evidence.custody import add_evidence
+from evidence.models import Source
+from tests import factories
+from tests.tracker.test_concurrency import run_in_thread
+from tracker.models import Case
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+
+def stale(case):
+    row = recount(Case.objects.filter(pk=case.pk)).get()
+    return {
+        name: (getattr(row, name), getattr(row, again))
+        for name, again in RECOUNTED.items()
+        if getattr(row, name) != getattr(row, again)
+    }
+
+
+def regrade(source_pk, grade, by):
+    source = Source.objects.get(pk=source_pk)
+    source.grade(grade, by)
+    source.save()
+
+
+def hold(first, then, release, started):
+    def go():
+        with transaction.atomic():
+            result = first()
+            started.set()
+            release.wait(timeout=30)
+        return result
+
+    return go
+
+
+@pytest.mark.parametrize("adding_first", [True, False])
+def test_regrade_while_adding_evidence_citing_the_source(
+    case_factory, monitor, reviewer, adding_first
+):
+    case = case_factory()
+    source = factories.SourceFactory(name="Panel of Experts", reliability="B")
+    factories.EvidenceItemFactory(case=case)  # one other counted source
+
+    def add():
+        return add_evidence(
+            case,
+            monitor,
+            source=source,
+            kind="statement",
+            stance="supports",
+            title="Panel report",
+            credibility=2,
+        )
+
+    def grade():
+        return regrade(source.pk, "E", reviewer)
+
+    first, second = (add, grade) if adding_first else (grade, add)
+    started, release = threading.Event(), threading.Event()
+    t1, o1 = run_in_thread(hold(first, None, release, started))
+    assert started.wait(timeout=30), o1.get("error")
+    t2, o2 = run_in_thread(second)
+    t2.join(timeout=1)
+    release.set()
+    t1.join(timeout=30)
+    t2.join(timeout=30)
+    assert "error" not in o1 and "error" not in o2, (o1, o2)
+    assert stale(case) == {}
+
+
+def test_regrade_while_adding_evidence_from_another_source_to_a_citing_case(
+    case_factory, monitor, reviewer
+):
+    """The regrade's UPDATE of the case waits for the adder's row lock on it, then must
+    not write counts that leave out the item just committed."""
+    case = case_factory()
+    source = factories.SourceFactory(name="Panel of Experts", reliability="B")
+    factories.EvidenceItemFactory(case=case, source=source)
+    other = factories.SourceFactory(name="Satellite imagery firm", reliability="B")
+
+    def add():
+        return add_evidence(
+            case,
+            monitor,
+            source=other,
+            kind="statement",
+            stance="supports",
+            title="Imagery",
+            credibility=2,
+        )
+
+    started, release = threading.Event(), threading.Event()
+    t1, o1 = run_in_thread(hold(add, None, release, started))
+    assert started.wait(timeout=30), o1.get("error")
+    t2, o2 = run_in_thread(lambda: regrade(source.pk, "A", reviewer))
+    t2.join(timeout=1)
+    release.set()
+    t1.join(timeout=30)
+    t2.join(timeout=30)
+    assert "error" not in o1 and "error" not in o2, (o1, o2)
+    assert stale(case) == {}

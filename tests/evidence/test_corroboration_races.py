@@ -34,7 +34,7 @@ def regrade(source_pk, grade, by):
     source.save()
 
 
-def hold(first, then, release, started):
+def hold(first, release, started):
     def go():
         with transaction.atomic():
             result = first()
@@ -69,7 +69,7 @@ def test_regrade_while_adding_evidence_citing_the_source(
 
     first, second = (add, grade) if adding_first else (grade, add)
     started, release = threading.Event(), threading.Event()
-    t1, o1 = run_in_thread(hold(first, None, release, started))
+    t1, o1 = run_in_thread(hold(first, release, started))
     assert started.wait(timeout=30), o1.get("error")
     t2, o2 = run_in_thread(second)
     t2.join(timeout=1)
@@ -102,7 +102,7 @@ def test_regrade_while_adding_evidence_from_another_source_to_a_citing_case(
         )
 
     started, release = threading.Event(), threading.Event()
-    t1, o1 = run_in_thread(hold(add, None, release, started))
+    t1, o1 = run_in_thread(hold(add, release, started))
     assert started.wait(timeout=30), o1.get("error")
     t2, o2 = run_in_thread(lambda: regrade(source.pk, "A", reviewer))
     t2.join(timeout=1)

@@ -34,15 +34,37 @@ def regrade(source_pk, grade, by):
     source.save()
 
 
-def hold(first, release, started):
-    def go():
+def add_statement(case, monitor, source, title):
+    return add_evidence(
+        case,
+        monitor,
+        source=source,
+        kind="statement",
+        stance="supports",
+        title=title,
+        credibility=2,
+    )
+
+
+def overlap(first, second):
+    """Run ``first`` in a transaction held open while ``second`` starts on another
+    connection, then let both finish; neither may fail."""
+    started, release = threading.Event(), threading.Event()
+
+    def first_held_open():
         with transaction.atomic():
-            result = first()
+            first()
             started.set()
             release.wait(timeout=30)
-        return result
 
-    return go
+    t1, o1 = run_in_thread(first_held_open)
+    assert started.wait(timeout=30), o1.get("error")
+    t2, o2 = run_in_thread(second)
+    t2.join(timeout=1)
+    release.set()
+    t1.join(timeout=30)
+    t2.join(timeout=30)
+    assert "error" not in o1 and "error" not in o2, (o1, o2)
 
 
 @pytest.mark.parametrize("adding_first", [True, False])
@@ -54,29 +76,12 @@ def test_regrade_while_adding_evidence_citing_the_source(
     factories.EvidenceItemFactory(case=case)  # one other counted source
 
     def add():
-        return add_evidence(
-            case,
-            monitor,
-            source=source,
-            kind="statement",
-            stance="supports",
-            title="Panel report",
-            credibility=2,
-        )
+        add_statement(case, monitor, source, "Panel report")
 
     def grade():
-        return regrade(source.pk, "E", reviewer)
+        regrade(source.pk, "E", reviewer)
 
-    first, second = (add, grade) if adding_first else (grade, add)
-    started, release = threading.Event(), threading.Event()
-    t1, o1 = run_in_thread(hold(first, release, started))
-    assert started.wait(timeout=30), o1.get("error")
-    t2, o2 = run_in_thread(second)
-    t2.join(timeout=1)
-    release.set()
-    t1.join(timeout=30)
-    t2.join(timeout=30)
-    assert "error" not in o1 and "error" not in o2, (o1, o2)
+    overlap(*((add, grade) if adding_first else (grade, add)))
     assert stale(case) == {}
 
 
@@ -90,24 +95,8 @@ def test_regrade_while_adding_evidence_from_another_source_to_a_citing_case(
     factories.EvidenceItemFactory(case=case, source=source)
     other = factories.SourceFactory(name="Satellite imagery firm", reliability="B")
 
-    def add():
-        return add_evidence(
-            case,
-            monitor,
-            source=other,
-            kind="statement",
-            stance="supports",
-            title="Imagery",
-            credibility=2,
-        )
-
-    started, release = threading.Event(), threading.Event()
-    t1, o1 = run_in_thread(hold(add, release, started))
-    assert started.wait(timeout=30), o1.get("error")
-    t2, o2 = run_in_thread(lambda: regrade(source.pk, "A", reviewer))
-    t2.join(timeout=1)
-    release.set()
-    t1.join(timeout=30)
-    t2.join(timeout=30)
-    assert "error" not in o1 and "error" not in o2, (o1, o2)
+    overlap(
+        lambda: add_statement(case, monitor, other, "Imagery"),
+        lambda: regrade(source.pk, "A", reviewer),
+    )
     assert stale(case) == {}

@@ -593,6 +593,13 @@ class ImportJobSerializer(serializers.ModelSerializer):
         "a column."
     )
     may_confirm = serializers.BooleanField(read_only=True)
+    imported_before = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="The id of your newest earlier import of the very same file (the same "
+        "bytes), confirmed before this one was (or before now), or null. Its rows without "
+        "a reference or an external id would be created again.",
+    )
 
     class Meta:
         model = ImportJob
@@ -601,6 +608,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "url",
             "original_filename",
             "size",
+            "sha256",
             "create_missing",
             "status",
             "message",
@@ -611,6 +619,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "errors",
             "new_reference_values",
             "may_confirm",
+            "imported_before",
             "created_at",
             "confirmed_at",
             "finished_at",

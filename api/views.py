@@ -396,7 +396,7 @@ class ImportList(APIView):
     @extend_schema(responses=serializers.ImportJobSerializer(many=True))
     def get(self, request):
         imports.check_may_import(request.user)
-        jobs = ImportJob.objects.filter(created_by=request.user)[:50]
+        jobs = imports.with_earlier_import(ImportJob.objects.filter(created_by=request.user))[:50]
         return Response(
             serializers.ImportJobSerializer(jobs, many=True, context={"request": request}).data
         )
@@ -421,12 +421,14 @@ class ImportList(APIView):
         except FileRefused as refusal:
             raise ValidationError({"file": [str(refusal)]}) from refusal
         tasks.preview_import.delay_on_commit(job.pk)
-        data = serializers.ImportJobSerializer(job, context={"request": request}).data
+        data = serializers.ImportJobSerializer(
+            visible_job(request, job.pk), context={"request": request}
+        ).data
         return Response(data, status=status.HTTP_202_ACCEPTED)
 
 
 def visible_job(request, id):
-    jobs = ImportJob.objects.all()
+    jobs = imports.with_earlier_import(ImportJob.objects.all())
     if not request.user.is_superuser:
         jobs = jobs.filter(created_by=request.user)
     return get_object_or_404(jobs, pk=id)
@@ -451,13 +453,18 @@ class ImportConfirm(APIView):
     @extend_schema(request=None, responses={202: serializers.ImportJobSerializer})
     def post(self, request, id):
         job = visible_job(request, id)
-        if not imports.confirm(job, request.user):
+        try:
+            confirmed = imports.confirm(job, request.user)
+        except imports.StalePreview as refusal:
+            raise Conflict(str(refusal)) from refusal
+        if not confirmed:
             raise Conflict(
                 f"Import {job.pk} is {job.get_status_display().lower()}"
                 + (f" with {job.errors} row error(s)" if job.errors else "")
                 + ": only a preview without errors is imported, once."
             )
         tasks.apply_import.delay_on_commit(job.pk)
-        job.refresh_from_db()
-        data = serializers.ImportJobSerializer(job, context={"request": request}).data
+        data = serializers.ImportJobSerializer(
+            visible_job(request, id), context={"request": request}
+        ).data
         return Response(data, status=status.HTTP_202_ACCEPTED)

@@ -40,7 +40,7 @@ class UploadForm(forms.Form):
 
 def jobs_of(user):
     """The imports a user may see: their own; administrators see all."""
-    jobs = ImportJob.objects.select_related("created_by")
+    jobs = imports.with_earlier_import(ImportJob.objects.select_related("created_by"))
     return jobs if user.is_superuser else jobs.filter(created_by=user)
 
 
@@ -119,7 +119,12 @@ def import_progress(request, pk):
 @require_POST
 def import_confirm(request, pk):
     job = job_of(request, pk)
-    if imports.confirm(job, request.user):
+    try:
+        confirmed = imports.confirm(job, request.user)
+    except imports.StalePreview as refusal:
+        messages.error(request, str(refusal))
+        return redirect(job)
+    if confirmed:
         tasks.apply_import.delay_on_commit(job.pk)
         messages.success(request, "Import confirmed: the cases are being imported.")
     else:

@@ -15,6 +15,7 @@ worked out from a case (its state, corroboration, creator ...) are read by no im
 an import never moves a case through the review.
 """
 
+import hashlib
 import json
 import os
 import secrets
@@ -28,7 +29,8 @@ from itertools import islice
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce, Now
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
@@ -108,15 +110,17 @@ def progress_path(job):
 
 
 def store_upload(upload):
-    """Write the uploaded file under IMPORT_ROOT under a name of our choosing; its name
-    as uploaded is kept only as the job's metadata."""
+    """Write the uploaded file under IMPORT_ROOT under a name of our choosing (its name
+    as uploaded is kept only as the job's metadata); the name and the file's SHA-256."""
     folder = settings.IMPORT_ROOT
     folder.mkdir(parents=True, exist_ok=True)
     name = secrets.token_hex(16)
+    digest = hashlib.sha256()
     with open(folder / name, "xb") as file:
         for chunk in upload.chunks():
+            digest.update(chunk)
             file.write(chunk)
-    return name
+    return name, digest.hexdigest()
 
 
 def start(user, upload, create_missing=False):
@@ -131,27 +135,80 @@ def start(user, upload, create_missing=False):
         )
     if not upload.size:
         raise FileRefused("The file is empty.")
+    stored_name, sha256 = store_upload(upload)
     return ImportJob.objects.create(
         created_by=user,
         original_filename=(upload.name or "upload")[:255],
-        stored_name=store_upload(upload),
+        stored_name=stored_name,
+        sha256=sha256,
         size=upload.size,
         create_missing=create_missing,
     )
+
+
+class StalePreview(Exception):
+    """The same file was imported after this one was uploaded: its rows without a
+    reference or an external id would be created twice, unannounced."""
+
+
+def imports_of_the_file(importer, sha256, other_than):
+    """The importer's imports of the file with this SHA-256 (the same bytes), but for
+    ``other_than``, that were confirmed and did not fail, newest first. Arguments may
+    be ``OuterRef``s."""
+    return (
+        ImportJob.objects.filter(created_by=importer, sha256=sha256, confirmed_at__isnull=False)
+        .exclude(sha256="")
+        .exclude(pk=other_than)
+        .exclude(status=Status.FAILED)
+        .order_by("-confirmed_at", "-pk")
+    )
+
+
+def with_earlier_import(jobs):
+    """``jobs`` annotated with ``imported_before``: the id of the importer's newest
+    import of the same file confirmed before the job was (before now, for a job not
+    confirmed), or None. Each import's page and the API show it."""
+    earlier = imports_of_the_file(
+        OuterRef("created_by"), OuterRef("sha256"), OuterRef("pk")
+    ).filter(confirmed_at__lt=Coalesce(OuterRef("confirmed_at"), Now()))
+    return jobs.annotate(imported_before=Subquery(earlier.values("pk")[:1]))
 
 
 def confirm(job, user):
     """Mark a previewed job to be applied (the caller enqueues
     ``exchange.tasks.apply_import``); False when a confirmation does not apply to it
     (or no longer): it had errors, or it was confirmed already. Two confirmations at
-    once: one wins."""
+    once: one wins. StalePreview when the importer imported the same file after
+    uploading this one: the preview compared its new rows with cases that did not
+    exist yet, so it is to be made again (the file uploaded again), not confirmed."""
     if job.created_by_id != user.pk:
         raise PermissionDenied("Only its importer can confirm an import.")
     check_may_import(user)
-    confirmable = ImportJob.objects.filter(pk=job.pk, status=Status.PREVIEWED, errors=0).filter(
-        Q(created__gt=0) | Q(updated__gt=0)
-    )
-    return bool(confirmable.update(status=Status.APPLY_QUEUED, confirmed_at=timezone.now()))
+    with transaction.atomic():
+        if job.sha256:
+            # One importer's confirmations of one file are taken one at a time: two
+            # previews of it confirmed at once (two tabs) import it once.
+            same_file = ImportJob.objects.filter(created_by=user, sha256=job.sha256)
+            list(same_file.select_for_update().order_by("pk").values_list("pk"))
+            job.refresh_from_db(fields=["status"])
+            if job.status == Status.PREVIEWED:
+                # Imported (or importing) since this file was uploaded: its preview may
+                # not have seen the cases that import created.
+                since = imports_of_the_file(user, job.sha256, job.pk).filter(
+                    ~Q(status=Status.APPLIED) | Q(finished_at__gt=job.created_at)
+                )
+                if since := since.first():
+                    raise StalePreview(
+                        f"You imported this same file as import {since.pk} (confirmed on "
+                        f"{timezone.localtime(since.confirmed_at):%Y-%m-%d at %H:%M}) after "
+                        "uploading it here: this preview did not compare its rows with the "
+                        "cases that import creates. Upload the file again: its preview will "
+                        "show what it would still change."
+                    )
+        confirmable = ImportJob.objects.filter(pk=job.pk, status=Status.PREVIEWED, errors=0).filter(
+            Q(created__gt=0) | Q(updated__gt=0)
+        )
+        return bool(confirmable.update(status=Status.APPLY_QUEUED, confirmed_at=timezone.now()))
 
 
 # The preview and the import: the tasks call these.

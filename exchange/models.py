@@ -40,6 +40,14 @@ class ImportJob(models.Model):
     original_filename = models.CharField(max_length=255)
     stored_name = models.CharField(max_length=100, editable=False)
     size = models.PositiveBigIntegerField()
+    # Blank for imports uploaded before it was kept.
+    sha256 = models.CharField(
+        "SHA-256",
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="Of the file's bytes: the same file uploaded again is known as such.",
+    )
     create_missing = models.BooleanField(
         "create the missing reference values",
         default=False,
@@ -61,6 +69,7 @@ class ImportJob(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["created_by", "sha256"], name="import_same_file")]
 
     def __str__(self):
         return f"Import {self.pk}: {self.original_filename}"

@@ -173,6 +173,27 @@ def test_the_api_previews_then_imports_when_confirmed(client, monitor):
     )
 
 
+def test_a_second_preview_of_a_file_imported_since_is_refused_saying_why(client, monitor):
+    data = csv_bytes([row()])
+    first, second = (run_import(monitor, data, confirm=False) for _ in range(2))
+    client.force_login(monitor)
+    api = client.post(reverse("api:import_confirm", args=[first.pk])).json()
+    assert (api["sha256"], api["imported_before"]) == (first.sha256, None)
+    imports.apply(first.pk)
+
+    page = client.post(reverse("imports:confirm", args=[second.pk]), follow=True)
+    text = page.content.decode()
+    assert f"You imported this same file as import {first.pk} (confirmed on" in text
+    assert "This same file (the same bytes) was imported before" in text
+    assert f'<a href="{first.get_absolute_url()}">import {first.pk}</a>' in text
+    api = client.post(reverse("api:import_confirm", args=[second.pk]))
+    assert api.status_code == 409
+    assert api.json()["detail"].startswith(f"You imported this same file as import {first.pk}")
+    detail = client.get(reverse("api:import", args=[second.pk])).json()
+    assert (detail["status"], detail["imported_before"]) == ("previewed", first.pk)
+    assert Case.objects.count() == 1
+
+
 def test_the_api_refuses_with_problem_details(client, monitor, stakeholder, settings):
     client.force_login(monitor)
     response = client.post(reverse("api:imports"), {})

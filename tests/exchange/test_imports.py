@@ -129,6 +129,57 @@ def test_importing_the_same_file_again_changes_nothing(monitor):
     assert all(c.history.count() == 1 for c in Case.objects.all())
 
 
+def preview_of(user, data):
+    return run_import(user, data, confirm=False)
+
+
+def test_a_file_imported_after_this_copy_was_uploaded_is_not_imported_twice(monitor):
+    # Rows with neither a reference nor an external id are new cases each time.
+    data = csv_bytes([row(), row(title="Second")])
+    first, second = preview_of(monitor, data), preview_of(monitor, data)
+    assert imports.confirm(first, monitor)
+    imports.apply(first.pk)
+
+    with pytest.raises(imports.StalePreview) as refusal:
+        imports.confirm(second, monitor)
+
+    assert str(refusal.value).startswith(
+        f"You imported this same file as import {first.pk} (confirmed on "
+    )
+    assert "Upload the file again" in str(refusal.value)
+    second.refresh_from_db()
+    assert (second.status, second.confirmed_at) == (Status.PREVIEWED, None)
+    assert Case.objects.count() == 2
+
+    # Uploaded again, it is previewed knowing of the cases: its new rows are flagged
+    # as possibly repeating them, and it may be confirmed, by choice.
+    third = with_earlier(preview_of(monitor, data))
+    assert third.imported_before == first.pk
+    assert "May be the same incident as" in messages(third)[0][2]
+    assert imports.confirm(third, monitor)
+
+
+def with_earlier(job):
+    return imports.with_earlier_import(ImportJob.objects.filter(pk=job.pk)).get()
+
+
+def test_a_failed_import_or_another_file_does_not_hold_a_preview_back(monitor, other_monitor):
+    data = csv_bytes([row()])
+    failed, waiting = preview_of(monitor, data), preview_of(monitor, data)
+    other_file = preview_of(monitor, csv_bytes([row(title="Another file")]))
+    # Another monitor's import of the same bytes is theirs: it is not named to this one.
+    theirs = preview_of(other_monitor, data)
+    assert imports.confirm(theirs, other_monitor)
+    imports.apply(theirs.pk)
+    assert imports.confirm(other_file, monitor)
+    imports.apply(other_file.pk)
+    assert imports.confirm(failed, monitor)
+    ImportJob.objects.filter(pk=failed.pk).update(status=Status.FAILED)
+
+    assert with_earlier(waiting).imported_before is None
+    assert imports.confirm(waiting, monitor)
+
+
 def test_an_exported_file_with_references_imports_as_unchanged(monitor, case_factory):
     cases = [case_factory(title=f"Case {n}") for n in range(3)]
     cases[0].weapon_systems.set(WeaponSystem.objects.all())

@@ -66,6 +66,10 @@ class Action:
                 return "Only administrators can reopen a case."
         elif case.created_by_id != user.pk and not user.is_superuser:
             return f"Only the monitor who created {case.reference} can {self.label.lower()} it."
+        elif not user.has_perm("tracker.change_case"):
+            # Its creator, but no longer a monitor (moved to reviewing, say): as with
+            # editing it (Case.can_edit), the role is what lets them move it.
+            return f"Only monitors can {self.label.lower()} a case."
         return None
 
 

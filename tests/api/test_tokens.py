@@ -14,6 +14,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from api.models import ApiToken, Scope, TokenRefused, digest_of
+from tests import factories
 from tracker import roles
 from tracker.models import Case
 
@@ -123,8 +124,16 @@ def test_a_token_acts_with_its_owners_permissions_as_they_are_now(monitor, stake
 
     _, of_monitor = ApiToken.issue(monitor, "script", Scope.WRITE)
     assert bearer(of_monitor).post("/api/v1/cases/", NEW_CASE).status_code == 201
-    monitor.groups.remove(Group.objects.get(name=roles.MONITOR))
+    case = Case.objects.get()
+    factories.context_for(case)
+    monitor.groups.set([Group.objects.get(name=roles.REVIEWER)])
     assert bearer(of_monitor).post("/api/v1/cases/", NEW_CASE).status_code == 403
+    # Their own draft is not theirs to move either, now that they review.
+    for action in ("submit", "withdraw"):
+        moved = bearer(of_monitor).post(f"/api/v1/cases/{case.reference}/actions/{action}/")
+        assert moved.status_code == 403, action
+    case.refresh_from_db()
+    assert (case.state, case.transitions.count()) == ("draft", 0)
     monitor.is_active = False
     monitor.save()
     inactive = bearer(of_monitor).get("/api/v1/cases/")

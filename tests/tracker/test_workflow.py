@@ -1,8 +1,9 @@
 import pytest
+from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from tests import factories
-from tracker import workflow
+from tracker import roles, workflow
 from tracker.models import State, Transition
 
 ALL_STATES = [state.value for state in State]
@@ -141,6 +142,28 @@ def test_only_the_creator_submits_or_withdraws(case_factory, other_monitor, revi
     for user in (other_monitor, reviewer):
         with pytest.raises(workflow.TransitionForbidden, match="Only the monitor who created"):
             workflow.perform(case, name, user)
+
+
+@pytest.mark.parametrize(("name", "state"), [("submit", "draft"), ("withdraw", "submitted")])
+def test_a_creator_who_is_no_longer_a_monitor_cannot_submit_or_withdraw(
+    client, case_factory, monitor, name, state
+):
+    # Moved from logging cases to reviewing them: their old cases are no longer theirs
+    # to move, as they are no longer theirs to edit.
+    case = case_factory(state)
+    factories.context_for(case)
+    monitor.groups.set([Group.objects.get(name=roles.REVIEWER)])
+    client.force_login(monitor)
+    response = client.post(
+        reverse("tracker:case_transition", args=[case.pk, name]), {"confirmed": "1"}
+    )
+    assert response.status_code == 403
+    assert "Only monitors" in response.content.decode()
+    case.refresh_from_db()
+    assert case.state == state
+    assert not case.transitions.filter(action=name).exists()
+    as_now = type(monitor).objects.get(pk=monitor.pk)  # permissions read afresh
+    assert name not in [action.name for action in workflow.available_actions(case, as_now)]
 
 
 def test_only_administrators_reopen(case_factory, monitor, reviewer, admin_user):

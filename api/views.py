@@ -3,6 +3,7 @@
 calls the one domain function that does the work: ``workflow.perform``,
 ``custody.add_evidence``, the case form's ``save``, ``Source.propose``."""
 
+from django.db import transaction
 from django.db.models import Prefetch, Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -198,7 +199,9 @@ class CaseDetail(APIView):
         )
         serializer.is_valid(raise_exception=True)
         candidates = serializer.form.possible_duplicates(request.user)
-        serializer.save()
+        with transaction.atomic():
+            case.lock_for_edit(request.user)
+            serializer.save()
         return Response(case_detail(request, reference, possible_duplicates=candidates))
 
 

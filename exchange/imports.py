@@ -531,13 +531,19 @@ class Rows:
                         message(header, f"{key} is also on row {earlier}: one row a case.")
                     ]
                 self.seen[header, key] = number
+        # An import's case is locked until the import commits, as an edit's is
+        # (Case.lock_for_edit): the check of who may change it below then holds when
+        # the row is saved, a submission at the same moment waiting or waited for.
+        # FOR NO KEY UPDATE, the lock the row's UPDATE takes anyway (as
+        # evidence.corroboration locks cases).
+        cases = self.visible.select_for_update(no_key=True) if self.apply else self.visible
         if reference:
-            case = self.visible.filter(reference=reference).first()
+            case = cases.filter(reference=reference).first()
             if case is None:
                 return None, [message("reference", f"There is no case {reference} you may see.")]
             return case, []
         if external_id:
-            return self.visible.filter(external_id=external_id).first(), []
+            return cases.filter(external_id=external_id).first(), []
         return None, []
 
     def reference_values(self, data):

@@ -432,7 +432,11 @@ class CaseAdmin(HistoryAdmin):
         return request.user.has_perm("tracker.review_case")
 
     def save_model(self, request, obj, form, change):
-        if not change:
+        if change:
+            # In the change page's transaction, before the case and then its evidence
+            # (save_formset) are saved: neither lands after a submission.
+            obj.lock_for_edit(request.user)
+        else:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
 

@@ -705,6 +705,14 @@ class Case(models.Model):
                 "it is a draft or sent back for changes."
             )
 
+    def lock_for_edit(self, user):
+        """Lock the case's row, as the workflow does for a transition, and refuse
+        (PermissionDenied, saying why) unless ``user`` may change the case as it is now.
+        Called in the transaction that saves an edit (the pages, the admin, the API, an
+        import): an edit checked on a copy read a moment before a submission would
+        otherwise wait for it and then land on the submitted case."""
+        Case.objects.select_for_update().get(pk=self.pk).check_may_edit(user)
+
     def who_must_act(self, state=None):
         """The users whose move it is while the case waits in ``state`` (by default the
         state it is in now), as a list."""

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Count, Prefetch
 from django.db.models.functions import TruncMonth
 from django.http import HttpResponseNotAllowed
@@ -272,7 +273,9 @@ def case_edit(request, pk):
     form = CaseForm(request.POST or None, instance=case)
     candidates = unconfirmed_duplicates(request, form)
     if form.is_valid() and not candidates:
-        form.save()
+        with transaction.atomic():
+            case.lock_for_edit(request.user)
+            form.save()
         messages.success(request, f"{case.reference} saved.")
         return redirect(case)
     return render(

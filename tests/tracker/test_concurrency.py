@@ -5,6 +5,9 @@ import threading
 
 import pytest
 from django.db import connection, transaction
+from django.test import Client
+from django.urls import reverse
+from rest_framework.test import APIClient
 
 from tests import factories
 from tracker import workflow
@@ -135,3 +138,118 @@ def test_an_evidence_edit_waits_for_a_submission_and_is_then_refused(case_factor
     item.refresh_from_db()
     assert item.title == "Briefing to lawmakers"
     assert not item.custody.filter(action="edited").exists()
+
+
+def edit_on_the_case_page(case, monitor):
+    client = Client()
+    client.force_login(monitor)
+    form = factories.case_form(case, title="Changed while submitting", save_anyway="1")
+    return client.post(reverse("tracker:case_edit", args=[case.pk]), form).status_code
+
+
+def edit_in_the_admin(case, monitor):
+    """The case's page in the admin, its evidence changed inline."""
+    item = case.evidence.get()
+    client = Client()
+    client.force_login(monitor)
+    form = factories.case_form(case, title="Changed while submitting")
+    form.update(
+        {
+            "evidence-TOTAL_FORMS": "1",
+            "evidence-INITIAL_FORMS": "1",
+            "evidence-0-id": str(item.pk),
+            "evidence-0-case": str(case.pk),
+            "evidence-0-source": str(item.source_id),
+            "evidence-0-kind": item.kind,
+            "evidence-0-stance": "refutes",
+            "evidence-0-credibility": str(item.credibility),
+            "evidence-0-title": "Changed while submitting",
+            "transitions-TOTAL_FORMS": "0",
+            "transitions-INITIAL_FORMS": "0",
+        }
+    )
+    return client.post(reverse("admin:tracker_case_change", args=[case.pk]), form).status_code
+
+
+def edit_through_the_api(case, monitor):
+    client = APIClient()
+    client.force_authenticate(monitor)
+    body = {"title": "Changed while submitting"}
+    return client.patch(f"/api/v1/cases/{case.reference}/", body, format="json").status_code
+
+
+@pytest.mark.parametrize("edit", [edit_on_the_case_page, edit_in_the_admin, edit_through_the_api])
+def test_a_case_edit_waits_for_a_submission_and_is_then_refused(case_factory, monitor, edit):
+    """The monitor submits in one tab while saving the case's edit form in another (on
+    the site, in the admin with its evidence, or through the API): the edit, checked
+    while the case was a draft, waits for the case's row lock, then finds it submitted."""
+    case = case_factory()
+    item = factories.context_for(case)
+    before = (case.title, item.title)
+    submitting = threading.Event()
+    release = threading.Event()
+
+    def submit_and_hold():
+        with transaction.atomic():
+            record = workflow.submit(Case.objects.get(pk=case.pk), monitor)
+            submitting.set()
+            release.wait(timeout=30)
+        return record
+
+    submit_thread, submitted = run_in_thread(submit_and_hold)
+    assert submitting.wait(timeout=30), submitted.get("error")
+    edit_thread, edited = run_in_thread(lambda: edit(case, monitor))
+    edit_thread.join(timeout=1)
+    assert edit_thread.is_alive(), "the edit must wait for the case's row lock"
+    release.set()
+    submit_thread.join(timeout=30)
+    edit_thread.join(timeout=30)
+
+    assert submitted["result"].to_state == State.SUBMITTED
+    assert edited["result"] == 403
+    case.refresh_from_db()
+    item.refresh_from_db()
+    assert case.state == State.SUBMITTED
+    assert (case.title, item.title, item.stance) == (*before, "context")
+    assert not item.custody.filter(action="edited").exists()
+
+
+def test_an_import_waits_for_a_submission_and_then_changes_nothing(case_factory, monitor):
+    """A monitor's confirmed import changes a draft of theirs while they submit it: the
+    import waits for the case's row lock, then finds the case submitted and fails,
+    changing nothing."""
+    from exchange import imports
+    from exchange.models import Status
+    from tests.exchange.import_files import csv_bytes, reference_data, row, run_import
+
+    reference_data()
+    case = case_factory()
+    factories.context_for(case)
+    title = case.title
+    changed = row(reference=case.reference, title="Changed while submitting")
+    job = run_import(monitor, csv_bytes([changed]), confirm=False)
+    assert job.may_confirm and imports.confirm(job, monitor)
+    submitting = threading.Event()
+    release = threading.Event()
+
+    def submit_and_hold():
+        with transaction.atomic():
+            record = workflow.submit(Case.objects.get(pk=case.pk), monitor)
+            submitting.set()
+            release.wait(timeout=30)
+        return record
+
+    submit_thread, submitted = run_in_thread(submit_and_hold)
+    assert submitting.wait(timeout=30), submitted.get("error")
+    import_thread, imported = run_in_thread(lambda: imports.apply(job.pk))
+    import_thread.join(timeout=1)
+    assert import_thread.is_alive(), "the import must wait for the case's row lock"
+    release.set()
+    submit_thread.join(timeout=30)
+    import_thread.join(timeout=30)
+
+    assert "error" not in imported, imported
+    job.refresh_from_db()
+    assert (job.status, job.errors) == (Status.FAILED, 1)
+    case.refresh_from_db()
+    assert (case.state, case.title) == (State.SUBMITTED, title)

@@ -28,10 +28,11 @@ from django.utils.text import Truncator
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from common import versioned_cache
 from mailer import mail
 from mailer.delivery import DONE, DeliveryDeferred, claim_attempts, release_claims
 from mailer.models import DeliveryStatus
-from tracker.models import Case, State, Transition
+from tracker.models import Case, State, Transition, Visibility, cases_cache
 
 from . import links
 from .models import DigestDelivery, Subscription
@@ -281,17 +282,21 @@ def filters_of(subscription):
 
 
 def shared(key, compute):
-    """``compute()``, kept in the cache for SHARED_TTL under ``key``. The cache only
-    saves work: when it is down, each caller computes its own (slower, but sent)."""
+    """``compute()``, kept in the cache for SHARED_TTL under ``key``, while the approved
+    cases stay as they were: a case approved, or reopened (no longer a finding), moves
+    their version on (``tracker.models.counts_changed``), and the digests composed after
+    work the listing out afresh. The cache only saves work: when it is down, each
+    caller computes its own (slower, but sent)."""
     try:
-        value = cache.get(key)
+        version = versioned_cache.current_version(cases_cache(Visibility.APPROVED))
+        value = cache.get(key, version=version)
     except CACHE_FAILURES as error:
         logger.warning("Digest cache unavailable, computing %s: %s", key, error)
         return compute()
     if value is None:
         value = compute()
         try:
-            cache.set(key, value, SHARED_TTL)
+            cache.set(key, value, SHARED_TTL, version=version)
         except CACHE_FAILURES as error:
             logger.warning("Digest cache unavailable, not keeping %s: %s", key, error)
     return value

@@ -398,6 +398,30 @@ def test_digests_with_the_same_filters_share_their_listing_but_not_other_filters
     assert queries == first and analyst_listed == 0
 
 
+def test_a_case_reopened_during_a_run_is_not_in_the_later_digests_of_the_run(
+    approved_case, admin_user, django_capture_on_commit_callbacks
+):
+    # The first digest of a filter set keeps its listing for the others of the run; a
+    # case reopened meanwhile (approved by mistake, a source retracted) is no longer a
+    # finding, and the digests composed after must not carry its title and summary.
+    committee = Subscription.objects.create(email="committee@example.org")
+    council = Subscription.objects.create(email="council@example.org")
+    first = weekly.digest_context(committee, this_week_end())
+    assert [row["case_id"] for row in first["cases"]] == [approved_case.pk]
+    weekly.composed_digest(committee, this_week_end())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.reopen(approved_case, admin_user, "A source was retracted.")
+
+    later = weekly.digest_context(council, this_week_end())
+    assert (later["cases"], later["counts"]["this_week"], later["counts"]["total"]) == ([], 0, 0)
+    composed = weekly.composed_digest(council, this_week_end())
+    assert composed.case_ids == ()
+    assert approved_case.title not in composed.text.fill(
+        {"email": council.email, "unsubscribe": "-"}
+    )
+
+
 @pytest.fixture
 def cache_down(settings):
     # Nothing listens on port 1: every cache call fails to connect.

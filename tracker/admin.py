@@ -394,6 +394,11 @@ class CaseAdmin(HistoryAdmin):
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
+        if is_historic(obj):
+            fieldsets = [
+                (name, {**options, "fields": [_past_field(f) for f in options["fields"]]})
+                for name, options in fieldsets
+            ]
         hidden = set()
         if not request.user.has_perm("tracker.view_notification"):
             # Who was emailed (their addresses, the server's answers) is for those who
@@ -412,8 +417,16 @@ class CaseAdmin(HistoryAdmin):
             for name, options in fieldsets
         ]
 
+    @admin.display(description="Duplicate of")
+    def duplicate_of_reference(self, case):
+        # A past version names the original by its reference, as the review step's
+        # comment does; its title is on its own page, for who may see it.
+        return case.duplicate_of.reference if case.duplicate_of_id else "-"
+
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
+        if is_historic(obj):
+            return [_past_field(name) for name in fields]
         if not request.user.is_superuser:
             # Reviewers are assigned by starting a review, not by editing the case.
             fields.append("assigned_reviewer")
@@ -473,6 +486,13 @@ class CaseAdmin(HistoryAdmin):
             )
             context["evidence"] = self._evidence_to_review(request, obj)
             context["possible_duplicates"] = self._possible_duplicates(request, obj)
+            # As on the case's page: the original only to who may see it (reopened, it
+            # is a draft of its monitor's again).
+            context["duplicate_of"] = (
+                self.get_queryset(request).filter(pk=obj.duplicate_of_id).first()
+                if obj.duplicate_of_id
+                else None
+            )
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def _possible_duplicates(self, request, case):
@@ -624,6 +644,12 @@ class CaseAdmin(HistoryAdmin):
     approve_selected = _make_bulk_action(workflow.APPROVE)
     reject_selected = _make_bulk_action(workflow.REJECT)
     del _make_bulk_action
+
+
+def _past_field(name):
+    """A past version's field as the case's history shows it: the case it was marked a
+    duplicate of by its reference, not as the related case (its title)."""
+    return "duplicate_of_reference" if name == "duplicate_of" else name
 
 
 def attach_review_steps(versions):

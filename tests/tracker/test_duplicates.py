@@ -317,6 +317,34 @@ def test_a_case_page_shows_its_duplicate_links(client, pair, reviewer, stakehold
     assert "Duplicates:" not in page
 
 
+def test_the_admin_shows_an_original_only_to_who_may_see_it(
+    client, pair, monitor, other_monitor, reviewer, admin_user
+):
+    # The original is withdrawn and reopened: a draft of its monitor's again, which the
+    # repeat's monitor may not see, on the repeat's page in the admin or its history.
+    original, repeat = pair
+    workflow.mark_duplicate(repeat, original, reviewer)
+    workflow.withdraw(original, other_monitor)
+    workflow.reopen(original, admin_user, "A second source came in.")
+    client.force_login(monitor)
+    assert client.get(original.get_absolute_url()).status_code == 404
+
+    page = client.get(reverse("admin:tracker_case_change", args=[repeat.pk]))
+    assert page.status_code == 200
+    assert original.title not in page.content.decode()
+    marked = repeat.history.filter(duplicate_of=original).order_by("history_id").first()
+    version = client.get(
+        reverse("admin:tracker_case_simple_history", args=[repeat.pk, marked.history_id])
+    )
+    assert version.status_code == 200
+    assert original.title not in version.content.decode()
+    # Once submitted again, the team may see it, and is shown it.
+    workflow.submit(original, other_monitor)
+    client.force_login(monitor)
+    page = client.get(reverse("admin:tracker_case_change", args=[repeat.pk])).content.decode()
+    assert f"{original.reference}</a>: {original.title}" in page
+
+
 # In the admin: the review panel lists possible duplicates and marks one.
 
 

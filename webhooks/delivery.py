@@ -21,9 +21,10 @@ from django.utils import timezone
 from mailer import mail
 from mailer.delivery import DeliveryDeferred, DeliveryRefused, deliver_once
 from mailer.models import DeliveryStatus
+from tracker.models import Transition
 
 from . import client, signing
-from .models import DisablingNotice, Endpoint, WebhookDelivery
+from .models import DisablingNotice, Endpoint, Event, WebhookDelivery
 
 USER_AGENT = "sanctions-tracker-webhooks/1"
 # How much of an endpoint's answer is kept on the delivery, in characters.
@@ -47,10 +48,16 @@ def deliver(delivery):
     endpoint = delivery.endpoint
     if not endpoint.active:
         # Disabled since the event: nothing goes to it until it is enabled again.
-        WebhookDelivery.objects.filter(
-            pk=delivery.pk, status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]
-        ).update(status=DeliveryStatus.FAILED, last_error="Not sent: the endpoint is disabled.")
-        return None
+        return withhold(delivery, "Not sent: the endpoint is disabled.")
+    if reopened_since(delivery):
+        # The payload describes the case as approved, for partners who may read only
+        # approved cases: once it is reopened, its reopening is the news, not the
+        # approval (a later approval is an event of its own).
+        return withhold(
+            delivery,
+            "Not sent: the case was reopened before this approval was delivered; "
+            "its approval no longer stands.",
+        )
     attempted = []
 
     def attempt(record):
@@ -85,6 +92,23 @@ def deliver(delivery):
         )
         return None
     return count_failure(endpoint)
+
+
+def withhold(delivery, why):
+    """Fail ``delivery`` unsent, saying ``why``, unless it was sent already; this is no
+    failure of the endpoint's (its count of failures stays)."""
+    WebhookDelivery.objects.filter(
+        pk=delivery.pk, status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]
+    ).update(status=DeliveryStatus.FAILED, last_error=why)
+
+
+def reopened_since(delivery):
+    if delivery.event != Event.APPROVED:
+        return False
+    approval = delivery.transition
+    # A case's transitions are written one at a time under its row lock: in id order.
+    later = Transition.objects.filter(case=approval.case_id, pk__gt=approval.pk)
+    return later.filter(action="reopen").exists()
 
 
 def count_failure(endpoint):

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from mailer.delivery import DeliveryDeferred
+from tests import factories
 from tracker import workflow
 from tracker.models import WeaponSystem
 from webhooks import delivery, signing
@@ -89,6 +90,7 @@ def test_no_event_names_who_acted_or_carries_a_reviewer_s_words(
     workflow.reject(rejected, reviewer, REJECTION)
     approved = case_factory("in_review", by_reviewer=reviewer)
     workflow.approve(approved, reviewer, comment="Fine by me.", justification=JUSTIFICATION)
+    deliver_all()
     workflow.reopen(approved, admin_user, "The approval was premature.")
 
     deliver_all()
@@ -115,6 +117,45 @@ def test_no_event_names_who_acted_or_carries_a_reviewer_s_words(
         "draft",
     ]
     assert rejected.title not in json.dumps(not_approved)
+
+
+def test_an_approval_not_yet_delivered_when_the_case_is_reopened_is_withheld(
+    endpoint, receiver, case_factory, reviewer, admin_user
+):
+    Endpoint.objects.filter(pk=endpoint.pk).update(events=[Event.APPROVED, Event.REOPENED])
+    case = case_factory("in_review", by_reviewer=reviewer)
+    factories.corroborate(case)
+    receiver.answer(500)
+    workflow.approve(case, reviewer)
+    approval = WebhookDelivery.objects.select_related("endpoint").get()
+    with pytest.raises(DeliveryDeferred):
+        delivery.deliver(approval)  # the partner's server is down for a while
+
+    workflow.reopen(case, admin_user, "Two of the sources were one.")
+    rows = deliver_all()
+
+    # The retry does not carry the title and summary of a case no longer approved; the
+    # partner hears of its reopening.
+    assert [(r.event, r.status) for r in rows] == [
+        ("case.approved", "failed"),
+        ("case.reopened", "sent"),
+    ]
+    assert rows[0].last_error.startswith("Not sent: the case was reopened before this approval")
+    assert [r.payload["event"] for r in receiver.received] == ["case.approved", "case.reopened"]
+    assert receiver.received[0].headers["Tracker-Delivery"] == str(rows[0].delivery_id)
+    assert case.title not in receiver.received[1].body.decode()
+    endpoint.refresh_from_db()
+    assert endpoint.consecutive_failures == 0
+
+    # Approved again, the new approval is delivered (the case as it stands now).
+    case.refresh_from_db()
+    for step in ("submit", "start_review"):
+        workflow.perform(case, step, case.created_by if step == "submit" else reviewer)
+        case.refresh_from_db()
+    workflow.approve(case, reviewer)
+    deliver_all()
+    assert [r.payload["event"] for r in receiver.received][-1] == "case.approved"
+    assert WebhookDelivery.objects.filter(event="case.approved", status="sent").count() == 1
 
 
 def test_an_endpoint_receives_only_the_events_it_asked_for(receiver, case_factory, reviewer):

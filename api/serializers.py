@@ -56,6 +56,18 @@ class NamedList(serializers.Field):
         return [{"id": row.pk, "name": row.name} for row in rows]
 
 
+class KeyField(serializers.PrimaryKeyRelatedField):
+    """DRF's primary key field, with a number no key can be (``1e400``, which JSON reads
+    as infinity) refused as naming no row: Django's lookup fails on it with an
+    OverflowError, which DRF does not catch."""
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except OverflowError:
+            self.fail("does_not_exist", pk_value=data)
+
+
 # Mixins' notes are comments, not docstrings: the schema would take a docstring for the
 # description of every serializer that has none of its own.
 
@@ -400,6 +412,8 @@ class CaseWriteSerializer(RefusesUnknownFields, CountryFieldMixin, serializers.M
     the form (CaseForm, with the model's own checks) decides and saves, as on the
     monitors' pages."""
 
+    serializer_related_field = KeyField
+
     class Meta:
         model = Case
         fields = CaseForm.Meta.fields
@@ -485,9 +499,7 @@ class EvidenceCreateSerializer(RefusesUnknownFields, serializers.ModelSerializer
     (multipart/form-data) and, instead of ``source``, a source proposed with it
     (``new_source_name`` and ``new_source_kind``, optionally country and notes)."""
 
-    source = serializers.PrimaryKeyRelatedField(
-        queryset=Source.objects.all(), required=False, allow_null=True
-    )
+    source = KeyField(queryset=Source.objects.all(), required=False, allow_null=True)
     upload = serializers.FileField(
         required=False, help_text="The evidence file; send the request as multipart/form-data."
     )

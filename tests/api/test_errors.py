@@ -237,3 +237,30 @@ def test_an_evidence_file_streams_through_the_same_ingest_as_the_pages(
     assert isinstance(upload, files.IncomingUpload)
     assert upload.sha256 == response.json()["file"]["sha256"]
     assert (evidence_root / StoredFile.objects.get().relative_path).exists()
+
+
+def test_a_key_too_large_for_any_number_is_a_400_and_changes_nothing(
+    monitor, case_factory, token_client
+):
+    # JSON reads 1e400 as infinity, which no key can be.
+    case = case_factory(title="Shells by rail")
+    client = token_client(monitor)
+    response = client.patch(
+        f"/api/v1/cases/{case.reference}/",
+        data='{"weapon_systems": [1e400]}',
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"pointer": "#/weapon_systems", "detail": 'Invalid pk "inf" - object does not exist.'}
+    ]
+    response = client.post(
+        f"/api/v1/cases/{case.reference}/evidence/",
+        data='{"title": "Photographs", "source": -1e400, "kind": "image", "stance": "supports"}',
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"pointer": "#/source", "detail": 'Invalid pk "-inf" - object does not exist.'}
+    ]
+    assert not case.weapon_systems.exists() and not case.evidence.exists()

@@ -264,3 +264,47 @@ def test_a_key_too_large_for_any_number_is_a_400_and_changes_nothing(
         {"pointer": "#/source", "detail": 'Invalid pk "-inf" - object does not exist.'}
     ]
     assert not case.weapon_systems.exists() and not case.evidence.exists()
+
+
+def test_an_unpaired_surrogate_in_json_is_a_400_and_changes_nothing(
+    monitor, case_factory, token_client
+):
+    # "\ud800" is valid JSON syntax but no character: no field can hold it, and an error
+    # message that repeated it could not be written as UTF-8.
+    case = case_factory(title="Shells by rail", incident_type="munitions_shipment")
+    client = token_client(monitor)
+    for method, path, body in [
+        ("post", "/api/v1/cases/", '{"title": "Shells", "country": "\\ud800"}'),
+        ("patch", f"/api/v1/cases/{case.reference}/", '{"incident_type": "\\ud800"}'),
+        ("post", f"/api/v1/cases/{case.reference}/evidence/", '{"kind": "x\\udc80"}'),
+        ("post", "/api/v1/sources/", '{"name": "Radio", "kind": ["\\ud800"]}'),
+        ("post", f"/api/v1/cases/{case.reference}/actions/withdraw/", '{"\\ud800": ""}'),
+    ]:
+        response = getattr(client, method)(path, data=body, content_type="application/json")
+        assert response.status_code == 400, path
+        assert response.json()["detail"] == (
+            "JSON parse error - a string holds an unpaired surrogate (\\ud800 to \\udfff), "
+            "which is no character."
+        )
+    case.refresh_from_db()
+    assert (case.title, case.incident_type) == ("Shells by rail", "munitions_shipment")
+    assert case.state == "draft"
+    assert not case.evidence.exists() and not Source.objects.filter(name="Radio").exists()
+    # A pair is one character, as JSON writes those beyond the Basic Multilingual Plane.
+    paired = client.patch(
+        f"/api/v1/cases/{case.reference}/",
+        data='{"title": "Shells \\ud83d\\ude82 by rail"}',
+        content_type="application/json",
+    )
+    assert paired.status_code == 200
+    assert paired.json()["title"] == "Shells \U0001f682 by rail"
+
+
+def test_json_nested_nearly_as_deep_as_can_be_read_is_checked_for_surrogates(monitor, token_client):
+    response = token_client(monitor).post(
+        "/api/v1/sources/",
+        data='{"name": ' + "[" * 900 + "]" * 900 + "}",
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["pointer"] == "#/name"

@@ -1,5 +1,6 @@
-"""Two reviewers acting on one case at the same moment, on real PostgreSQL
-connections: exactly one wins, the other is told, nothing is overwritten."""
+"""Two people acting on one case at the same moment, on real PostgreSQL connections:
+two reviewers, exactly one wins and the other is told; an edit saved as the case is
+submitted is refused. Nothing is overwritten."""
 
 import threading
 
@@ -100,18 +101,11 @@ def test_the_second_reviewer_waits_for_the_first_and_then_sees_its_decision(
     assert case.state == State.APPROVED
 
 
-def test_an_evidence_edit_waits_for_a_submission_and_is_then_refused(case_factory, monitor):
-    """The monitor submits in one tab while saving an evidence edit in another: the
-    edit waits for the case's row lock, then finds the case submitted."""
-    from django.core.exceptions import PermissionDenied
-
-    from evidence.custody import edit_evidence
-    from evidence.models import EvidenceItem
-
-    case = case_factory()
-    item = factories.EvidenceItemFactory(case=case, title="Briefing to lawmakers")
-    submitting = threading.Event()
-    release = threading.Event()
+def while_submitting(case, monitor, act):
+    """Submit ``case`` in a transaction held open while ``act`` runs on another
+    connection, which must wait for the case's row lock; then let both finish. What
+    ``act`` returned or raised (``run_in_thread``'s outcome)."""
+    submitting, release = threading.Event(), threading.Event()
 
     def submit_and_hold():
         with transaction.atomic():
@@ -122,18 +116,33 @@ def test_an_evidence_edit_waits_for_a_submission_and_is_then_refused(case_factor
 
     submit_thread, submitted = run_in_thread(submit_and_hold)
     assert submitting.wait(timeout=30), submitted.get("error")
-    # Read before the submission commits: the edit form was loaded while it was a draft.
-    stale = EvidenceItem.objects.select_related("case").get(pk=item.pk)
-    edit_thread, edited = run_in_thread(
-        lambda: edit_evidence(stale, monitor, title="Changed while submitting")
-    )
-    edit_thread.join(timeout=1)
-    assert edit_thread.is_alive(), "the edit must wait for the case's row lock"
+    act_thread, outcome = run_in_thread(act)
+    act_thread.join(timeout=1)
+    assert act_thread.is_alive(), "it must wait for the case's row lock"
     release.set()
     submit_thread.join(timeout=30)
-    edit_thread.join(timeout=30)
-
+    act_thread.join(timeout=30)
     assert submitted["result"].to_state == State.SUBMITTED
+    return outcome
+
+
+def test_an_evidence_edit_waits_for_a_submission_and_is_then_refused(case_factory, monitor):
+    """The monitor submits in one tab while saving an evidence edit in another: the
+    edit waits for the case's row lock, then finds the case submitted."""
+    from django.core.exceptions import PermissionDenied
+
+    from evidence.custody import edit_evidence
+    from evidence.models import EvidenceItem
+
+    case = case_factory()
+    item = factories.EvidenceItemFactory(case=case, title="Briefing to lawmakers")
+    # Read before the submission commits: the edit form was loaded while it was a draft.
+    stale = EvidenceItem.objects.select_related("case").get(pk=item.pk)
+
+    edited = while_submitting(
+        case, monitor, lambda: edit_evidence(stale, monitor, title="Changed while submitting")
+    )
+
     assert isinstance(edited["error"], PermissionDenied)
     item.refresh_from_db()
     assert item.title == "Briefing to lawmakers"
@@ -186,26 +195,9 @@ def test_a_case_edit_waits_for_a_submission_and_is_then_refused(case_factory, mo
     case = case_factory()
     item = factories.context_for(case)
     before = (case.title, item.title)
-    submitting = threading.Event()
-    release = threading.Event()
 
-    def submit_and_hold():
-        with transaction.atomic():
-            record = workflow.submit(Case.objects.get(pk=case.pk), monitor)
-            submitting.set()
-            release.wait(timeout=30)
-        return record
+    edited = while_submitting(case, monitor, lambda: edit(case, monitor))
 
-    submit_thread, submitted = run_in_thread(submit_and_hold)
-    assert submitting.wait(timeout=30), submitted.get("error")
-    edit_thread, edited = run_in_thread(lambda: edit(case, monitor))
-    edit_thread.join(timeout=1)
-    assert edit_thread.is_alive(), "the edit must wait for the case's row lock"
-    release.set()
-    submit_thread.join(timeout=30)
-    edit_thread.join(timeout=30)
-
-    assert submitted["result"].to_state == State.SUBMITTED
     assert edited["result"] == 403
     case.refresh_from_db()
     item.refresh_from_db()
@@ -229,24 +221,8 @@ def test_an_import_waits_for_a_submission_and_then_changes_nothing(case_factory,
     changed = row(reference=case.reference, title="Changed while submitting")
     job = run_import(monitor, csv_bytes([changed]), confirm=False)
     assert job.may_confirm and imports.confirm(job, monitor)
-    submitting = threading.Event()
-    release = threading.Event()
 
-    def submit_and_hold():
-        with transaction.atomic():
-            record = workflow.submit(Case.objects.get(pk=case.pk), monitor)
-            submitting.set()
-            release.wait(timeout=30)
-        return record
-
-    submit_thread, submitted = run_in_thread(submit_and_hold)
-    assert submitting.wait(timeout=30), submitted.get("error")
-    import_thread, imported = run_in_thread(lambda: imports.apply(job.pk))
-    import_thread.join(timeout=1)
-    assert import_thread.is_alive(), "the import must wait for the case's row lock"
-    release.set()
-    submit_thread.join(timeout=30)
-    import_thread.join(timeout=30)
+    imported = while_submitting(case, monitor, lambda: imports.apply(job.pk))
 
     assert "error" not in imported, imported
     job.refresh_from_db()

@@ -2,7 +2,6 @@
 unsubscribing, SMTP retries, and the staff preview."""
 
 import re
-import threading
 import time
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -20,6 +19,7 @@ from digests.models import DigestDelivery, Subscription
 from digests.tasks import enqueue_digests
 from mailer.mail import DeliveryDeferred
 from tests import factories
+from tests.concurrency import at_once
 from tests.conftest import this_week_end, wait_until
 from tracker import workflow
 from tracker.models import IncidentType, Transition
@@ -119,26 +119,16 @@ def test_each_subscriber_gets_one_digest_of_approved_cases_and_a_second_run_none
 @transactional
 def test_two_workers_racing_for_one_digest_send_it_once(mailbox, approved_case):
     subscription = Subscription.objects.create(email="committee@example.org")
-    start = threading.Barrier(2)
-    results = []
 
     def deliver():
         try:
-            start.wait()
-            results.append(weekly.deliver_digest(subscription, this_week_end()).status)
+            return weekly.deliver_digest(subscription, this_week_end()).status
         except DeliveryDeferred:
             # The loser's task retries later and then finds the digest sent.
-            results.append("told to try later")
-        finally:
-            connection.close()
+            return "told to try later"
 
-    threads = [threading.Thread(target=deliver) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-
-    assert len(results) == 2 and "sent" in results
+    results = [outcome.get("result") for outcome in at_once(deliver, deliver)]
+    assert "sent" in results and None not in results
     assert len(mailbox.wait_for(1, subject="Weekly digest")) == 1
     delivery = delivery_of(subscription)
     assert (delivery.status, delivery.attempts, delivery.unknown_outcomes) == ("sent", 1, 0)

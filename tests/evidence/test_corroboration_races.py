@@ -1,16 +1,13 @@
 """A source regraded while evidence citing it (or the cases citing it) is saved, on
 real PostgreSQL connections: the stored counts must equal a recount afterwards."""
 
-import threading
-
 import pytest
-from django.db import transaction
 
 from evidence.corroboration import RECOUNTED, recount
 from evidence.custody import add_evidence
 from evidence.models import Source
 from tests import factories
-from tests.tracker.test_concurrency import run_in_thread
+from tests.concurrency import held_open
 from tracker.models import Case
 
 pytestmark = [
@@ -47,24 +44,9 @@ def add_statement(case, monitor, source, title):
 
 
 def overlap(first, second):
-    """Run ``first`` in a transaction held open while ``second`` starts on another
-    connection, then let both finish; neither may fail."""
-    started, release = threading.Event(), threading.Event()
-
-    def first_held_open():
-        with transaction.atomic():
-            first()
-            started.set()
-            release.wait(timeout=30)
-
-    t1, o1 = run_in_thread(first_held_open)
-    assert started.wait(timeout=30), o1.get("error")
-    t2, o2 = run_in_thread(second)
-    t2.join(timeout=1)
-    release.set()
-    t1.join(timeout=30)
-    t2.join(timeout=30)
-    assert "error" not in o1 and "error" not in o2, (o1, o2)
+    """Run ``first`` in a transaction held open while ``second`` starts; neither may fail."""
+    outcomes = held_open(first, second, then_waits=False)
+    assert [outcome.get("error") for outcome in outcomes] == [None, None]
 
 
 @pytest.mark.parametrize("adding_first", [True, False])

@@ -3,16 +3,15 @@ the same bytes uploaded twice at once. Each ends with a clear answer and nothing
 kept: no partial file under EVIDENCE_ROOT, no row."""
 
 import subprocess
-import threading
 
 import pytest
 from django.core.files.base import ContentFile
-from django.db import connection
 from django.urls import reverse
 
 from evidence.custody import add_evidence
 from evidence.models import EvidenceItem, StoredFile
 from tests import factories
+from tests.concurrency import at_once
 
 FORM = {"title": "Rail manifest", "kind": "document", "stance": "supports", "credibility": "2"}
 
@@ -75,34 +74,22 @@ def test_the_same_bytes_uploaded_twice_at_once_are_one_file_and_two_items(
 ):
     case = case_factory()
     source = factories.SourceFactory()
-    start = threading.Barrier(2)
-    errors = []
 
     def upload(title):
-        try:
-            start.wait()
-            add_evidence(
-                case,
-                monitor,
-                upload=ContentFile(b"%PDF-1.7\nthe same leaked manifest"),
-                original_filename=f"{title}.pdf",
-                source=source,
-                kind="document",
-                stance="supports",
-                title=title,
-            )
-        except Exception as error:  # noqa: BLE001 - the test reports it
-            errors.append(error)
-        finally:
-            connection.close()
+        return lambda: add_evidence(
+            case,
+            monitor,
+            upload=ContentFile(b"%PDF-1.7\nthe same leaked manifest"),
+            original_filename=f"{title}.pdf",
+            source=source,
+            kind="document",
+            stance="supports",
+            title=title,
+        )
 
-    threads = [threading.Thread(target=upload, args=(t,)) for t in ("first", "second")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    outcomes = at_once(upload("first"), upload("second"))
 
-    assert errors == []
+    assert [outcome.get("error") for outcome in outcomes] == [None, None]
     assert EvidenceItem.objects.filter(case=case).count() == 2
     assert StoredFile.objects.count() == 1
     stored = StoredFile.objects.get()

@@ -2,15 +2,13 @@
 two reviewers, exactly one wins and the other is told; an edit saved as the case is
 submitted is refused. Nothing is overwritten."""
 
-import threading
-
 import pytest
-from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from tests import factories
+from tests.concurrency import at_once, held_open
 from tracker import workflow
 from tracker.models import Case, State
 
@@ -20,41 +18,18 @@ pytestmark = [
 ]
 
 
-def run_in_thread(target):
-    """Run ``target`` on its own thread, so on its own database connection."""
-    outcome = {}
-
-    def body():
-        try:
-            outcome["result"] = target()
-        except Exception as error:  # noqa: BLE001 - the test inspects it
-            outcome["error"] = error
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=body)
-    thread.start()
-    return thread, outcome
-
-
 def test_two_reviewers_at_once_exactly_one_wins(case_factory, reviewer, other_reviewer):
     case = case_factory("in_review", by_reviewer=reviewer)
     factories.corroborate(case)
-    barrier = threading.Barrier(2)
 
     def act(name, user, comment):
-        def go():
-            barrier.wait()
-            return workflow.perform(Case.objects.get(pk=case.pk), name, user, comment)
+        return lambda: workflow.perform(Case.objects.get(pk=case.pk), name, user, comment)
 
-        return go
+    outcomes = at_once(
+        act("approve", reviewer, "Corroborated."),
+        act("reject", other_reviewer, "Not substantiated."),
+    )
 
-    first = run_in_thread(act("approve", reviewer, "Corroborated."))
-    second = run_in_thread(act("reject", other_reviewer, "Not substantiated."))
-    for thread, _ in (first, second):
-        thread.join(timeout=30)
-
-    outcomes = [first[1], second[1]]
     winners = [o["result"] for o in outcomes if "result" in o]
     losers = [o["error"] for o in outcomes if "error" in o]
     assert len(winners) == 1 and len(losers) == 1
@@ -72,27 +47,11 @@ def test_the_second_reviewer_waits_for_the_first_and_then_sees_its_decision(
 ):
     case = case_factory("in_review", by_reviewer=reviewer)
     factories.corroborate(case)
-    first_has_lock = threading.Event()
-    release_first = threading.Event()
 
-    def approve_and_hold():
-        with transaction.atomic():
-            record = workflow.approve(Case.objects.get(pk=case.pk), reviewer, "Corroborated.")
-            first_has_lock.set()
-            release_first.wait(timeout=30)
-        return record
-
-    first_thread, first = run_in_thread(approve_and_hold)
-    assert first_has_lock.wait(timeout=30), first.get("error")
-    second_thread, second = run_in_thread(
-        lambda: workflow.reject(Case.objects.get(pk=case.pk), other_reviewer, "Too thin.")
+    first, second = held_open(
+        lambda: workflow.approve(Case.objects.get(pk=case.pk), reviewer, "Corroborated."),
+        lambda: workflow.reject(Case.objects.get(pk=case.pk), other_reviewer, "Too thin."),
     )
-
-    second_thread.join(timeout=1)
-    assert second_thread.is_alive(), "the second reviewer must wait for the row lock"
-    release_first.set()
-    first_thread.join(timeout=30)
-    second_thread.join(timeout=30)
 
     assert first["result"].to_state == State.APPROVED
     assert isinstance(second["error"], workflow.TransitionError)
@@ -104,24 +63,10 @@ def test_the_second_reviewer_waits_for_the_first_and_then_sees_its_decision(
 def while_submitting(case, monitor, act):
     """Submit ``case`` in a transaction held open while ``act`` runs on another
     connection, which must wait for the case's row lock; then let both finish. What
-    ``act`` returned or raised (``run_in_thread``'s outcome)."""
-    submitting, release = threading.Event(), threading.Event()
-
-    def submit_and_hold():
-        with transaction.atomic():
-            record = workflow.submit(Case.objects.get(pk=case.pk), monitor)
-            submitting.set()
-            release.wait(timeout=30)
-        return record
-
-    submit_thread, submitted = run_in_thread(submit_and_hold)
-    assert submitting.wait(timeout=30), submitted.get("error")
-    act_thread, outcome = run_in_thread(act)
-    act_thread.join(timeout=1)
-    assert act_thread.is_alive(), "it must wait for the case's row lock"
-    release.set()
-    submit_thread.join(timeout=30)
-    act_thread.join(timeout=30)
+    ``act`` returned or raised."""
+    submitted, outcome = held_open(
+        lambda: workflow.submit(Case.objects.get(pk=case.pk), monitor), act
+    )
     assert submitted["result"].to_state == State.SUBMITTED
     return outcome
 

@@ -24,11 +24,11 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from itertools import islice
+from itertools import batched, islice
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, Now
 from django.forms.models import model_to_dict
@@ -49,6 +49,10 @@ DATE_FIELDS = {"incident_start", "incident_end"}
 # Reference values the importer may have created (``create_missing``), by form field.
 REFERENCE_FIELDS = {"weapon_systems": "weapon system", "sanctions_provisions": "provision"}
 PROGRESS_EVERY_SECONDS = 0.5
+LOCK_BATCH = 1000  # cases named in one statement when locking them
+# The columns that name a case the file's row is about, in the order find_case tries
+# them, with the Case field each holds.
+NAMING = {"reference": "reference", "external id": "external_id"}
 # What tracker.duplicates compares, as CaseForm's cleaned data names it.
 DESCRIBED = (
     "title",
@@ -398,6 +402,8 @@ class Rows:
         self.new_rows = []  # (row number, what tracker.duplicates compares) of new cases
 
     def run(self):
+        if self.apply:
+            self.lock_named_cases()
         with reading.open_table(stored_path(self.job)) as table:
             self.columns = self.check_header(table.header)
             self.quoted = table.kind != reading.JSONL
@@ -415,6 +421,45 @@ class Rows:
                     self.report(count, table.fraction_read())
         if not self.apply:
             self.mark_similar_rows()
+
+    def lock_named_cases(self):
+        """Lock, in order of id, every case the file's rows name (as ``find_case``
+        finds them), before the first row is saved. Everything else that locks several
+        cases (a source's regrading, another import) locks them in that order too, so
+        locking them row by row, in the file's order, could leave this import and
+        another each waiting for a case the other holds: a deadlock, which PostgreSQL
+        ends by failing one of them. The file is read twice; its keys are kept in
+        memory, a few bytes a row."""
+        if not connection.features.has_select_for_update:
+            return
+        keys = {header: set() for header in NAMING}
+        with reading.open_table(stored_path(self.job)) as table:
+            quoted = table.kind != reading.JSONL
+            naming = [
+                (index, column)
+                for index, column in enumerate(self.check_header(table.header))
+                if column.header in NAMING
+            ]
+            for _, cells in table.rows():
+                texts = {}
+                for index, column in naming:
+                    try:
+                        texts[column.header] = cell_text(cells[index], column.field, quoted)
+                    except (IndexError, ValueError):
+                        pass  # a row without the cell names no case; a bad one saves nothing
+                # As find_case: by the reference, or else by the external id.
+                for header in NAMING:
+                    if key := texts.get(header, "").strip():
+                        keys[header].add(key)
+                        break
+        pks = set()
+        for header, values in keys.items():
+            lookup = f"{NAMING[header]}__in"
+            for chunk in batched(values, LOCK_BATCH):
+                pks.update(self.visible.filter(**{lookup: chunk}).values_list("pk", flat=True))
+        for chunk in batched(sorted(pks), LOCK_BATCH):
+            locking = Case.objects.filter(pk__in=chunk).select_for_update(no_key=True)
+            list(locking.order_by("pk").values_list("pk"))
 
     # Possible duplicates: a note in the preview, never an error (the monitor decides,
     # as on the case form, before confirming). The import itself does not look again:
@@ -535,7 +580,8 @@ class Rows:
         # (Case.lock_for_edit): the check of who may change it below then holds when
         # the row is saved, a submission at the same moment waiting or waited for.
         # FOR NO KEY UPDATE, the lock the row's UPDATE takes anyway (as
-        # evidence.corroboration locks cases).
+        # evidence.corroboration locks cases). lock_named_cases took it already, in
+        # order of id; asking again costs nothing and keeps this read what it saves.
         cases = self.visible.select_for_update(no_key=True) if self.apply else self.visible
         if reference:
             case = cases.filter(reference=reference).first()

@@ -34,6 +34,7 @@ from evidence.models import EvidenceItem, Stance
 
 from . import workflow
 from .duplicates import possible_duplicates
+from .forms import CleansCaseText
 from .models import (
     CASE_LISTS,
     WAITING_STATES,
@@ -207,8 +208,14 @@ class IncidentYearFilter(admin.SimpleListFilter):
         return queryset.during(date(year, 1, 1), date(year, 12, 31))
 
 
+class CaseAdminForm(CleansCaseText, forms.ModelForm):
+    """The admin's case form: its fields are the fieldsets', its text cleaned as the
+    pages' CaseForm cleans it (a summary typed here exports as one typed there)."""
+
+
 @admin.register(Case)
 class CaseAdmin(HistoryAdmin):
+    form = CaseAdminForm
     list_display = [
         "reference",
         "title",

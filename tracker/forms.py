@@ -20,7 +20,17 @@ INCIDENT_FIELDS = (
 )
 
 
-class CaseForm(RefusesStaleEdits, forms.ModelForm):
+class CleansCaseText:
+    """What every form that writes a case does to its text, the admin's included."""
+
+    def clean_summary(self):
+        # Browsers send a textarea's line breaks as CR LF. Kept as LF, the summary reads
+        # the same in every export: an XLSX cell cannot hold a CR (XML reads CR LF as
+        # LF), so an untouched XLSX export would otherwise import back as a change.
+        return self.cleaned_data["summary"].replace("\r\n", "\n")
+
+
+class CaseForm(CleansCaseText, RefusesStaleEdits, forms.ModelForm):
     class Meta:
         model = Case
         fields = [
@@ -53,12 +63,6 @@ class CaseForm(RefusesStaleEdits, forms.ModelForm):
             "weapon_systems": forms.CheckboxSelectMultiple,
             "sanctions_provisions": forms.CheckboxSelectMultiple,
         }
-
-    def clean_summary(self):
-        # Browsers send a textarea's line breaks as CR LF. Kept as LF, the summary reads
-        # the same in every export: an XLSX cell cannot hold a CR (XML reads CR LF as
-        # LF), so an untouched XLSX export would otherwise import back as a change.
-        return self.cleaned_data["summary"].replace("\r\n", "\n")
 
     def possible_duplicates(self, user):
         """The cases ``user`` can see that may report the incident of this valid form

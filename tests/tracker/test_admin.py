@@ -119,6 +119,21 @@ def test_the_state_field_cannot_be_written_through_the_form(client, case_factory
     assert case.history.first().history_user == monitor
 
 
+def test_a_summary_typed_in_the_admin_keeps_its_line_breaks_as_the_pages_do(
+    client, case_factory, monitor
+):
+    """A textarea sends CR LF; kept, an XLSX export (whose cells cannot hold a CR)
+    would import back as a change to the summary."""
+    case = case_factory("draft")
+    client.force_login(monitor)
+    response = client.post(
+        change_url(case), edited(case, summary="Left Rajin.\r\nReached Tikhoretsk.")
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    case.refresh_from_db()
+    assert case.summary == "Left Rajin.\nReached Tikhoretsk."
+
+
 @pytest.mark.parametrize(
     "key, error",
     [

@@ -23,11 +23,16 @@ INCIDENT_FIELDS = (
 class CleansCaseText:
     """What every form that writes a case does to its text, the admin's included."""
 
-    def clean_summary(self):
-        # Browsers send a textarea's line breaks as CR LF. Kept as LF, the summary reads
-        # the same in every export: an XLSX cell cannot hold a CR (XML reads CR LF as
-        # LF), so an untouched XLSX export would otherwise import back as a change.
-        return self.cleaned_data["summary"].replace("\r\n", "\n")
+    def clean(self):
+        # Browsers send a textarea's line breaks as CR LF; the API and an import may
+        # send a lone CR. Kept as LF, the text reads the same in every export: an XLSX
+        # cell cannot hold a CR (XML reads CR LF, and a lone CR, as LF), so an
+        # untouched XLSX export would otherwise import back as a change.
+        cleaned = super().clean()
+        for name, value in cleaned.items():
+            if isinstance(value, str) and "\r" in value:
+                cleaned[name] = value.replace("\r\n", "\n").replace("\r", "\n")
+        return cleaned
 
 
 class CaseForm(CleansCaseText, RefusesStaleEdits, forms.ModelForm):

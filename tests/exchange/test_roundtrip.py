@@ -7,7 +7,9 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from rest_framework.test import APIClient
 
+from api.models import ApiToken, Scope
 from exchange.models import Action, Status
 from tests import factories
 from tests.exchange.import_files import reference_data, run_import
@@ -154,6 +156,31 @@ def test_a_summary_typed_in_a_browser_imports_back_with_no_change(
     )
     case.refresh_from_db()
     assert case.summary == "Containers left Rajin.\nThey reached Tikhoretsk."
+
+    job = run_import(monitor, exported(client, monitor, format), name=f"cases.{format}")
+    assert (job.unchanged, job.updated) == (1, 0), list(job.results.values_list("messages"))
+
+
+@pytest.mark.parametrize("format", FORMATS)
+def test_a_lone_carriage_return_sent_by_the_api_imports_back_with_no_change(
+    client, monitor, case_factory, format
+):
+    # An XLSX cell cannot hold a CR: XML reads it as LF.
+    case = case_factory(title="Shells by rail")
+    _, token = ApiToken.issue(monitor, "test script", Scope.WRITE)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    response = api.patch(
+        f"/api/v1/cases/{case.reference}/",
+        {"title": "Shells\rby rail", "summary": "Containers left Rajin.\rThey reached Tikhoretsk."},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    case.refresh_from_db()
+    assert (case.title, case.summary) == (
+        "Shells\nby rail",
+        "Containers left Rajin.\nThey reached Tikhoretsk.",
+    )
 
     job = run_import(monitor, exported(client, monitor, format), name=f"cases.{format}")
     assert (job.unchanged, job.updated) == (1, 0), list(job.results.values_list("messages"))

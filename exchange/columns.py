@@ -15,7 +15,7 @@ what the imports read, so a file exported here can be edited and imported back.
 - ``field``: the ``CaseForm`` field the column fills on import ("external_id" is a
   ``Case`` field the import's form adds to ``CaseForm.Meta.fields``), or None;
 - ``parse(cell, vocabulary)``: the form's value for a cell's text (a ``str``): text
-  stripped, codes as typed (the form says what it refuses), weapon systems and
+  stripped, its line breaks LF, codes as typed (the form says what it refuses), weapon systems and
   provisions as a list of primary keys looked up in ``vocabulary`` (a ``Vocabulary``,
   loaded once per file with ``Vocabulary.load()``); a name it does not know is passed
   on as it is, so the form refuses it by name;
@@ -125,7 +125,9 @@ def link(case):
 
 
 def stripped(cell, vocabulary=None):
-    return cell.strip()
+    # Line breaks as the case forms keep them (tracker.forms.CleansCaseText): a file
+    # saved with CR LF in its cells reads as the text it was exported with.
+    return cell.strip().replace("\r\n", "\n").replace("\r", "\n")
 
 
 def code(choices):

@@ -2,6 +2,8 @@
 serve, imported as the pages and the API import them (the tasks' functions), by the
 monitor whose cases they are and by one to whom most of them belong to others."""
 
+import csv
+import io
 from datetime import date
 from decimal import Decimal
 
@@ -184,3 +186,25 @@ def test_a_lone_carriage_return_sent_by_the_api_imports_back_with_no_change(
 
     job = run_import(monitor, exported(client, monitor, format), name=f"cases.{format}")
     assert (job.unchanged, job.updated) == (1, 0), list(job.results.values_list("messages"))
+
+
+def test_an_export_saved_with_cr_lf_in_its_cells_imports_back_with_no_change(
+    client, monitor, other_monitor, case_factory
+):
+    """A spreadsheet may save a cell's line breaks as CR LF: the same text to the case
+    form, so no change, and no refusal of a case the importer may not edit."""
+    case_factory(summary="Containers left Rajin.\nThey reached Tikhoretsk.")
+    case_factory(
+        summary="Debris in Kharkiv.\nTwo fragments.", created_by=other_monitor, state="approved"
+    )
+    text = exported(client, monitor, "csv").decode("utf-8-sig")
+    saved = io.StringIO()
+    writer = csv.writer(saved)
+    for cells in csv.reader(io.StringIO(text, newline="")):
+        writer.writerow([cell.replace("\n", "\r\n") for cell in cells])
+    assert "Rajin.\r\nThey" in saved.getvalue()
+
+    job = run_import(monitor, saved.getvalue().encode(), name="cases.csv")
+    assert (job.unchanged, job.updated, job.errors) == (2, 0, 0), list(
+        job.results.values_list("messages")
+    )

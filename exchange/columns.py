@@ -54,23 +54,27 @@ Cell = str | int | Decimal
 class Vocabulary:
     """What an import's cells may name, each by its folded name → primary key: weapon
     systems by name, provisions as exported ("UNSCR 1718 (2006), para. 8 (a)") or as
-    "resolution paragraph" ("1718 (2006) 8 (a)")."""
+    "resolution paragraph" ("1718 (2006) 8 (a)"). ``exact`` holds each table's names
+    as exported → primary key, tried first: two names that differ only in capitals or
+    spaces ("8 (a)" and "8 (A)") are both allowed, and fold to one key."""
 
     weapon_systems: Mapping[str, int]
     sanctions_provisions: Mapping[str, int]
+    exact: Mapping[str, Mapping[str, int]]
 
     @classmethod
     def load(cls):
         """Both tables, two queries: a few hundred rows at most."""
-        provisions = {}
+        provisions, exact_provisions = {}, {}
         for provision in SanctionsProvision.objects.all():
+            exact_provisions[str(provision)] = provision.pk
             provisions[fold(str(provision))] = provision.pk
             provisions[fold(f"{provision.resolution} {provision.paragraph}")] = provision.pk
+        weapon_systems = dict(WeaponSystem.objects.values_list("name", "pk"))
         return cls(
-            weapon_systems={
-                fold(name): pk for pk, name in WeaponSystem.objects.values_list("pk", "name")
-            },
+            weapon_systems={fold(name): pk for name, pk in weapon_systems.items()},
             sanctions_provisions=provisions,
+            exact={"weapon_systems": weapon_systems, "sanctions_provisions": exact_provisions},
         )
 
 
@@ -147,9 +151,9 @@ def country_code(cell, vocabulary=None):
 
 def names(table):
     def parse(cell, vocabulary):
-        known = getattr(vocabulary, table)
+        known, exact = getattr(vocabulary, table), vocabulary.exact[table]
         labels = [label.strip() for label in cell.split(LIST_SEPARATOR.strip())]
-        return [known.get(fold(label), label) for label in labels if label]
+        return [exact.get(label, known.get(fold(label), label)) for label in labels if label]
 
     return parse
 

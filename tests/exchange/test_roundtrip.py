@@ -208,3 +208,25 @@ def test_an_export_saved_with_cr_lf_in_its_cells_imports_back_with_no_change(
     assert (job.unchanged, job.updated, job.errors) == (2, 0, 0), list(
         job.results.values_list("messages")
     )
+
+
+@pytest.mark.parametrize("format", FORMATS)
+def test_names_that_differ_only_in_capitals_import_back_as_the_ones_exported(
+    client, monitor, case_factory, format
+):
+    """Both are allowed (each name is unique as written); a folded name alone would
+    take one for the other, and the import would change the case's lists."""
+    WeaponSystem.objects.create(name="Artillery ammunition")
+    weapon = WeaponSystem.objects.create(name="Artillery Ammunition")
+    SanctionsProvision.objects.create(resolution="1718 (2006)", paragraph="8 (a)", summary="s")
+    provision = SanctionsProvision.objects.create(
+        resolution="1718 (2006)", paragraph="8 (A)", summary="s"
+    )
+    case = case_factory()
+    case.weapon_systems.set([weapon])
+    case.sanctions_provisions.set([provision])
+
+    job = run_import(monitor, exported(client, monitor, format), name=f"cases.{format}")
+    assert (job.unchanged, job.updated) == (1, 0), list(job.results.values_list("messages"))
+    assert list(case.weapon_systems.all()) == [weapon]
+    assert list(case.sanctions_provisions.all()) == [provision]

@@ -17,6 +17,8 @@ from decimal import Decimal
 
 from django.http import FileResponse, StreamingHttpResponse
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES
 
 from common.spreadsheet import SafeCsvWriter, xlsx_safe
 
@@ -86,8 +88,20 @@ def write_xlsx(cases, team, file):
     sheet.freeze_panes = "A2"
     sheet.append(HEADERS)
     for row in rows(cases, team):
-        sheet.append([xlsx_safe(cell) for cell in row])
+        sheet.append([xlsx_cell(sheet, cell) for cell in row])
     workbook.save(file)
+
+
+def xlsx_cell(sheet, value):
+    """``value`` as an XLSX cell. openpyxl writes a text that is an error value's name
+    ("#N/A", a quantity typed as unknown) as that error, which the import refuses:
+    such a text is written as text."""
+    value = xlsx_safe(value)
+    if isinstance(value, str) and value in ERROR_CODES:
+        cell = WriteOnlyCell(sheet, value)
+        cell.data_type = "s"
+        return cell
+    return value
 
 
 def csv_response(cases, team):

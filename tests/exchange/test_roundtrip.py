@@ -230,3 +230,14 @@ def test_names_that_differ_only_in_capitals_import_back_as_the_ones_exported(
     assert (job.unchanged, job.updated) == (1, 0), list(job.results.values_list("messages"))
     assert list(case.weapon_systems.all()) == [weapon]
     assert list(case.sanctions_provisions.all()) == [provision]
+
+
+@pytest.mark.parametrize("format", FORMATS)
+def test_a_text_that_is_an_error_values_name_imports_back_with_no_change(
+    client, monitor, case_factory, format
+):
+    # openpyxl would write "#N/A" as the error value, which an import refuses.
+    case_factory(title="#DIV/0!", reported_quantity="#N/A")
+
+    job = run_import(monitor, exported(client, monitor, format), name=f"cases.{format}")
+    assert (job.unchanged, job.errors) == (1, 0), list(job.results.values_list("messages"))

@@ -1,3 +1,5 @@
+import re
+
 from django import forms
 
 from common.forms import DateInput, RefusesStaleEdits
@@ -20,6 +22,13 @@ INCIDENT_FIELDS = (
 )
 
 
+# CR LF, a lone CR, a vertical tab (Word's line break) and a form feed.
+LINE_BREAKS = re.compile("\r\n|[\r\v\f]")
+# The control characters XML, and so an XLSX cell, cannot hold, NUL aside (every text
+# field refuses it).
+CONTROL_CHARACTERS = re.compile("[\x01-\x08\x0e-\x1f]")
+
+
 class CleansCaseText:
     """What every form that writes a case does to its text, the admin's included."""
 
@@ -28,10 +37,22 @@ class CleansCaseText:
         # send a lone CR. Kept as LF, the text reads the same in every export: an XLSX
         # cell cannot hold a CR (XML reads CR LF, and a lone CR, as LF), so an
         # untouched XLSX export would otherwise import back as a change.
+        # A line or page break pasted from a word processor (VT, FF) is a line break
+        # too. Any other control character is refused, as NUL is: no XLSX cell can
+        # hold one, and an export would show it as "\ufffd", a change once imported.
         cleaned = super().clean()
-        for name, value in cleaned.items():
-            if isinstance(value, str) and "\r" in value:
-                cleaned[name] = value.replace("\r\n", "\n").replace("\r", "\n")
+        for name, value in list(cleaned.items()):
+            if not isinstance(value, str):
+                continue
+            value = LINE_BREAKS.sub("\n", value)
+            if control := CONTROL_CHARACTERS.search(value):
+                self.add_error(
+                    name,
+                    f"It holds a control character (U+{ord(control.group()):04X}), which a "
+                    "spreadsheet cell cannot hold: remove it.",
+                )
+            else:
+                cleaned[name] = value
         return cleaned
 
 

@@ -163,16 +163,20 @@ def test_a_summary_typed_in_a_browser_imports_back_with_no_change(
     assert (job.unchanged, job.updated) == (1, 0), list(job.results.values_list("messages"))
 
 
+def api_client(user):
+    _, token = ApiToken.issue(user, "test script", Scope.WRITE)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
 @pytest.mark.parametrize("format", FORMATS)
 def test_a_lone_carriage_return_sent_by_the_api_imports_back_with_no_change(
     client, monitor, case_factory, format
 ):
     # An XLSX cell cannot hold a CR: XML reads it as LF.
     case = case_factory(title="Shells by rail")
-    _, token = ApiToken.issue(monitor, "test script", Scope.WRITE)
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    response = api.patch(
+    response = api_client(monitor).patch(
         f"/api/v1/cases/{case.reference}/",
         {"title": "Shells\rby rail", "summary": "Containers left Rajin.\rThey reached Tikhoretsk."},
         format="json",
@@ -241,3 +245,24 @@ def test_a_text_that_is_an_error_values_name_imports_back_with_no_change(
 
     job = run_import(monitor, exported(client, monitor, format), name=f"cases.{format}")
     assert (job.unchanged, job.errors) == (1, 0), list(job.results.values_list("messages"))
+
+
+@pytest.mark.parametrize("format", FORMATS)
+def test_control_characters_no_spreadsheet_cell_holds_are_never_saved(
+    client, monitor, case_factory, format
+):
+    """A line or page break pasted from a word processor is a line break; any other
+    control character is refused. An XLSX export would write either as U+FFFD."""
+    case = case_factory(title="Shells by rail")
+    api = api_client(monitor)
+    url = f"/api/v1/cases/{case.reference}/"
+    refused = api.patch(url, {"summary": "Containers\x07 left Rajin."}, format="json")
+    assert refused.status_code == 400
+    assert "U+0007" in refused.content.decode()
+    saved = api.patch(url, {"summary": "Left Rajin.\vReached Tikhoretsk.\f"}, format="json")
+    assert saved.status_code == 200, saved.content
+    case.refresh_from_db()
+    assert case.summary == "Left Rajin.\nReached Tikhoretsk."
+
+    job = run_import(monitor, exported(client, monitor, format), name=f"cases.{format}")
+    assert (job.unchanged, job.updated) == (1, 0), list(job.results.values_list("messages"))

@@ -396,6 +396,7 @@ class Rows:
         self.vocabulary = Vocabulary.load()
         self.visible = Case.objects.visible_to(self.user)
         self.seen = {}  # (column, reference or external id) -> the row that named it
+        self.seen_cases = {}  # a case's primary key -> the row that found it
         self.new_values = []
         self.reason = f"Imported from {job.original_filename}"[:CHANGE_REASON_LENGTH]
         self.defaults = None  # a new case's form values, worked out once
@@ -587,10 +588,22 @@ class Rows:
             case = cases.filter(reference=reference).first()
             if case is None:
                 return None, [message("reference", f"There is no case {reference} you may see.")]
-            return case, []
-        if external_id:
-            return cases.filter(external_id=external_id).first(), []
-        return None, []
+        elif external_id:
+            case = cases.filter(external_id=external_id).first()
+        else:
+            return None, []
+        if case is not None:
+            # One case named by its reference on one row and by its external id on
+            # another: the first row may change the external id the second finds it
+            # by, and the import would then do what its preview did not say.
+            if case.pk in self.seen_cases:
+                earlier = self.seen_cases[case.pk]
+                header = "reference" if reference else "external id"
+                return None, [
+                    message(header, f"{case.reference} is also on row {earlier}: one row a case.")
+                ]
+            self.seen_cases[case.pk] = number
+        return case, []
 
     def reference_values(self, data):
         """Errors for the weapon systems and provisions the row names that do not

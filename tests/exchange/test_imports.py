@@ -668,3 +668,25 @@ def test_an_unexpected_failure_is_reported_and_changes_nothing(monitor, monkeypa
     assert job.status == Status.REFUSED
     assert job.message.startswith("The import stopped on an unexpected error")
     assert not Case.objects.exists()
+
+
+def test_a_case_named_by_its_reference_and_by_its_external_id_on_two_rows_is_refused(
+    monitor, case_factory
+):
+    """The first row clears the external id the second finds the case by: the preview
+    would say "update" twice, and the import would update it and create another."""
+    case = case_factory(title="Shells by rail", external_id="RAIL-7")
+    data = csv_bytes(
+        [
+            row(title="Shells by rail", reference=case.reference, external_id=""),
+            row(title="Shells by rail to Tikhoretsk", reference="", external_id="RAIL-7"),
+        ]
+    )
+    job = run_import(monitor, data)
+    assert (job.status, job.errors) == (Status.PREVIEWED, 1), messages(job)
+    assert messages(job)[-1] == (
+        3,
+        "external id",
+        f"{case.reference} is also on row 2: one row a case.",
+    )
+    assert Case.objects.count() == 1

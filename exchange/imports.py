@@ -403,6 +403,13 @@ class Rows:
         self.new_rows = []  # (row number, what tracker.duplicates compares) of new cases
 
     def run(self):
+        # Asked again when the rows are checked or saved, as an edit asks again under
+        # its lock: the importer may have been deactivated, or lost the monitor's role,
+        # since uploading or confirming the file.
+        if not may_import(self.user):
+            raise FileRefused(
+                f"{self.user.get_username()} may no longer import cases, so nothing was imported."
+            )
         if self.apply:
             self.lock_named_cases()
         with reading.open_table(stored_path(self.job)) as table:

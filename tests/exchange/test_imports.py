@@ -690,3 +690,17 @@ def test_a_case_named_by_its_reference_and_by_its_external_id_on_two_rows_is_ref
         f"{case.reference} is also on row 2: one row a case.",
     )
     assert Case.objects.count() == 1
+
+
+def test_an_importer_deactivated_after_confirming_imports_nothing(monitor):
+    job = run_import(monitor, csv_bytes([row()]), confirm=False)
+    assert imports.confirm(job, monitor)
+    monitor.is_active = False
+    monitor.save()
+
+    imports.apply(job.pk)
+
+    job.refresh_from_db()
+    assert (job.status, job.created) == (Status.FAILED, 0)
+    assert "may no longer import cases" in job.message
+    assert not Case.objects.exists()

@@ -301,7 +301,7 @@ class EvidenceFile(APIView):
     custody."""
 
     def get(self, request, id):
-        return file_response(request.user, id)
+        return file_response(request.user, id, sent=request.method != "HEAD")
 
 
 def visible_sources(user):

@@ -8,7 +8,7 @@ from .models import CustodyAction, EvidenceItem
 
 @login_required
 def download(request, pk):
-    return file_response(request.user, pk)
+    return file_response(request.user, pk, sent=request.method != "HEAD")
 
 
 def downloadable_items(user):
@@ -20,9 +20,11 @@ def downloadable_items(user):
     return EvidenceItem.objects.visible_to(user).filter(file__isnull=False)
 
 
-def file_response(user, pk):
+def file_response(user, pk, sent=True):
     """Hand out an evidence file as an attachment, on record: the one way a file
-    leaves the store, for the pages and the API alike."""
+    leaves the store, for the pages and the API alike. ``sent``: False for a HEAD
+    request, answered with the headers alone, which takes nothing away and so is
+    not written to the chain of custody."""
     item = downloadable_items(user).select_related("file").filter(pk=pk).first()
     if item is None:
         raise Http404("No such evidence file.")
@@ -30,7 +32,8 @@ def file_response(user, pk):
         stream = open(path_of(item.file), "rb")  # noqa: SIM115 - FileResponse closes it
     except FileNotFoundError:
         raise Http404("The stored file is missing; the integrity check reports it.") from None
-    custody.record(item, CustodyAction.DOWNLOADED, user)
+    if sent:
+        custody.record(item, CustodyAction.DOWNLOADED, user)
     response = FileResponse(
         stream,
         as_attachment=True,

@@ -2,6 +2,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
+from api.models import ApiToken, Scope
 from evidence.custody import add_evidence
 from tests import factories
 
@@ -47,6 +48,23 @@ def test_a_reviewer_downloads_an_attachment_and_it_is_on_record(
     assert response["Content-Type"] == "application/pdf"
     event = item.custody.last()
     assert (event.action, event.actor, event.sha256) == ("downloaded", reviewer, item.file.sha256)
+
+
+def test_a_head_request_takes_nothing_away_and_is_not_on_record(
+    client, case_factory, make_item, monitor
+):
+    item = make_item(case_factory("draft"))
+    before = list(item.custody.values_list("action", flat=True))
+    client.force_login(monitor)
+    _, token = ApiToken.issue(monitor, "test script", Scope.READ)
+
+    assert client.head(download_url(item)).status_code == 200
+    api = client.head(f"/api/v1/evidence/{item.pk}/file/", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert api.status_code == 200
+
+    assert list(item.custody.values_list("action", flat=True)) == before
+    assert client.get(download_url(item)).status_code == 200
+    assert item.custody.last().action == "downloaded"
 
 
 def test_downloads_need_a_login(client, case_factory, make_item):

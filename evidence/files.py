@@ -174,7 +174,9 @@ def checked_filename(name):
         raise UploadRejected(f"The file name {name!r} contains a path. Upload the file itself.")
     if len(name) > 255:
         stem, ext = os.path.splitext(name)
-        name = stem[: 255 - len(ext)] + ext
+        # The extension is kept whole when it fits; one that alone is too long
+        # ("a.ppp…") is cut with the rest, or the name would still not fit.
+        name = stem[: 255 - len(ext)] + ext if len(ext) < 255 else name[:255]
     return name
 
 

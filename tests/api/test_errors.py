@@ -178,6 +178,25 @@ def test_a_file_name_with_hidden_characters_is_refused_as_sent(monitor, case_fac
     assert "invisible characters" in response.json()["errors"][0]["detail"]
 
 
+def test_a_file_name_whose_extension_alone_is_too_long_is_kept_cut_to_fit(
+    monitor, case_factory, token_client
+):
+    case = case_factory("draft")
+    source = factories.SourceFactory(name="ROK National Intelligence Service")
+    response = token_client(monitor).post(
+        f"/api/v1/cases/{case.reference}/evidence/",
+        **factories.multipart(
+            {"title": "Invoice", "source": source.pk, "kind": "document", "stance": "supports"},
+            "upload",
+            "a." + "p" * 300,
+            b"%PDF-1.4 an invoice",
+        ),
+    )
+    assert response.status_code == 201
+    assert response.json()["original_filename"] == ("a." + "p" * 300)[:255]
+    assert EvidenceItem.objects.get().original_filename == ("a." + "p" * 300)[:255]
+
+
 def test_a_proposed_source_that_exists_in_other_capitals_is_refused(monitor, token_client):
     factories.SourceFactory(name="Reuters")
     response = token_client(monitor).post(

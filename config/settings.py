@@ -383,6 +383,14 @@ SEARCH_RANK_LIMIT = envint("SEARCH_RANK_LIMIT", 1_000)
 # cases than this is refused, with a request to narrow the filters.
 DOSSIER_MAX_CASES = envint("DOSSIER_MAX_CASES", 200)
 
+# A file posted to any page: kept in memory up to FILE_UPLOAD_MAX_MEMORY_SIZE, beyond
+# it spooled to a temporary file whose name does not take the sent one's extension
+# (common/uploads.py). Evidence and imports set their own handlers, built alike.
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "common.uploads.SpooledUploadHandler",
+]
+
 # Imports of cases from CSV and XLSX (exchange.imports). An upload is kept under
 # IMPORT_ROOT from its preview until it is applied; web and worker must share it.
 IMPORT_ROOT = Path(os.environ.get("IMPORT_ROOT", VAR_DIR / "imports"))

@@ -7,11 +7,13 @@ removed), so the form can say how large a file may be instead of the server read
 from functools import wraps
 
 from django.conf import settings
-from django.core.files.uploadhandler import SkipFile, TemporaryFileUploadHandler
+from django.core.files.uploadhandler import SkipFile
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
+from common.uploads import SpooledUploadHandler
 
-class LimitedUploadHandler(TemporaryFileUploadHandler):
+
+class LimitedUploadHandler(SpooledUploadHandler):
     def __init__(self, request=None):
         super().__init__(request)
         self.too_large = False

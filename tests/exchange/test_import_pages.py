@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 from exchange import imports
 from exchange.models import ImportJob, Status
 from exchange.template_file import HEADERS
+from tests import factories
 from tests.conftest import wait_until
 from tests.exchange.import_files import csv_bytes, reference_data, row, run_import, upload
 from tracker.models import Case, State
@@ -90,6 +91,18 @@ def test_a_file_over_the_upload_limit_is_refused_on_the_form(client, monitor, se
     assert response.status_code == 200
     assert "The file is larger than 0 MB, the most an import takes." in response.content.decode()
     assert not ImportJob.objects.exists()
+
+
+@pytest.mark.parametrize("address", ["imports:list", "api:imports"])
+def test_a_file_whose_extension_is_too_long_for_a_file_name_is_received(client, monitor, address):
+    client.force_login(monitor)
+    name = "a." + "p" * 300
+    response = client.post(
+        reverse(address), **factories.multipart({}, "file", name, csv_bytes([row()]))
+    )
+    assert response.status_code == (302 if address == "imports:list" else 202)
+    # Cut to the most a name may hold, as Django cuts an uploaded file's name.
+    assert ImportJob.objects.get().original_filename == ("." + "p" * 300)[:255]
 
 
 def test_the_templates_hold_the_columns_and_an_example_that_imports(client, monitor):

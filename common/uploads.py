@@ -7,17 +7,16 @@ carrying such a file was a server error before its view ran. Here the temporary 
 has a name of its own; the sent name is kept as the upload's name, as Django keeps it.
 """
 
-import tempfile
-
-from django.conf import settings
-from django.core.files.uploadedfile import TemporaryUploadedFile, UploadedFile
+from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, TemporaryFileUploadHandler
 
 
 class SpooledUpload(TemporaryUploadedFile):
-    def __init__(self, name, content_type, size, charset, content_type_extra=None):
-        file = tempfile.NamedTemporaryFile(suffix=".upload", dir=settings.FILE_UPLOAD_TEMP_DIR)
-        UploadedFile.__init__(self, file, name, content_type, size, charset, content_type_extra)
+    def __init__(self, name, *args, **kwargs):
+        # Made under a name with no extension, then given the sent one (which Django
+        # cuts to 255 characters, as for any upload).
+        super().__init__("upload", *args, **kwargs)
+        self.name = name
 
 
 class SpooledUploadHandler(TemporaryFileUploadHandler):

@@ -162,18 +162,21 @@ def test_a_refused_upload_leaves_nothing_and_says_why(
     assert [p for p in evidence_root.rglob("*") if p.is_file()] == []
 
 
-def test_a_file_name_with_hidden_characters_is_refused_as_sent(monitor, case_factory, token_client):
-    case = case_factory("draft")
+def post_invoice(client, case, file_name):
     source = factories.SourceFactory(name="ROK National Intelligence Service")
-    response = token_client(monitor).post(
+    return client.post(
         f"/api/v1/cases/{case.reference}/evidence/",
         **factories.multipart(
             {"title": "Invoice", "source": source.pk, "kind": "document", "stance": "supports"},
             "upload",
-            "invoice\u202efdp.exe",
+            file_name,
             b"%PDF-1.4 an invoice",
         ),
     )
+
+
+def test_a_file_name_with_hidden_characters_is_refused_as_sent(monitor, case_factory, token_client):
+    response = post_invoice(token_client(monitor), case_factory("draft"), "invoice\u202efdp.exe")
     assert response.status_code == 400
     assert "invisible characters" in response.json()["errors"][0]["detail"]
 
@@ -181,20 +184,11 @@ def test_a_file_name_with_hidden_characters_is_refused_as_sent(monitor, case_fac
 def test_a_file_name_whose_extension_alone_is_too_long_is_kept_cut_to_fit(
     monitor, case_factory, token_client
 ):
-    case = case_factory("draft")
-    source = factories.SourceFactory(name="ROK National Intelligence Service")
-    response = token_client(monitor).post(
-        f"/api/v1/cases/{case.reference}/evidence/",
-        **factories.multipart(
-            {"title": "Invoice", "source": source.pk, "kind": "document", "stance": "supports"},
-            "upload",
-            "a." + "p" * 300,
-            b"%PDF-1.4 an invoice",
-        ),
-    )
+    name = "a." + "p" * 300
+    response = post_invoice(token_client(monitor), case_factory("draft"), name)
     assert response.status_code == 201
-    assert response.json()["original_filename"] == ("a." + "p" * 300)[:255]
-    assert EvidenceItem.objects.get().original_filename == ("a." + "p" * 300)[:255]
+    assert response.json()["original_filename"] == name[:255]
+    assert EvidenceItem.objects.get().original_filename == name[:255]
 
 
 def test_a_proposed_source_that_exists_in_other_capitals_is_refused(monitor, token_client):

@@ -2,8 +2,15 @@
 keep the reference data."""
 
 from django.contrib import admin
+from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 
 from tracker.models import works_on_cases
+
+
+class AutocompleteView(AutocompleteJsonView):
+    # Django's view checks who asks in get(): OPTIONS, answered by View before any
+    # handler, would say 200 to anyone signed in to the admin.
+    http_method_names = ["get", "head"]
 
 
 class TeamAdminSite(admin.AdminSite):
@@ -19,3 +26,6 @@ class TeamAdminSite(admin.AdminSite):
         # wrote (the review panel, versions, who added evidence), which a stakeholder
         # never sees: given staff status by mistake, one still gets none of it.
         return super().has_permission(request) and works_on_cases(request.user)
+
+    def autocomplete_view(self, request):
+        return AutocompleteView.as_view(admin_site=self)(request)

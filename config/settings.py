@@ -329,6 +329,9 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "api.problems.exception_handler",
+    # No OPTIONS descriptions: DRF answers them before a view looks its object up, so
+    # they would say 200 for cases the caller may not see; the schema describes it all.
+    "DEFAULT_METADATA_CLASS": None,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # Dates and times as ISO 8601; decimals (coordinates) as JSON numbers.
     "COERCE_DECIMAL_TO_STRING": False,

@@ -356,6 +356,10 @@ class Visit:
     read_only: bool = False  # a read-only API token: it may write nothing
 
     def run(self):
+        if self.rule.verdict(self.user, self.target.obj, "GET") == rules.FORBIDDEN:
+            # OPTIONS is answered before a view looks its object up: it must not say
+            # 200 where a GET may not.
+            self.send("OPTIONS", None)
         if self.rule.requests is not None:
             self.send("GET", None)
             for method, body, format in self.rule.requests(self.walk.world, self.target):
@@ -374,7 +378,7 @@ class Visit:
 
     def send(self, method, data, format="form"):
         verdict = self.rule.verdict(self.user, self.target.obj, method)
-        if self.read_only and method != "GET":
+        if self.read_only and method not in ("GET", "OPTIONS"):
             verdict = rules.FORBIDDEN
         cookies = copy.deepcopy(self.client.cookies)
         watch = WriteWatch()
@@ -383,6 +387,8 @@ class Visit:
             with connection.execute_wrapper(watch), transaction.atomic():
                 if method == "GET":
                     response = self.client.get(self.url)
+                elif method == "OPTIONS":
+                    response = self.client.options(self.url)
                 elif format == "json":
                     response = self.client.generic(
                         method, self.url, json.dumps(data), content_type="application/json"

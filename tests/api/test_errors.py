@@ -321,3 +321,13 @@ def test_json_nested_nearly_as_deep_as_can_be_read_is_checked_for_surrogates(mon
     )
     assert response.status_code == 400
     assert response.json()["errors"][0]["pointer"] == "#/name"
+
+
+def test_options_describes_no_case_hidden_or_not(case_factory, monitor, stakeholder, token_client):
+    # DRF answers OPTIONS before it looks the case up: it would say 200 for any.
+    draft = case_factory("draft")
+    for user, case in [(stakeholder, draft), (monitor, draft)]:
+        response = token_client(user).options(f"/api/v1/cases/{case.reference}/")
+        assert response.status_code == 405
+        assert response["Content-Type"] == PROBLEM
+        assert response.json()["detail"] == 'Method "OPTIONS" not allowed.'

@@ -691,3 +691,10 @@ def test_a_name_holding_the_list_separator_is_refused(client, admin_user, model,
     response = client.post(reverse(f"admin:tracker_{model._meta.model_name}_add"), form)
     assert "It cannot hold “;”" in response.content.decode()
     assert not model.objects.exists()
+
+
+def test_the_admin_autocomplete_answers_options_to_nobody(client, monitor):
+    client.force_login(monitor)
+    query = {"app_label": "admin", "model_name": "logentry", "field_name": "user"}
+    assert client.get("/admin/autocomplete/", query).status_code == 403
+    assert client.options("/admin/autocomplete/?app_label=admin").status_code == 405

@@ -50,14 +50,42 @@ from .models import (
 STANCE_ORDER = {stance: position for position, stance in enumerate(Stance)}
 
 
+class KeptWhileCited:
+    """A weapon system or provision that a case cites is not deleted: deleting it would
+    take it off those cases with no entry in their history. The admin's delete page and
+    its "delete selected" action name the cases (as Django names protected objects), so
+    the administrator can first change them, or rename the entry instead."""
+
+    SHOWN = 20
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        citing = Case.objects.filter(**{f"{self.cases_field}__in": objs}).distinct()
+        shown = list(citing.only("reference", "title").order_by("reference")[: self.SHOWN])
+        protected += [
+            format_html(
+                '{}: <a href="{}">{}</a>',
+                Case._meta.verbose_name.capitalize(),
+                reverse("admin:tracker_case_change", args=[case.pk]),
+                case,
+            )
+            for case in shown
+        ]
+        if len(shown) == self.SHOWN and (more := citing.count() - self.SHOWN):
+            protected.append(f"and {more} more case{pluralize(more)}")
+        return deleted, counts, perms_needed, protected
+
+
 @admin.register(WeaponSystem)
-class WeaponSystemAdmin(HistoryAdmin):
+class WeaponSystemAdmin(KeptWhileCited, HistoryAdmin):
+    cases_field = "weapon_systems"
     list_display = ["name", "aliases", "category"]
     search_fields = ["name", "aliases", "category", "description"]
 
 
 @admin.register(SanctionsProvision)
-class SanctionsProvisionAdmin(HistoryAdmin):
+class SanctionsProvisionAdmin(KeptWhileCited, HistoryAdmin):
+    cases_field = "sanctions_provisions"
     list_display = ["__str__", "summary"]
     search_fields = ["resolution", "paragraph", "summary"]
 

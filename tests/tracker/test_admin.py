@@ -693,6 +693,45 @@ def test_a_name_holding_the_list_separator_is_refused(client, admin_user, model,
     assert not model.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("model", "cited_as", "cited_fields", "unused_fields"),
+    [
+        (WeaponSystem, "weapon_systems", {"name": "Hwasong-11"}, {"name": "KN-25"}),
+        (
+            SanctionsProvision,
+            "sanctions_provisions",
+            {"resolution": "2270 (2016)", "paragraph": "6"},
+            {"resolution": "2397 (2017)", "paragraph": "7"},
+        ),
+    ],
+)
+def test_an_entry_cases_cite_is_not_deleted_and_the_page_names_the_cases(
+    client, case_factory, admin_user, model, cited_as, cited_fields, unused_fields
+):
+    cited = model.objects.create(**cited_fields)
+    unused = model.objects.create(**unused_fields)
+    case = case_factory("approved", title="Missile debris in Kharkiv")
+    getattr(case, cited_as).add(cited)
+    client.force_login(admin_user)
+    meta = model._meta
+    delete_url = reverse(f"admin:{meta.app_label}_{meta.model_name}_delete", args=[cited.pk])
+    changelist = reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
+
+    page = client.get(delete_url).content.decode()
+    assert "would require deleting the following protected related objects" in page
+    assert f"{case.reference}: Missile debris in Kharkiv" in page
+    client.post(delete_url, {"post": "yes"})
+    both = {"action": "delete_selected", "_selected_action": [cited.pk, unused.pk], "post": "yes"}
+    assert "protected related objects" in client.post(changelist, both).content.decode()
+    assert list(getattr(case, cited_as).all()) == [cited]
+    assert model.objects.count() == 2
+
+    # One that no case cites is deleted as before.
+    only_unused = {"action": "delete_selected", "_selected_action": [unused.pk], "post": "yes"}
+    client.post(changelist, only_unused)
+    assert list(model.objects.all()) == [cited]
+
+
 def test_the_admin_autocomplete_answers_options_to_nobody(client, monitor):
     client.force_login(monitor)
     query = {"app_label": "admin", "model_name": "logentry", "field_name": "user"}

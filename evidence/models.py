@@ -10,7 +10,7 @@ from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
 from common import versioned_cache
-from tracker.models import Case, lists_changed
+from tracker.models import Case, has_happened, lists_changed
 
 
 class SourceKind(models.TextChoices):
@@ -234,8 +234,8 @@ class EvidenceItem(models.Model):
     title = models.CharField(max_length=300)
     excerpt = models.TextField(blank=True)
     url = models.URLField("link", max_length=1000, blank=True)
-    published_on = models.DateField(null=True, blank=True)
-    obtained_on = models.DateField(null=True, blank=True)
+    published_on = models.DateField(null=True, blank=True, validators=[has_happened])
+    obtained_on = models.DateField(null=True, blank=True, validators=[has_happened])
     file = models.ForeignKey(
         StoredFile, on_delete=models.PROTECT, related_name="items", null=True, blank=True
     )

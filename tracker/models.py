@@ -90,6 +90,15 @@ def covered_days(start, end, precision):
     return start, end
 
 
+def has_happened(day):
+    """A case records what has happened, and evidence what was published or obtained: a
+    date after tomorrow (today somewhere on Earth) is a slip, 2205 typed for 2025."""
+    if day > timezone.localdate() + timedelta(days=1):
+        raise ValidationError(
+            "It cannot be in the future: give the date it happened.", code="future_date"
+        )
+
+
 def holds_no_list_separator(value):
     # Imports and exports write a case's weapon systems and provisions in one cell,
     # separated by ";": a name holding one would be read back as two.
@@ -376,6 +385,7 @@ class Case(models.Model):
 
     incident_start = models.DateField(
         "incident date",
+        validators=[has_happened],
         help_text="The day, or the first day of a date range (with month or year precision, "
         "any day of that month or year).",
     )

@@ -49,12 +49,12 @@ def test_another_incident_has_none(kharkiv, monitor, token_client):
     assert body["possible_duplicates"] == []
 
 
-@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
-def test_a_case_on_the_first_or_last_day_a_date_holds_is_logged(day, monitor, token_client):
+@pytest.mark.parametrize(
+    "dates", [{"incident_start": "0001-01-01"}, {"incident_end": "9999-12-31"}]
+)
+def test_a_case_on_the_first_or_last_day_a_date_holds_is_logged(dates, monitor, token_client):
     # Its look-alike window would run past the calendar's ends.
-    response = token_client(monitor).post(
-        "/api/v1/cases/", {**NEW, "incident_start": day}, format="json"
-    )
+    response = token_client(monitor).post("/api/v1/cases/", {**NEW, **dates}, format="json")
     assert response.status_code == 201
     assert response.json()["possible_duplicates"] == []
 

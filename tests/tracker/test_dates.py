@@ -4,12 +4,16 @@ admin, in emails and exports; and a case known to the month or the year covers i
 import csv
 import importlib
 import io
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.apps import apps
 from django.urls import reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
 
+from api.models import ApiToken, Scope
+from evidence.models import EvidenceItem
 from mailer.mail import render_email
 from tests import factories
 from tracker import workflow
@@ -105,6 +109,48 @@ def test_a_range_that_ends_before_it_starts_is_refused_at_any_precision(client, 
     assert response.status_code == 200
     assert "The end of the date range cannot be before its start." in response.content.decode()
     assert not Case.objects.exists()
+
+
+def days_from_today(days):
+    return (timezone.localdate() + timedelta(days=days)).isoformat()
+
+
+FUTURE = "It cannot be in the future: give the date it happened."
+
+
+def test_an_incident_after_tomorrow_is_refused_as_a_slip(client, monitor):
+    # Tomorrow is today somewhere on Earth.
+    client.force_login(monitor)
+    response = client.post(NEW, case_data(incident_start=days_from_today(2)))
+    assert response.status_code == 200
+    assert FUTURE in response.content.decode()
+    assert not Case.objects.exists()
+    client.post(NEW, case_data(incident_start=days_from_today(1)))
+    assert Case.objects.get().incident_start == timezone.localdate() + timedelta(days=1)
+
+
+def test_the_api_refuses_a_future_incident_as_the_form_does(monitor):
+    _, token = ApiToken.issue(monitor, "script", Scope.WRITE)
+    api = APIClient(headers={"Authorization": f"Bearer {token}"})
+    response = api.post("/api/v1/cases/", case_data(incident_start="9999-12-31"), format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"pointer": "#/incident_start", "detail": FUTURE}]
+    assert not Case.objects.exists()
+
+
+@pytest.mark.parametrize("field", ["published_on", "obtained_on"])
+def test_evidence_published_or_obtained_after_tomorrow_is_refused(client, case_factory, field):
+    case = case_factory()
+    client.force_login(case.created_by)
+    source = factories.SourceFactory()
+    item = {"title": "Briefing", "source": source.pk, "kind": "statement", "stance": "supports"}
+    response = client.post(
+        reverse("tracker:evidence_add", args=[case.pk]),
+        {**item, "credibility": 2, field: days_from_today(2)},
+    )
+    assert response.status_code == 200
+    assert FUTURE in str(response.context["form"].errors[field])
+    assert not EvidenceItem.objects.exists()
 
 
 def test_the_case_form_asks_for_the_precision_first_and_offers_the_year(client, monitor):

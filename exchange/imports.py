@@ -69,6 +69,9 @@ DESCRIBED = (
 MAX_COMPARED_ROWS = 200
 RESULTS_BATCH = 1000
 CHANGE_REASON_LENGTH = 100  # simple-history's history_change_reason
+# The most characters a spreadsheet cell holds (Excel's limit); openpyxl cuts an XLSX
+# export's longer text there, and a spreadsheet cuts a CSV's on opening it.
+CELL_LIMIT = 32_767
 
 
 class ImportCaseForm(CaseForm):
@@ -415,6 +418,7 @@ class Rows:
         with reading.open_table(stored_path(self.job)) as table:
             self.columns = self.check_header(table.header)
             self.quoted = table.kind != reading.JSONL
+            self.cut_cells = table.kind == reading.XLSX
             last_report = 0.0
             for count, (number, cells) in enumerate(table.rows(), start=1):
                 outcome = self.check(number, cells)
@@ -674,15 +678,19 @@ class Rows:
 
     def validate(self, case, data):
         # The row's absent columns keep the case's values (or a new case's defaults).
-        for name, value in self.initial(case).items():
+        initial = self.initial(case)
+        for name, value in initial.items():
             data.setdefault(name, value)
+        notes, errors = self.kept_whole(initial, data) if case and self.quoted else ([], [])
+        if errors:
+            return Outcome(Action.ERROR, case, messages=errors)
         form = ImportCaseForm(data, instance=case)
         if not form.is_valid():
             return Outcome(Action.ERROR, case, messages=form_errors(form))
         if case is None:
             return Outcome(Action.CREATE, None, form)
         if not form.has_changed():
-            return Outcome(Action.UNCHANGED, case)
+            return Outcome(Action.UNCHANGED, case, messages=notes)
         if not case.can_edit(self.user):
             return Outcome(
                 Action.ERROR,
@@ -701,8 +709,44 @@ class Rows:
             Action.UPDATE,
             case,
             form,
-            [message("", "Changes " + ", ".join(changed) + ".", kind="note")],
+            [message("", "Changes " + ", ".join(changed) + ".", kind="note"), *notes],
         )
+
+    def kept_whole(self, initial, data):
+        """A case's text longer than a spreadsheet cell comes back from its export as
+        the first CELL_LIMIT characters (one fewer after the quote a formula's start
+        gets): the case keeps its whole text, and a note says so. Any other text in an
+        XLSX cell is an error: no cell held the whole text to change, and saving the
+        cell would lose the rest. (A CSV file may have been edited as text.)"""
+        notes, errors = [], []
+        for name, whole in initial.items():
+            sent = data[name]
+            if not (isinstance(whole, str) and isinstance(sent, str)):
+                continue
+            if not len(whole) > CELL_LIMIT >= len(sent):
+                continue
+            header = header_of(name)
+            if len(sent) >= CELL_LIMIT - 1 and whole.replace("\r\n", "\n").startswith(sent):
+                data[name] = whole
+                notes.append(
+                    message(
+                        header,
+                        f"The cell holds the first {len(sent):,} characters, all a "
+                        f"spreadsheet cell can; the case keeps its {len(whole):,}.",
+                        kind="note",
+                    )
+                )
+            elif self.cut_cells:
+                errors.append(
+                    message(
+                        header,
+                        f"The case's text is {len(whole):,} characters, more than a "
+                        "spreadsheet cell holds, and this cell changes it: importing it "
+                        "would lose the rest. Change it on the case page, or in a CSV or "
+                        "JSON Lines export.",
+                    )
+                )
+        return notes, errors
 
     def initial(self, case):
         """The form's values of ``case``, or of a new case, as form data."""

@@ -9,12 +9,13 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
 from api.models import ApiToken, Scope
 from exchange.models import Action, Status
 from tests import factories
-from tests.exchange.import_files import reference_data, run_import
+from tests.exchange.import_files import messages, reference_data, run_import
 from tracker.models import (
     Case,
     DatePrecision,
@@ -266,3 +267,40 @@ def test_control_characters_no_spreadsheet_cell_holds_are_never_saved(
 
     job = run_import(monitor, exported(client, monitor, format), name=f"cases.{format}")
     assert (job.unchanged, job.updated) == (1, 0), list(job.results.values_list("messages"))
+
+
+def test_a_summary_longer_than_a_cell_imports_back_whole_and_is_never_cut(
+    client, monitor, case_factory
+):
+    """An XLSX cell holds 32,767 characters: the export cuts a longer summary there. Back
+    in an import, the case keeps its whole summary; a change to such a cell is refused,
+    as it would lose the rest."""
+    long = " ".join(["Containers left Rajin for Tikhoretsk by rail."] * 1000)
+    case = case_factory(summary=long)
+    data = exported(client, monitor, "xlsx")
+    before = snapshot()
+
+    job = run_import(monitor, data, name="cases.xlsx")
+    assert (job.unchanged, job.errors) == (1, 0), messages(job)
+    assert messages(job) == [
+        (
+            2,
+            "summary",
+            "The cell holds the first 32,767 characters, all a spreadsheet cell can; "
+            f"the case keeps its {len(long):,}.",
+        )
+    ]
+    assert snapshot() == before
+
+    workbook = load_workbook(io.BytesIO(data))
+    sheet = workbook.active
+    column = [cell.value for cell in sheet[1]].index("summary") + 1
+    sheet.cell(2, column).value = "Wagons" + sheet.cell(2, column).value[10:]
+    edited = io.BytesIO()
+    workbook.save(edited)
+    job = run_import(monitor, edited.getvalue(), name="cases.xlsx")
+    assert job.errors == 1
+    assert "more than a spreadsheet cell holds, and this cell changes it" in str(messages(job))
+    assert snapshot() == before
+    case.refresh_from_db()
+    assert case.summary == long

@@ -34,7 +34,7 @@ prepares a queryset for ``read``; ``HEADERS`` is the headers in order.
 """
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC
 from decimal import Decimal
 from typing import Any
@@ -51,12 +51,22 @@ Cell = str | int | Decimal
 
 
 @dataclass(frozen=True)
+class Ambiguous:
+    """A name a cell gave that folds to two or more names ("artillery ammunition" for
+    "Artillery ammunition" and "Artillery Ammunition"): the import refuses to choose."""
+
+    names: tuple[str, ...]
+    typed: str = ""
+
+
+@dataclass(frozen=True)
 class Vocabulary:
     """What an import's cells may name, each by its folded name → primary key: weapon
     systems by name, provisions as exported ("UNSCR 1718 (2006), para. 8 (a)") or as
     "resolution paragraph" ("1718 (2006) 8 (a)"). ``exact`` holds each table's names
     as exported → primary key, tried first: two names that differ only in capitals or
-    spaces ("8 (a)" and "8 (A)") are both allowed, and fold to one key."""
+    spaces ("8 (a)" and "8 (A)") are both allowed, and fold to one key, which then
+    maps to ``Ambiguous``."""
 
     weapon_systems: Mapping[str, int]
     sanctions_provisions: Mapping[str, int]
@@ -65,21 +75,36 @@ class Vocabulary:
     @classmethod
     def load(cls):
         """Both tables, two queries: a few hundred rows at most."""
-        provisions, exact_provisions = {}, {}
-        for provision in SanctionsProvision.objects.all():
-            exact_provisions[str(provision)] = provision.pk
-            provisions[fold(str(provision))] = provision.pk
-            provisions[fold(f"{provision.resolution} {provision.paragraph}")] = provision.pk
+        provisions = {str(p): p for p in SanctionsProvision.objects.all()}
         weapon_systems = dict(WeaponSystem.objects.values_list("name", "pk"))
         return cls(
-            weapon_systems={fold(name): pk for name, pk in weapon_systems.items()},
-            sanctions_provisions=provisions,
-            exact={"weapon_systems": weapon_systems, "sanctions_provisions": exact_provisions},
+            weapon_systems=folded((name, pk, name) for name, pk in weapon_systems.items()),
+            sanctions_provisions=folded(
+                (form, p.pk, label)
+                for label, p in provisions.items()
+                for form in (label, f"{p.resolution} {p.paragraph}")
+            ),
+            exact={
+                "weapon_systems": weapon_systems,
+                "sanctions_provisions": {label: p.pk for label, p in provisions.items()},
+            },
         )
 
 
 def fold(name):
     return " ".join(name.split()).casefold()
+
+
+def folded(entries):
+    """fold(form) → primary key, from ``(form, primary key, name)``; a folded form that
+    two entries share maps to ``Ambiguous`` with their names."""
+    groups = {}
+    for form, pk, name in entries:
+        groups.setdefault(fold(form), {})[pk] = name
+    return {
+        key: next(iter(named)) if len(named) == 1 else Ambiguous(tuple(sorted(named.values())))
+        for key, named in groups.items()
+    }
 
 
 # Reading a case.
@@ -153,7 +178,11 @@ def names(table):
     def parse(cell, vocabulary):
         known, exact = getattr(vocabulary, table), vocabulary.exact[table]
         labels = [label.strip() for label in cell.split(LIST_SEPARATOR.strip())]
-        return [exact.get(label, known.get(fold(label), label)) for label in labels if label]
+        values = []
+        for label in filter(None, labels):
+            value = exact.get(label, known.get(fold(label), label))
+            values.append(replace(value, typed=label) if isinstance(value, Ambiguous) else value)
+        return values
 
     return parse
 

@@ -40,7 +40,7 @@ from tracker.forms import CaseForm
 from tracker.models import Case, SanctionsProvision, WeaponSystem
 
 from . import reading
-from .columns import COLUMNS, Vocabulary, fold, form_data
+from .columns import COLUMNS, Ambiguous, Vocabulary, fold, form_data
 from .models import Action, ImportJob, ImportRow, Status
 from .reading import CellError, FileRefused, Formula, column_letter
 
@@ -623,6 +623,9 @@ class Rows:
         for name, kind in REFERENCE_FIELDS.items():
             header = next(c.header for c in COLUMNS if c.field == name)
             values = data.get(name) or []
+            if ambiguous := [v for v in values if isinstance(v, Ambiguous)]:
+                errors += [ambiguity(header, value) for value in ambiguous]
+                values = data[name] = [v for v in values if not isinstance(v, Ambiguous)]
             unknown = [v for v in values if not isinstance(v, int)]
             if not unknown:
                 continue
@@ -774,6 +777,15 @@ def form_value(value):
     if hasattr(value, "code"):
         return value.code
     return "" if value is None else value
+
+
+def ambiguity(header, value):
+    spelt = " or ".join(f"“{name}”" for name in value.names)
+    return message(
+        header,
+        f"“{value.typed}” could be {spelt}, which differ only in capitals or spaces: "
+        "write it as one of them.",
+    )
 
 
 def header_of(name):

@@ -310,6 +310,37 @@ def test_unknown_reference_values_are_errors(monitor):
     assert not WeaponSystem.objects.filter(name="Hwasong-19").exists()
 
 
+@pytest.mark.parametrize("create_missing", [False, True])
+def test_a_name_that_could_be_either_of_two_is_an_error(monitor, create_missing):
+    # Both are allowed, each unique as written; the import does not pick one.
+    before = (WeaponSystem.objects.count(), SanctionsProvision.objects.count())
+    WeaponSystem.objects.create(name="Rocket launcher")
+    WeaponSystem.objects.create(name="Rocket Launcher")
+    SanctionsProvision.objects.create(resolution="2270 (2016)", paragraph="6 (a)", summary="s")
+    SanctionsProvision.objects.create(resolution="2270 (2016)", paragraph="6 (A)", summary="s")
+    data = csv_bytes(
+        [row(weapon_systems="rocket  launcher", sanctions_provisions="2270 (2016) 6 (a)")]
+    )
+    job = run_import(monitor, data, create_missing=create_missing)
+
+    assert job.errors == 1
+    assert messages(job) == [
+        (2, "weapon systems", "“rocket  launcher” could be “Rocket Launcher” or “Rocket "
+         "launcher”, which differ only in capitals or spaces: write it as one of them."),
+        (2, "sanctions provisions", "“2270 (2016) 6 (a)” could be “UNSCR 2270 (2016), para. "
+         "6 (A)” or “UNSCR 2270 (2016), para. 6 (a)”, which differ only in capitals or "
+         "spaces: write it as one of them."),
+    ]  # fmt: skip
+    after = (WeaponSystem.objects.count(), SanctionsProvision.objects.count())
+    assert after == (before[0] + 2, before[1] + 2)
+    assert not Case.objects.exists()
+
+    exact = csv_bytes([row(weapon_systems="Rocket Launcher", sanctions_provisions="")])
+    job = run_import(monitor, exact, create_missing=create_missing)
+    assert job.created == 1
+    assert [w.name for w in Case.objects.get().weapon_systems.all()] == ["Rocket Launcher"]
+
+
 def test_the_missing_reference_values_are_created_when_asked_for(monitor):
     data = csv_bytes(
         [

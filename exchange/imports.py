@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from common.spreadsheet import as_typed
 from tracker import duplicates
-from tracker.forms import CaseForm
+from tracker.forms import LINE_BREAKS, CaseForm
 from tracker.models import Case, SanctionsProvision, WeaponSystem
 
 from . import reading
@@ -729,7 +729,7 @@ class Rows:
             if not len(whole) > CELL_LIMIT >= len(sent):
                 continue
             header = header_of(name)
-            if len(sent) >= CELL_LIMIT - 1 and whole.replace("\r\n", "\n").startswith(sent):
+            if len(sent) >= CELL_LIMIT - 1 and whole.startswith(sent):
                 data[name] = whole
                 notes.append(
                     message(
@@ -771,7 +771,10 @@ class Rows:
 
 
 def form_value(value):
-    """A model value as form data: related objects by primary key, a country by code."""
+    """A model value as form data: related objects by primary key, a country by code,
+    text with LF line breaks, as the form would save it (``CleansCaseText``)."""
+    if isinstance(value, str):
+        return LINE_BREAKS.sub("\n", value)
     if isinstance(value, list | tuple):
         return [getattr(item, "pk", item) for item in value]
     if hasattr(value, "code"):

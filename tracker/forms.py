@@ -32,6 +32,14 @@ CONTROL_CHARACTERS = re.compile("[\x01-\x08\x0e-\x1f]")
 class CleansCaseText:
     """What every form that writes a case does to its text, the admin's included."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A case saved before its text was cleaned so (CR LF kept) compares as it would
+        # be saved now: its untouched export imports back as no change.
+        for name, value in self.initial.items():
+            if isinstance(value, str):
+                self.initial[name] = LINE_BREAKS.sub("\n", value)
+
     def clean(self):
         # Browsers send a textarea's line breaks as CR LF; the API and an import may
         # send a lone CR. Kept as LF, the text reads the same in every export: an XLSX

@@ -216,6 +216,22 @@ def test_an_export_saved_with_cr_lf_in_its_cells_imports_back_with_no_change(
 
 
 @pytest.mark.parametrize("format", FORMATS)
+def test_a_case_saved_with_cr_lf_before_it_was_cleaned_imports_back_with_no_change(
+    client, monitor, other_monitor, case_factory, format
+):
+    """Cases saved before the forms cleaned line breaks keep their CR LF: the import
+    compares them as the form would save them, so no change, and no refusal of another
+    monitor's case."""
+    theirs = case_factory(created_by=other_monitor, state="approved")
+    Case.objects.filter(pk=theirs.pk).update(summary="Debris in Kharkiv.\r\nTwo fragments.")
+
+    job = run_import(monitor, exported(client, monitor, format), name=f"cases.{format}")
+    assert (job.unchanged, job.errors) == (1, 0), list(job.results.values_list("messages"))
+    theirs.refresh_from_db()
+    assert theirs.summary == "Debris in Kharkiv.\r\nTwo fragments."
+
+
+@pytest.mark.parametrize("format", FORMATS)
 def test_names_that_differ_only_in_capitals_import_back_as_the_ones_exported(
     client, monitor, case_factory, format
 ):

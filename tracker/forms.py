@@ -27,6 +27,10 @@ LINE_BREAKS = re.compile("\r\n|[\r\v\f]")
 # The control characters XML, and so an XLSX cell, cannot hold, NUL aside (every text
 # field refuses it).
 CONTROL_CHARACTERS = re.compile("[\x01-\x08\x0e-\x1f]")
+# The longest case text (a summary) the forms take: its CSV or JSON Lines export, every
+# character escaped twice at worst, stays within the line an import reads
+# (exchange.reading.MAX_LINE_CHARS, 1,000,000). A longer report is evidence, as a file.
+CASE_TEXT_MAX_CHARS = 400_000
 
 
 class CleansCaseText:
@@ -53,7 +57,13 @@ class CleansCaseText:
             if not isinstance(value, str):
                 continue
             value = LINE_BREAKS.sub("\n", value)
-            if control := CONTROL_CHARACTERS.search(value):
+            if len(value) > CASE_TEXT_MAX_CHARS:
+                self.add_error(
+                    name,
+                    f"It has {len(value):,} characters; a case's text holds at most "
+                    f"{CASE_TEXT_MAX_CHARS:,}. Add a longer report as evidence, as a file.",
+                )
+            elif control := CONTROL_CHARACTERS.search(value):
                 self.add_error(
                     name,
                     f"It holds a control character (U+{ord(control.group()):04X}), which a "

@@ -16,6 +16,7 @@ from api.models import ApiToken, Scope
 from exchange.models import Action, Status
 from tests import factories
 from tests.exchange.import_files import messages, reference_data, run_import
+from tracker.forms import CASE_TEXT_MAX_CHARS
 from tracker.models import (
     Case,
     DatePrecision,
@@ -320,3 +321,23 @@ def test_a_summary_longer_than_a_cell_imports_back_whole_and_is_never_cut(
     assert snapshot() == before
     case.refresh_from_db()
     assert case.summary == long
+
+
+@pytest.mark.parametrize("format", ["csv", "jsonl"])
+def test_the_longest_summary_a_case_holds_imports_back_whole(client, monitor, case_factory, format):
+    """Quotes are written twice in CSV and escaped in JSON: the longest summary the forms
+    take, all quotes and line breaks, still fits the line an import reads."""
+    case = case_factory(title="Shells by rail")
+    api = api_client(monitor)
+    url = f"/api/v1/cases/{case.reference}/"
+    longest = '"\n' * (CASE_TEXT_MAX_CHARS // 2)
+    refused = api.patch(url, {"summary": longest + "."}, format="json")
+    assert refused.status_code == 400
+    assert (
+        "It has 400,001 characters; a case's text holds at most 400,000."
+        in (refused.json()["errors"][0]["detail"])
+    )
+    assert api.patch(url, {"summary": "x" + longest[1:]}, format="json").status_code == 200
+
+    job = run_import(monitor, exported(client, monitor, format), name=f"cases.{format}")
+    assert (job.unchanged, job.errors) == (1, 0), job.message

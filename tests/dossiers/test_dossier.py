@@ -12,8 +12,10 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from dossiers.pdf import StaticFilesOnly
+from evidence.custody import add_evidence
 from evidence.models import CustodyEvent, EvidenceItem
 from tests import factories
+from tracker import workflow
 from tracker.models import Case
 
 
@@ -262,3 +264,53 @@ def test_a_dossier_is_only_read(client, filed_case, reviewer, name):
     assert client.post(reverse(name, args=[filed_case.pk])).status_code == 405
     assert client.post(reverse("dossiers:list_pdf")).status_code == 405
     assert not CustodyEvent.objects.filter(action="exported").exists()
+
+
+def text_runs(response):
+    """(page width, x where a run of text starts, the run) for every run of text drawn."""
+    runs = []
+    for page in PdfReader(io.BytesIO(response.content)).pages:
+        width = float(page.mediabox.width)
+
+        def visit(text, cm, tm, font, size, width=width):
+            if text.strip():
+                runs.append((width, tm[4] * cm[0] + tm[5] * cm[2] + cm[4], text))
+
+        page.extract_text(visitor_text=visit)
+    return runs
+
+
+def test_a_word_longer_than_a_line_wraps_within_the_page(client, monitor, reviewer):
+    """A pasted link (or any word wider than the page) in a title, a summary, an
+    evidence item or a comment wraps onto the next line; left as it was, it ran off the
+    page, where the PDF cuts it off, and in the list dossier's table of contents a long
+    title pushed the state, date and sources columns off the page altogether."""
+    link = "https://example.org/reports/" + "0123456789abcdef" * 12
+    case = factories.CaseFactory(
+        created_by=monitor, title=f"Debris photographed at {link}", summary=f"Photos: {link}."
+    )
+    add_evidence(
+        case,
+        monitor,
+        source=factories.SourceFactory(),
+        kind="image",
+        stance="supports",
+        title=f"Photographs at {link}",
+        excerpt=f"Posted at {link} on 2 January.",
+        url=link,
+    )
+    workflow.submit(case, monitor, f"The photographs are at {link}")
+    client.force_login(reviewer)
+
+    for url in (reverse("dossiers:case_pdf", args=[case.pk]), reverse("dossiers:list_pdf")):
+        response = client.get(url)
+        assert response.status_code == 200
+        runs = text_runs(response)
+        # No run of text starts beyond the page's edge (a column pushed off it), and
+        # none holds the whole link on one line (it would run off the page) ...
+        assert all(0 <= x < width for width, x, _ in runs), [r for r in runs if r[1] >= r[0]]
+        assert not [text for _, _, text in runs if link in text]
+        # ... yet all of it is there, wrapped: once in the list's table of contents,
+        # and in the title, the summary, the item's title, link and excerpt, the comment.
+        copies = squeezed(" ".join(pdf_pages(response))).count(link)
+        assert copies == (7 if url == reverse("dossiers:list_pdf") else 6), url

@@ -112,7 +112,8 @@ class GuardedAdapter(HTTPAdapter):
 def post(url, body, headers, keep=2000):
     """POST ``body`` to ``url`` through the guard; returns the answer's status code and
     at most the first ``keep`` bytes of its body, decoded (a receiver's answer is read
-    only as far as it is kept)."""
+    only as far as it is kept). A NUL byte in it is read as U+FFFD, as an undecodable
+    one is: no database text holds one, and the answer is kept on its delivery's row."""
     if urlsplit(url).scheme != "https" and settings.WEBHOOK_REQUIRE_HTTPS:
         raise ForbiddenAddress("Only https:// URLs are allowed.")
     with requests.Session() as session:
@@ -128,4 +129,4 @@ def post(url, body, headers, keep=2000):
             stream=True,
         ) as response:
             start = response.raw.read(keep, decode_content=True) or b""
-            return response.status_code, start.decode(errors="replace")
+            return response.status_code, start.decode(errors="replace").replace("\x00", "\ufffd")

@@ -47,7 +47,8 @@ class Received:
 
 class Receiver:
     """``answer(status, times)`` answers the next deliveries with ``status`` (200
-    otherwise); ``stall(seconds, times)`` keeps them waiting that long first."""
+    otherwise), and ``answer(status, body=...)`` with that body; ``stall(seconds,
+    times)`` keeps them waiting that long first."""
 
     def __init__(self):
         self.received = []
@@ -62,7 +63,7 @@ class Receiver:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 with receiver._lock:
                     stall = receiver._stalls.pop(0) if receiver._stalls else 0
-                    status = receiver._answers.pop(0) if receiver._answers else 200
+                    status, answer = receiver._answers.pop(0) if receiver._answers else (200, None)
                     receiver.received.append(
                         Received(
                             dict(self.headers),
@@ -71,7 +72,7 @@ class Receiver:
                         )
                     )
                 time.sleep(stall)
-                answer = json.dumps({"status": status}).encode()
+                answer = answer or json.dumps({"status": status}).encode()
                 try:
                     self.send_response(status)
                     self.send_header("Content-Length", str(len(answer)))
@@ -86,8 +87,8 @@ class Receiver:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/tracker"
 
-    def answer(self, status, times=1):
-        self._answers.extend([status] * times)
+    def answer(self, status, times=1, body=None):
+        self._answers.extend([(status, body)] * times)
 
     def stall(self, seconds, times=1):
         self._stalls.extend([seconds] * times)

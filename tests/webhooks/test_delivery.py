@@ -417,3 +417,26 @@ def test_the_admin_enables_a_disabled_endpoint_again_with_its_count_reset(
         None,
     )
     assert endpoint.events == [Event.APPROVED]
+
+
+@pytest.mark.parametrize("status", [200, 500])
+def test_an_answer_holding_a_nul_byte_is_kept_with_the_byte_replaced(
+    endpoint, receiver, case_factory, status
+):
+    """A receiver may answer with bytes that are not text (a binary body, a stray NUL):
+    the answer's start is kept on the delivery's row as any other, a NUL read as
+    U+FFFD, which PostgreSQL's text can hold."""
+    receiver.answer(status, body=b"stored\x00\xff id=7")
+    case_factory("submitted")
+    row = WebhookDelivery.objects.select_related("endpoint").get()
+
+    if status == 200:
+        delivery.deliver(row)
+    else:
+        with pytest.raises(DeliveryDeferred, match="Answered 500"):
+            delivery.deliver(row)
+
+    row.refresh_from_db()
+    assert row.status == ("sent" if status == 200 else "pending")
+    assert (row.attempts, row.response_status) == (1, status)
+    assert row.response_excerpt == "stored\ufffd\ufffd id=7"

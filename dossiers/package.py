@@ -14,6 +14,7 @@ zipfile on an unseekable stream would give neither the length nor a tested write
 import hashlib
 import io
 import json
+import os
 from dataclasses import dataclass
 
 import zipstream
@@ -54,10 +55,32 @@ class Package:
         return len(self.stream)
 
 
+# The longest file name, in UTF-8 bytes, that Linux, macOS and Windows file systems
+# all hold (Windows counts UTF-16 units, never more than the UTF-8 bytes).
+NAME_MAX_BYTES = 255
+
+
 def file_path(item):
     """Where the item's file sits in the package: under its item number, so two items
-    citing files of one name (or the same file) never collide."""
-    return f"evidence/{item.pk}-{download_name(item.file, item.original_filename)}"
+    citing files of one name (or the same file) never collide. The name is cut, its
+    extension kept, to what a file system holds, or the recipient could not unpack the
+    file (an uploaded name may be 255 characters, and more bytes); the manifest keeps
+    the original name whole."""
+    prefix = f"{item.pk}-"
+    name = download_name(item.file, item.original_filename)
+    return f"evidence/{prefix}{fitted(name, NAME_MAX_BYTES - len(prefix))}"
+
+
+def fitted(name, limit):
+    """``name`` cut to at most ``limit`` bytes in UTF-8, keeping its extension when
+    that fits, never cutting a character in two."""
+    if len(name.encode()) <= limit:
+        return name
+    stem, extension = os.path.splitext(name)
+    if len(extension.encode()) >= limit // 2:
+        stem, extension = name, ""
+    budget = limit - len(extension.encode())
+    return stem.encode()[:budget].decode(errors="ignore") + extension
 
 
 def grade(source):

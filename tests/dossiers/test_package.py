@@ -245,3 +245,30 @@ def test_a_stakeholder_packages_an_approved_case_without_names(
         manifest = json.loads(archive.read("manifest.json"))
     assert {event["actor"] for item in manifest["items"] for event in item["custody"]} == {""}
     assert "OK: all 4 files" in verify(package)
+
+
+def test_a_file_with_a_long_name_unpacks_under_a_name_a_file_system_holds(
+    client, monitor, tmp_path
+):
+    """An uploaded name may be 255 characters, which in UTF-8 (250 "é" are 500 bytes)
+    or with the item's number before it is more than the 255 bytes a file name holds:
+    unpacking the package failed on that file ("File name too long"). Its path in the
+    package is cut, its extension kept; the manifest keeps the name as uploaded."""
+    case = factories.CaseFactory(created_by=monitor)
+    names = ["é" * 250 + ".txt", "a" * 251 + ".txt", "Отчёт " * 40 + "о поставках.pdf"]
+    for number, name in enumerate(names):
+        add_file(case, monitor, name, f"Manifest line {number}.\n".encode())
+    client.force_login(monitor)
+    path = fetch_package(client, case, tmp_path)
+
+    with zipfile.ZipFile(path) as archive:
+        archive.extractall(tmp_path / "unpacked")
+        manifest = json.loads(archive.read("manifest.json"))
+    unpacked = sorted((tmp_path / "unpacked" / "evidence").iterdir())
+    assert len(unpacked) == 3
+    assert all(len(file.name.encode()) <= 255 for file in unpacked)
+    assert {os.path.splitext(file.name)[1] for file in unpacked} == {".txt"}
+    assert sorted(entry["original_filename"] for entry in manifest["items"]) == sorted(
+        name[:255] for name in names
+    )
+    assert "OK: all 4 files" in verify(path)

@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
+from .forms import AdminTokenForm
 from .models import ApiToken
 
 
@@ -23,6 +24,11 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_select_related = ["user"]
     search_fields = ["name", "prefix", "user__username"]
     actions = ["revoke"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = AdminTokenForm
+        return super().get_form(request, obj, change, **kwargs)
 
     def get_fields(self, request, obj=None):
         if obj is None:

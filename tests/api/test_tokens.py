@@ -292,3 +292,21 @@ def test_an_administrator_renames_a_token_but_cannot_widen_it(admin_user, monito
 def test_only_administrators_manage_tokens_in_the_admin(monitor, reviewer):
     for user in (monitor, reviewer):
         assert signed_in(user).get("/admin/api/apitoken/").status_code == 403
+
+
+def test_an_administrator_cannot_issue_a_token_that_has_already_expired(admin_user, monitor):
+    # Found by posting the admin's add form with "0001-01-01 00:00:00" as the expiry:
+    # the token was made and shown once, and every use of it answered 401.
+    made = signed_in(admin_user).post(
+        "/admin/api/apitoken/add/",
+        {
+            "user": monitor.pk,
+            "name": "partner feed",
+            "scope": "read",
+            "expires_at_0": "0001-01-01",
+            "expires_at_1": "00:00:00",
+        },
+    )
+    assert made.status_code == 200
+    assert "This time is already past" in made.content.decode()
+    assert not ApiToken.objects.exists()

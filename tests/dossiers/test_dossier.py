@@ -3,7 +3,6 @@ a sanctions committee receives it."""
 
 import io
 import re
-import time
 
 import pytest
 from django.core.management import call_command
@@ -317,7 +316,10 @@ def test_a_word_longer_than_a_line_wraps_within_the_page(client, monitor, review
         assert copies == (7 if url == reverse("dossiers:list_pdf") else 6), url
 
 
-def test_long_texts_in_the_tables_are_laid_out_in_seconds(client, monitor, reviewer):
+# Not a speed target (make bench has those): laid out by automatic widths, this
+# dossier took over four minutes, and the suite's timeout is what catches that.
+@pytest.mark.timeout(120)
+def test_long_texts_in_the_tables_are_laid_out(client, monitor, reviewer):
     """The tables' columns have fixed widths: worked out from their text, where any
     character may break a word, a 10,000-character comment in the review timeline took
     the PDF minutes."""
@@ -327,9 +329,7 @@ def test_long_texts_in_the_tables_are_laid_out_in_seconds(client, monitor, revie
     workflow.submit(case, monitor, words * 140 + "The end of the comment.")
     client.force_login(reviewer)
 
-    started = time.monotonic()
     response = client.get(reverse("dossiers:case_pdf", args=[case.pk]))
     assert response.status_code == 200
-    assert time.monotonic() - started < 60
     # Over several pages, to its end.
     assert "The end of the comment." in flat(pdf_pages(response))

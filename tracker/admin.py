@@ -240,6 +240,24 @@ class CaseAdminForm(CleansCaseText, forms.ModelForm):
     """The admin's case form: its fields are the fieldsets', its text cleaned as the
     pages' CaseForm cleans it (a summary typed here exports as one typed there)."""
 
+    def clean_assigned_reviewer(self):
+        # Only administrators see this field. A case is assigned to who may review it,
+        # and never to its creator (the four-eyes rule), as starting a review would.
+        # An assignment kept as it was is not checked again (its reviewer may since
+        # have left the group).
+        reviewer = self.cleaned_data.get("assigned_reviewer")
+        if reviewer is None or "assigned_reviewer" not in self.changed_data:
+            return reviewer
+        if not reviewer.has_perm("tracker.review_case"):
+            raise forms.ValidationError(
+                f"{reviewer} is not a reviewer, so cannot be assigned a case to review."
+            )
+        if self.instance.created_by_id == reviewer.pk:
+            raise forms.ValidationError(
+                f"{reviewer} created this case, so cannot review it (four-eyes rule)."
+            )
+        return reviewer
+
 
 @admin.register(Case)
 class CaseAdmin(HistoryAdmin):

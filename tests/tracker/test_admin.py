@@ -737,3 +737,26 @@ def test_the_admin_autocomplete_answers_options_to_nobody(client, monitor):
     query = {"app_label": "admin", "model_name": "logentry", "field_name": "user"}
     assert client.get("/admin/autocomplete/", query).status_code == 403
     assert client.options("/admin/autocomplete/?app_label=admin").status_code == 405
+
+
+@pytest.mark.parametrize(
+    "who, error",
+    [
+        ("stakeholder", "stakeholder is not a reviewer, so cannot be assigned a case to review."),
+        ("admin_user", "admin created this case, so cannot review it (four-eyes rule)."),
+    ],
+)
+def test_an_administrator_assigns_a_case_only_to_a_reviewer_other_than_its_creator(
+    client, case_factory, admin_user, request, who, error
+):
+    # Found by posting the admin's change form of a submitted case as an administrator
+    # with assigned_reviewer set to the stakeholder: it was saved (302), so a case a
+    # stakeholder may not even see was assigned to them for review.
+    user = request.getfixturevalue(who)
+    case = case_factory("submitted", created_by=admin_user)
+    client.force_login(admin_user)
+    response = client.post(change_url(case), edited(case, assigned_reviewer=user.pk))
+    assert response.status_code == 200
+    assert error in response.content.decode()
+    case.refresh_from_db()
+    assert (case.title != "Edited title", case.assigned_reviewer) == (True, None)

@@ -248,11 +248,12 @@ class CaseAdminForm(CleansCaseText, forms.ModelForm):
         reviewer = self.cleaned_data.get("assigned_reviewer")
         if reviewer is None or "assigned_reviewer" not in self.changed_data:
             return reviewer
-        if not reviewer.has_perm("tracker.review_case"):
+        obstacle = workflow.review_obstacle(reviewer, self.instance)
+        if obstacle == workflow.NOT_A_REVIEWER:
             raise forms.ValidationError(
                 f"{reviewer} is not a reviewer, so cannot be assigned a case to review."
             )
-        if self.instance.created_by_id == reviewer.pk:
+        if obstacle == workflow.OWN_CASE:
             raise forms.ValidationError(
                 f"{reviewer} created this case, so cannot review it (four-eyes rule)."
             )

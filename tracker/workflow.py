@@ -37,6 +37,19 @@ class TransitionForbidden(TransitionError):
     """This user may never make this transition on this case."""
 
 
+NOT_A_REVIEWER, OWN_CASE = "not a reviewer", "own case"
+
+
+def review_obstacle(user, case):
+    """Why ``user`` may not review ``case``: NOT_A_REVIEWER, OWN_CASE (the four-eyes
+    rule), or None. The review actions and the admin's assignment word it each."""
+    if not user.has_perm("tracker.review_case"):
+        return NOT_A_REVIEWER
+    if case.created_by_id == user.pk:
+        return OWN_CASE
+    return None
+
+
 @dataclass(frozen=True)
 class Action:
     name: str
@@ -54,9 +67,10 @@ class Action:
         if not user.is_active:
             return "Your account is inactive."
         if self.review:
-            if not user.has_perm("tracker.review_case"):
+            why = review_obstacle(user, case)
+            if why == NOT_A_REVIEWER:
                 return f"Only reviewers can {self.doing or self.label.lower() + ' a case'}."
-            if case.created_by_id == user.pk:
+            if why == OWN_CASE:
                 return (
                     f"You created {case.reference}, so it must be {self.past_tense} by "
                     "another reviewer (four-eyes rule)."
